@@ -1,0 +1,228 @@
+#!/usr/bin/python3
+"""Writes PyTorch reference values for @dl/core's parity tests into packages/core/fixtures/.
+
+Run with Debian's torch:  /usr/bin/python3 packages/core/scripts/generate_fixtures.py
+Tests read the JSON and never need Python. Every tensor is stored in @dl's layout (channels last):
+PyTorch's [N, C, ...] tensors are permuted to [N, ..., C] here, so tests compare element by element.
+
+Each case: inputs, the module's state_dict (PyTorch names), the output, and the gradients of
+L = sum(output * upstream) with respect to inputs and parameters, where `upstream` is a fixed random
+tensor stored in the case (so the gradient is not just ones).
+"""
+import json
+import math
+import os
+import struct
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+torch.set_default_dtype(torch.float32)
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures')
+
+
+def t(x):
+    x = x.detach()
+    return {'shape': list(x.shape), 'dtype': 'int32' if x.dtype in (torch.int64, torch.int32) else 'float32',
+            'data': [float(v) if x.is_floating_point() else int(v) for v in x.reshape(-1).tolist()]}
+
+
+def last(x):
+    """[N, C, ...] -> [N, ..., C]"""
+    return x.permute(0, *range(2, x.dim()), 1) if x.dim() > 2 else x
+
+
+def module_case(name, module, inputs, to_ours=lambda x: x, call=None, extra=None):
+    """Forward and backward of `module` on `inputs` (torch layout); stored in our layout via `to_ours`."""
+    inputs = [i.clone().requires_grad_(i.is_floating_point()) for i in inputs]
+    out = call(module, *inputs) if call else module(*inputs)
+    up = torch.randn_like(out)
+    (out * up).sum().backward()
+    case = {
+        'name': name,
+        'inputs': [t(to_ours(i)) for i in inputs],
+        'state': {k: t(v) for k, v in module.state_dict().items()},
+        'output': t(to_ours(out)),
+        'upstream': t(to_ours(up)),
+        'inputGrads': [t(to_ours(i.grad)) if i.grad is not None else None for i in inputs],
+        'paramGrads': {k: t(p.grad) for k, p in module.named_parameters() if p.grad is not None},
+    }
+    if extra:
+        case.update(extra(module))
+    return case
+
+
+def layers():
+    cases = []
+    # Linear: awkward sizes, extra leading dims, no bias.
+    cases.append(module_case('linear_3d', nn.Linear(7, 5), [torch.randn(2, 3, 7)]))
+    cases.append(module_case('linear_nobias', nn.Linear(1, 9, bias=False), [torch.randn(4, 1)]))
+    cases.append(module_case('linear_1d', nn.Linear(3, 2), [torch.randn(3)]))
+    # Embedding with and without padding.
+    ids = torch.tensor([[1, 0, 4], [4, 4, 2]])
+    cases.append(module_case('embedding', nn.Embedding(6, 5), [ids]))
+    cases.append(module_case('embedding_pad', nn.Embedding(6, 5, padding_idx=4), [ids]))
+    # LayerNorm over one and two trailing dims, without affine, non-default eps.
+    ln = nn.LayerNorm(6)
+    with torch.no_grad():
+        ln.weight.uniform_(0.5, 1.5); ln.bias.uniform_(-0.5, 0.5)
+    cases.append(module_case('layernorm', ln, [torch.randn(3, 4, 6) * 3 + 1]))
+    cases.append(module_case('layernorm_2d', nn.LayerNorm([3, 5], eps=1e-3), [torch.randn(2, 3, 5)]))
+    cases.append(module_case('layernorm_noaffine', nn.LayerNorm(4, elementwise_affine=False), [torch.randn(5, 4)]))
+
+    def bn_case(name, bn, x, steps=3, momentum_note=None):
+        """Training steps update running stats; the last forward is checked, then eval mode is checked too."""
+        with torch.no_grad():
+            if bn.affine:
+                bn.weight.uniform_(0.5, 1.5); bn.bias.uniform_(-0.5, 0.5)
+        initial = {k: t(v) for k, v in bn.state_dict().items()}
+        warm = [torch.randn_like(x) * 2 + 0.5 for _ in range(steps - 1)]
+        bn.train()
+        with torch.no_grad():
+            for w in warm:
+                bn(w)
+        case = module_case(name, bn, [x], to_ours=last)
+        case['initialState'] = initial
+        case['warmup'] = [t(last(w)) for w in warm]
+        bn.eval()
+        with torch.no_grad():
+            case['evalOutput'] = t(last(bn(x)))
+        case['state'] = {k: t(v) for k, v in bn.state_dict().items()}  # after all training forwards
+        return case
+    cases.append(bn_case('batchnorm1d', nn.BatchNorm1d(3), torch.randn(5, 3) * 2 + 1))
+    cases.append(bn_case('batchnorm1d_seq', nn.BatchNorm1d(4, momentum=0.3), torch.randn(3, 4, 6)))
+    cases.append(bn_case('batchnorm1d_cumulative', nn.BatchNorm1d(2, momentum=None), torch.randn(6, 2)))
+    cases.append(bn_case('batchnorm2d', nn.BatchNorm2d(3), torch.randn(2, 3, 5, 4)))
+    cases.append(bn_case('batchnorm2d_noaffine', nn.BatchNorm2d(2, affine=False, eps=1e-3), torch.randn(3, 2, 3, 3)))
+    return cases
+
+
+def activations():
+    x = torch.randn(3, 7) * 3
+    x[0, 0] = 0.0
+    out = []
+    for name, f in [('relu', F.relu), ('gelu', F.gelu), ('gelu_tanh', lambda v: F.gelu(v, approximate='tanh')),
+                    ('silu', F.silu), ('tanh', torch.tanh), ('sigmoid', torch.sigmoid),
+                    ('softmax_last', lambda v: F.softmax(v, dim=-1)), ('softmax_0', lambda v: F.softmax(v, dim=0)),
+                    ('log_softmax_last', lambda v: F.log_softmax(v, dim=-1)), ('log_softmax_0', lambda v: F.log_softmax(v, dim=0))]:
+        xi = x.clone().requires_grad_(True)
+        y = f(xi)
+        up = torch.randn_like(y)
+        (y * up).sum().backward()
+        out.append({'name': name, 'input': t(x), 'output': t(y), 'upstream': t(up), 'inputGrad': t(xi.grad)})
+    return out
+
+
+def losses():
+    cases = []
+
+    def case(name, fn, logits, target, options, logits_to_ours=lambda v: v, target_to_ours=lambda v: v):
+        lg = logits.clone().requires_grad_(True)
+        loss = fn(lg, target)
+        up = torch.randn_like(loss)
+        (loss * up).sum().backward()
+        cases.append({'name': name, 'options': options, 'input': t(logits_to_ours(logits)), 'target': t(target_to_ours(target)),
+                      'output': t(loss), 'upstream': t(up), 'inputGrad': t(logits_to_ours(lg.grad))})
+
+    N, C = 6, 5
+    logits = torch.randn(N, C) * 2
+    idx = torch.tensor([0, 4, 2, 2, 1, 3])
+    idx_ign = torch.tensor([0, -100, 2, 7, 1, 7])
+    w = torch.rand(C) + 0.5
+    for red in ['mean', 'sum', 'none']:
+        case(f'ce_{red}', lambda a, b: F.cross_entropy(a, b, reduction=red), logits, idx, {'reduction': red})
+        case(f'ce_weight_{red}', lambda a, b: F.cross_entropy(a, b, weight=w, reduction=red), logits, idx, {'reduction': red, 'weight': t(w)})
+        case(f'ce_smooth_{red}', lambda a, b: F.cross_entropy(a, b, label_smoothing=0.2, reduction=red), logits, idx, {'reduction': red, 'labelSmoothing': 0.2})
+        case(f'ce_all_{red}', lambda a, b: F.cross_entropy(a, b, weight=w, ignore_index=7, label_smoothing=0.1, reduction=red),
+             logits, idx_ign.clamp(min=0).where(idx_ign != -100, torch.tensor(7)), {'reduction': red, 'weight': t(w), 'ignoreIndex': 7, 'labelSmoothing': 0.1})
+    case('ce_ignore_default', lambda a, b: F.cross_entropy(a, b), logits, idx_ign.where(idx_ign != 7, torch.tensor(3)), {})
+    # Classes on axis 1 in PyTorch, last in ours: [N, C, L] <-> [N, L, C].
+    lg3 = torch.randn(2, C, 4)
+    tg3 = torch.randint(0, C, (2, 4))
+    case('ce_3d_smooth', lambda a, b: F.cross_entropy(a, b, label_smoothing=0.3), lg3, tg3, {'labelSmoothing': 0.3}, logits_to_ours=last)
+    probs = torch.softmax(torch.randn(N, C), -1)
+    case('ce_probs', lambda a, b: F.cross_entropy(a, b), logits, probs, {})
+    case('ce_probs_weight_smooth_sum', lambda a, b: F.cross_entropy(a, b, weight=w, label_smoothing=0.25, reduction='sum'), logits, probs,
+         {'weight': t(w), 'labelSmoothing': 0.25, 'reduction': 'sum'})
+    # Binary cross-entropy on probabilities (including 0 and 1) and on logits.
+    p = torch.sigmoid(torch.randn(3, 4) * 2)
+    p[0, 0] = 0.0; p[0, 1] = 1.0
+    y = (torch.rand(3, 4) > 0.5).float()
+    y[0, 0] = 1.0; y[0, 1] = 0.0
+    bw = torch.rand(3, 4)
+    case('bce_mean', lambda a, b: F.binary_cross_entropy(a, b), p, y, {})
+    case('bce_weight_sum', lambda a, b: F.binary_cross_entropy(a, b, weight=bw, reduction='sum'), p, y, {'weight': t(bw), 'reduction': 'sum'})
+    z = torch.randn(3, 4) * 5
+    z[0, 0] = 80.0; z[1, 1] = -80.0
+    pw = torch.rand(4) * 3
+    case('bcel_mean', lambda a, b: F.binary_cross_entropy_with_logits(a, b), z, y, {})
+    case('bcel_posweight_none', lambda a, b: F.binary_cross_entropy_with_logits(a, b, pos_weight=pw, weight=bw, reduction='none'), z, y,
+         {'posWeight': t(pw), 'weight': t(bw), 'reduction': 'none'})
+    a = torch.randn(2, 3, 4)
+    b = torch.randn(2, 3, 4)
+    for red in ['mean', 'sum', 'none']:
+        case(f'mse_{red}', lambda u, v: F.mse_loss(u, v, reduction=red), a, b, {'reduction': red})
+    return cases
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """The safetensors format by hand (8-byte LE header length, JSON header, raw LE data)."""
+    header, blobs, off = {}, [], 0
+    if metadata:
+        header['__metadata__'] = metadata
+    for name, v in tensors.items():
+        v = v.detach().contiguous()
+        dt = {torch.float32: 'F32', torch.int64: 'I64', torch.float16: 'F16', torch.bfloat16: 'BF16', torch.float64: 'F64', torch.int32: 'I32', torch.bool: 'BOOL', torch.uint8: 'U8'}[v.dtype]
+        raw = v.view(torch.int16).numpy().tobytes() if v.dtype == torch.bfloat16 else v.numpy().tobytes()
+        header[name] = {'dtype': dt, 'shape': list(v.shape), 'data_offsets': [off, off + len(raw)]}
+        blobs.append(raw)
+        off += len(raw)
+    h = json.dumps(header, separators=(',', ':')).encode()
+    h += b' ' * ((8 - (8 + len(h)) % 8) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
+
+
+def checkpoints():
+    """A torch MLP saved as safetensors: loading it into @dl's Sequential must reproduce these logits."""
+    mlp = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.LayerNorm(8), nn.Linear(8, 3), nn.BatchNorm1d(3))
+    mlp.train()
+    with torch.no_grad():
+        for _ in range(2):
+            mlp(torch.randn(5, 6))  # gives the batch norm non-trivial running stats
+    mlp.eval()
+    x = torch.randn(4, 6)
+    with torch.no_grad():
+        y = mlp(x)
+    write_safetensors(os.path.join(OUT, 'mlp.safetensors'), mlp.state_dict(), {'format': 'pt', 'source': 'generate_fixtures.py'})
+    # Every dtype the reader converts.
+    dt = {
+        'f64': torch.tensor([1.5, -2.25], dtype=torch.float64),
+        'f16': torch.tensor([0.5, -65504.0, 6.1e-5, 0.0], dtype=torch.float16),
+        'bf16': torch.tensor([1.0, -3.5, 1e30], dtype=torch.bfloat16),
+        'i64': torch.tensor([[1, -2], [3, 2147483647]], dtype=torch.int64),
+        'u8': torch.tensor([0, 255], dtype=torch.uint8),
+        'bool': torch.tensor([True, False, True]),
+        'scalar': torch.tensor(3.0),
+        'empty': torch.zeros(0, 3),
+    }
+    write_safetensors(os.path.join(OUT, 'dtypes.safetensors'), dt)
+    return {
+        'mlp': {'input': t(x), 'output': t(y), 'keys': list(mlp.state_dict().keys())},
+        'dtypes': {k: {'shape': list(v.shape), 'data': [float(e) for e in v.float().reshape(-1).tolist()]} for k, v in dt.items()},
+    }
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for name, fn in [('layers', layers), ('activations', activations), ('losses', losses), ('checkpoints', checkpoints)]:
+        data = {'generator': 'packages/core/scripts/generate_fixtures.py', 'torch': torch.__version__, 'cases': fn()}
+        with open(os.path.join(OUT, f'{name}.json'), 'w') as f:
+            json.dump(data, f)
+        print(f'wrote fixtures/{name}.json')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,165 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ensureGradients } from './gradients.js';
+import { installCpuFallbacks } from './kernel-fallbacks.js';
+import { DLArgumentError } from './errors.js';
+
+/** A backend @dl knows how to pick. `tensorflow` is tfjs-node / tfjs-node-gpu (installed by the user). */
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu' | 'tensorflow';
+
+/** One backend that {@link useBackend} tried, and why it was not taken if it was not. */
+export interface BackendAttempt {
+  /** The backend's name. */
+  name: BackendName;
+  /** Whether it initialised. */
+  ok: boolean;
+  /** Why it was unavailable (package not installed, no `navigator.gpu`, init error…). */
+  reason?: string;
+}
+
+/** What {@link useBackend} chose and why. */
+export interface BackendReport {
+  /** The backend now active. */
+  name: BackendName;
+  /** Every backend tried, in order, including the chosen one (last). */
+  attempts: BackendAttempt[];
+  /** Kernels the backend lacked that now run through the cpu kernels (see {@link installCpuFallbacks}). */
+  fallbackKernels: string[];
+  /** One line for logs, e.g. `wasm (webgpu: no navigator.gpu; tensorflow: not installed)`. */
+  summary: string;
+}
+
+/** Options of {@link useBackend}. */
+export interface UseBackendOptions {
+  /** Order in which `'auto'` tries backends. Default: Node `tensorflow, webgpu, wasm, cpu`; browser `webgpu, webgl, wasm, cpu`. */
+  order?: BackendName[];
+  /** In Node, give `navigator.gpu` from the `webgpu` npm package (Dawn) when it is installed. Default true. */
+  nodeWebGPU?: boolean;
+  /** Register cpu fallbacks for kernels the chosen backend lacks. Default true. */
+  cpuFallbacks?: boolean;
+}
+
+const PACKAGES: Record<BackendName, string[]> = {
+  webgpu: ['@tensorflow/tfjs-backend-webgpu'],
+  webgl: ['@tensorflow/tfjs-backend-webgl'],
+  wasm: ['@tensorflow/tfjs-backend-wasm'],
+  cpu: ['@tensorflow/tfjs-backend-cpu'],
+  tensorflow: ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'],
+};
+const NAMES = Object.keys(PACKAGES) as BackendName[];
+
+const isNode = typeof process !== 'undefined' && process.versions?.node != null;
+
+// A variable specifier keeps bundlers from trying to resolve optional backends at build time.
+const importOptional = (spec: string): Promise<unknown> => import(/* @vite-ignore */ /* webpackIgnore: true */ spec);
+
+/**
+ * In Node, installs `navigator.gpu` from the `webgpu` npm package (Google's Dawn), so
+ * `@tensorflow/tfjs-backend-webgpu` runs on the machine's Vulkan driver, or on SwiftShader (a CPU
+ * implementation of Vulkan) when `VK_ICD_FILENAMES` points at it. Browsers have `navigator.gpu` already.
+ *
+ * @returns whether `navigator.gpu` is now available, and if not, why.
+ *
+ * @example
+ * ```ts
+ * import { installNodeWebGPU } from '@dl/core';
+ * const { ok, reason } = await installNodeWebGPU();
+ * ```
+ */
+export async function installNodeWebGPU(): Promise<{ ok: boolean; reason?: string }> {
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (g.navigator?.gpu) return { ok: true };
+  if (!isNode) return { ok: false, reason: 'no navigator.gpu in this browser' };
+  let dawn: { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
+  try {
+    dawn = (await importOptional('webgpu')) as typeof dawn;
+  } catch {
+    return { ok: false, reason: "no navigator.gpu (install the 'webgpu' npm package for WebGPU in Node)" };
+  }
+  Object.assign(globalThis, dawn.globals);
+  const gpu = dawn.create([]);
+  if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  return { ok: true };
+}
+
+async function tryBackend(name: BackendName, options: UseBackendOptions): Promise<BackendAttempt> {
+  if (name === 'webgl' && isNode) return { name, ok: false, reason: 'WebGL needs a browser' };
+  // tfjs-backend-webgpu registers itself only if navigator.gpu exists when it is imported.
+  if (name === 'webgpu' && options.nodeWebGPU !== false) {
+    const gpu = await installNodeWebGPU();
+    if (!gpu.ok) return { name, ok: false, reason: gpu.reason };
+  }
+  if (tf.findBackendFactory(name) == null) {
+    let loaded = false;
+    let lastError = '';
+    for (const spec of PACKAGES[name]) {
+      try {
+        await importOptional(spec);
+        loaded = true;
+        break;
+      } catch (e) {
+        lastError = (e as Error).message.split('\n')[0];
+      }
+    }
+    const pkgs = PACKAGES[name].join(' or ');
+    if (!loaded) {
+      return { name, ok: false, reason: /Cannot find|not found|ERR_MODULE_NOT_FOUND/i.test(lastError) ? `${pkgs} not installed` : `${pkgs} failed to load: ${lastError}` };
+    }
+    if (tf.findBackendFactory(name) == null) return { name, ok: false, reason: `${pkgs} loaded but registered no backend (unsupported here)` };
+  }
+  // tfjs reports init failures with console.warn; catch the message to explain the choice.
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => warnings.push(args.map(String).join(' '));
+  try {
+    const ok = await tf.setBackend(name);
+    if (ok) await tf.ready();
+    return ok ? { name, ok } : { name, ok, reason: warnings.filter((w) => !/Initialization of backend/.test(w))[0]?.split('\n')[0] ?? 'initialisation failed' };
+  } catch (e) {
+    return { name, ok: false, reason: (e as Error).message.split('\n')[0] };
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/**
+ * Picks and initialises a backend by name, or the best available with `'auto'`, and reports which one it
+ * chose and why the better ones were unavailable. Backend packages are optional peer dependencies loaded
+ * on demand; in a browser bundle import the backend package yourself (e.g.
+ * `import '@tensorflow/tfjs-backend-webgpu'`) and it is found here. Library code never imports a backend.
+ *
+ * @param name a backend, or `'auto'` (default).
+ * @throws {@link DLArgumentError} for an unknown name, and an Error listing every reason when none could start.
+ *
+ * @example
+ * ```ts
+ * import { useBackend } from '@dl/core';
+ * const report = await useBackend('auto');
+ * console.log(`backend: ${report.summary}`); // e.g. "wasm (tensorflow: @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node not installed; webgpu: …)"
+ * ```
+ */
+export async function useBackend(name: BackendName | 'auto' = 'auto', options: UseBackendOptions = {}): Promise<BackendReport> {
+  ensureGradients();
+  if (name !== 'auto' && !NAMES.includes(name)) {
+    throw new DLArgumentError('useBackend', 'name', `one of 'auto', ${NAMES.map((n) => `'${n}'`).join(', ')}`, name);
+  }
+  const order = name === 'auto' ? (options.order ?? (isNode ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'])) : [name];
+  for (const n of order) {
+    if (!NAMES.includes(n)) throw new DLArgumentError('useBackend', 'options.order', `a list of ${NAMES.join(', ')}`, order);
+  }
+  const attempts: BackendAttempt[] = [];
+  for (const n of order) {
+    const attempt = await tryBackend(n, options);
+    attempts.push(attempt);
+    if (attempt.ok) {
+      // cpu fallbacks need the cpu backend registered; load it quietly if it is installed.
+      if (options.cpuFallbacks !== false && n !== 'cpu' && tf.findBackendFactory('cpu') == null) {
+        await importOptional('@tensorflow/tfjs-backend-cpu').catch(() => undefined);
+      }
+      const fallbackKernels = options.cpuFallbacks === false || n === 'tensorflow' || n === 'webgpu' || n === 'webgl' ? [] : installCpuFallbacks(n);
+      const failed = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
+      return { name: n, attempts, fallbackKernels, summary: failed.length ? `${n} (${failed.join('; ')})` : n };
+    }
+  }
+  throw new Error(`useBackend(${JSON.stringify(name)}): no backend could start: ${attempts.map((a) => `${a.name}: ${a.reason}`).join('; ')}`);
+}

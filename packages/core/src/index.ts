@@ -1,0 +1,53 @@
+/**
+ * @dl/core: the shared foundation of the @dl packages on TensorFlow.js. Importing it registers
+ * tfjs-core's gradients (see {@link ensureGradients}), so training works with only
+ * `@tensorflow/tfjs-core` and a backend installed.
+ * @module
+ */
+export { ensureGradients, hasGradient } from './gradients.js';
+export { useBackend, installNodeWebGPU, type BackendName, type BackendAttempt, type BackendReport, type UseBackendOptions } from './backend.js';
+export { installCpuFallbacks } from './kernel-fallbacks.js';
+export { DLArgumentError, describe, checkInt, checkNumber, checkShape } from './errors.js';
+export { Rng, manualSeed, getRng, randUniform, randNormal } from './random.js';
+export {
+  calculateGain,
+  fans,
+  kaimingUniform,
+  kaimingNormal,
+  xavierUniform,
+  xavierNormal,
+  normal,
+  uniform,
+  constant,
+  zeros,
+  ones,
+  type Initializer,
+  type Nonlinearity,
+  type KaimingOptions,
+} from './init.js';
+export { Module, ModuleList, type StateDict, type LoadResult } from './module.js';
+export { Linear, type LinearOptions } from './layers/linear.js';
+export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
+export { LayerNorm, type LayerNormOptions } from './layers/layer-norm.js';
+export { BatchNormBase, BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './layers/batch-norm.js';
+export { Dropout } from './layers/dropout.js';
+export { gelu, silu, softmax, logSoftmax, ReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax } from './layers/activations.js';
+export { Sequential, type UnaryModule } from './layers/sequential.js';
+export {
+  crossEntropy,
+  binaryCrossEntropy,
+  binaryCrossEntropyWithLogits,
+  mseLoss,
+  type Reduction,
+  type CrossEntropyOptions,
+} from './losses.js';
+export {
+  encodeSafetensors,
+  decodeSafetensors,
+  saveCheckpoint,
+  loadCheckpoint,
+  loadIntoModule,
+  CheckpointError,
+  type Checkpoint,
+  type SafetensorsDtype,
+} from './checkpoint.js';

@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkInt, checkShape, DLArgumentError } from '../errors.js';
+import { normal, type Initializer } from '../init.js';
+import { Module } from '../module.js';
+import type { Rng } from '../random.js';
+
+/** Options of {@link Embedding}. */
+export interface EmbeddingOptions {
+  /** This index's row starts at zero and gets no gradient (PyTorch's `padding_idx`). */
+  paddingIdx?: number;
+  /** Initialiser. Default PyTorch's: N(0, 1). */
+  init?: Initializer;
+  /** Generator for the initial values. */
+  rng?: Rng;
+}
+
+/**
+ * A lookup table: integer ids `[...]` → vectors `[..., dim]`, weight `[numEmbeddings, dim]`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { Embedding } from '@dl/core';
+ * const emb = new Embedding(100, 16, { paddingIdx: 0 });
+ * const v = emb.forward(tf.tensor2d([[1, 2, 0]], [1, 3], 'int32')); // [1, 3, 16]
+ * ```
+ */
+export class Embedding extends Module {
+  /** Weight, `[numEmbeddings, embeddingDim]`. */
+  readonly weight: tf.Variable;
+  /** The padding row, if any. */
+  readonly paddingIdx: number | null;
+
+  /**
+   * @param numEmbeddings size of the vocabulary.
+   * @param embeddingDim size of each vector.
+   */
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    options: EmbeddingOptions = {},
+  ) {
+    super();
+    checkInt('Embedding', 'numEmbeddings', numEmbeddings);
+    checkInt('Embedding', 'embeddingDim', embeddingDim);
+    let pad = options.paddingIdx ?? null;
+    if (pad !== null) {
+      if (!Number.isInteger(pad) || pad < -numEmbeddings || pad >= numEmbeddings) {
+        throw new DLArgumentError('Embedding', 'paddingIdx', `an integer in [-${numEmbeddings}, ${numEmbeddings})`, pad);
+      }
+      if (pad < 0) pad += numEmbeddings;
+    }
+    this.paddingIdx = pad;
+    const init = (options.init ?? normal(0, 1))([numEmbeddings, embeddingDim], options.rng);
+    const w = pad === null ? init : tf.tidy(() => tf.mul(init, rowMask(numEmbeddings, pad)));
+    if (w !== init) init.dispose();
+    this.weight = this.registerParameter('weight', w);
+  }
+
+  /** @param ids int32 `[...]` with values in [0, numEmbeddings) → `[..., embeddingDim]`. */
+  forward(ids: tf.Tensor): tf.Tensor {
+    checkShape('Embedding', 'ids', ids, { dtype: 'int32' });
+    return tf.tidy(() => {
+      const flat = tf.reshape(ids, [-1]); // [n]
+      const pad = this.paddingIdx;
+      const lookup = pad === null
+        ? tf.gather(this.weight, flat) // [n, dim]
+        : tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+            const [w, i, save] = args as [tf.Tensor, tf.Tensor1D, tf.GradSaveFunc];
+            save([i]);
+            return {
+              value: tf.gather(w, i),
+              // The padding row's gradient is zero, as in PyTorch.
+              gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+                tf.mul(tf.unsortedSegmentSum(dy, saved[0] as tf.Tensor1D, this.numEmbeddings), rowMask(this.numEmbeddings, pad)),
+                tf.zerosLike(saved[0]),
+              ],
+            };
+          })(this.weight, flat);
+      return tf.reshape(lookup, [...ids.shape, this.embeddingDim]); // [..., dim]
+    });
+  }
+}
+
+/** `[n, 1]` ones with a zero at row `pad`. */
+function rowMask(n: number, pad: number): tf.Tensor {
+  const m = new Float32Array(n).fill(1);
+  m[pad] = 0;
+  return tf.tensor2d(m, [n, 1]);
+}

@@ -1,0 +1,196 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, checkShape, DLArgumentError } from './errors.js';
+
+/** How a loss reduces over elements: average, total, or per element. */
+export type Reduction = 'mean' | 'sum' | 'none';
+
+/** Options of {@link crossEntropy}. */
+export interface CrossEntropyOptions {
+  /** Per-class weights `[C]`. */
+  weight?: tf.Tensor;
+  /** Targets equal to this index contribute nothing (class-index targets only). Default -100. */
+  ignoreIndex?: number;
+  /** Default `'mean'`: with class indices, Σ wᵧ·lossᵢ / Σ wᵧ over non-ignored targets, as PyTorch. */
+  reduction?: Reduction;
+  /** ε in [0, 1]: mix the target with the uniform distribution, (1−ε)·target + ε/C. Default 0. */
+  labelSmoothing?: number;
+}
+
+/**
+ * Cross-entropy of unnormalised `logits` `[..., C]` (classes on the **last** axis, tfjs's layout; PyTorch
+ * puts them on axis 1) against either integer class indices `[...]` (int32) or class probabilities
+ * `[..., C]` (float32). Follows `torch.nn.functional.cross_entropy` exactly, including how label
+ * smoothing, class weights and `ignoreIndex` combine under each reduction. On cpu, wasm and tfjs-node an
+ * index outside [0, C) (other than `ignoreIndex`) throws; GPU backends skip that check, since it would
+ * need a synchronous read.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { crossEntropy } from '@dl/core';
+ * const logits = tf.tensor2d([[2, 0, 0], [0, 2, 0]]);
+ * const loss = crossEntropy(logits, tf.tensor1d([0, 1], 'int32'), { labelSmoothing: 0.1 });
+ * ```
+ */
+export function crossEntropy(logits: tf.Tensor, target: tf.Tensor, options: CrossEntropyOptions = {}): tf.Tensor {
+  checkShape('crossEntropy', 'logits', logits, { minRank: 1, dtype: 'float32' });
+  const C = logits.shape[logits.rank - 1];
+  const reduction = checkReduction('crossEntropy', options.reduction);
+  const eps = checkNumber('crossEntropy', 'labelSmoothing', options.labelSmoothing ?? 0, 0, 1);
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  if (options.weight) checkShape('crossEntropy', 'weight', options.weight, { rank: 1, dims: { 0: C } });
+  const lead = logits.shape.slice(0, -1);
+
+  if (target.dtype === 'float32') {
+    if (target.shape.join(',') !== logits.shape.join(',')) {
+      throw new DLArgumentError('crossEntropy', 'target', `class probabilities of shape [${logits.shape.join(',')}] (or int32 indices of shape [${lead.join(',')}])`, target);
+    }
+    return tf.tidy(() => {
+      const logp = tf.logSoftmax(logits); // [..., C]
+      const t = eps > 0 ? tf.add(tf.mul(target, 1 - eps), eps / C) : target;
+      const w = options.weight ? tf.mul(logp, options.weight) : logp;
+      const perItem = tf.neg(tf.sum(tf.mul(w, t), -1)); // [...]
+      if (reduction === 'none') return perItem;
+      return reduction === 'sum' ? tf.sum(perItem) : tf.div(tf.sum(perItem), Math.max(perItem.size, 1));
+    });
+  }
+  if (target.dtype !== 'int32' || target.shape.join(',') !== lead.join(',')) {
+    throw new DLArgumentError('crossEntropy', 'target', `int32 class indices of shape [${lead.join(',')}] (or float32 probabilities of shape [${logits.shape.join(',')}])`, target);
+  }
+  checkTargetRange(target, C, ignoreIndex);
+  return tf.tidy(() => {
+    const logp = tf.logSoftmax(logits); // [..., C]
+    const valid = tf.cast(tf.notEqual(target, ignoreIndex), 'float32'); // [...]
+    const safe = tf.where(tf.notEqual(target, ignoreIndex), target, tf.zerosLike(target)); // [...]
+    const onehot = tf.oneHot(safe, C); // [..., C] int32
+    const wTarget = options.weight ? tf.mul(tf.gather(options.weight, safe), valid) : valid; // [...] w_y or 0
+    const nll = tf.neg(tf.sum(tf.mul(logp, tf.cast(onehot, 'float32')), -1)); // [...]
+    const nllW = tf.mul(nll, wTarget); // [...]
+    const smooth = eps > 0 ? tf.mul(tf.neg(tf.sum(options.weight ? tf.mul(logp, options.weight) : logp, -1)), valid) : null; // [...]
+    const combine = (a: tf.Tensor, b: tf.Tensor | null) => (b ? tf.add(tf.mul(a, 1 - eps), tf.mul(b, eps / C)) : a);
+    if (reduction === 'none') return combine(nllW, smooth);
+    if (reduction === 'sum') return combine(tf.sum(nllW), smooth && tf.sum(smooth));
+    const denom = tf.sum(wTarget); // Σ w_y over non-ignored (NaN when all are ignored, as PyTorch)
+    return combine(tf.div(tf.sum(nllW), denom), smooth && tf.div(tf.sum(smooth), denom));
+  });
+}
+
+/**
+ * Binary cross-entropy of probabilities `p` in [0, 1] against targets `y` of the same shape, with log
+ * clamped at −100 as PyTorch does (so p = 0 or 1 gives a finite loss).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { binaryCrossEntropy } from '@dl/core';
+ * binaryCrossEntropy(tf.tensor1d([0.9, 0.2]), tf.tensor1d([1, 0])); // ≈ 0.1643
+ * ```
+ */
+export function binaryCrossEntropy(p: tf.Tensor, y: tf.Tensor, options: { weight?: tf.Tensor; reduction?: Reduction } = {}): tf.Tensor {
+  sameShape('binaryCrossEntropy', p, y);
+  const reduction = checkReduction('binaryCrossEntropy', options.reduction);
+  return tf.tidy(() => {
+    const l = bceElementwise(p, y);
+    return reduce(options.weight ? tf.mul(l, options.weight) : l, reduction);
+  });
+}
+
+/**
+ * −(y·log p + (1−y)·log(1−p)) with logs clamped at −100, and PyTorch's backward:
+ * ∂/∂p = (p − y) / max(p(1−p), 1e-12), finite even at p = 0 or 1 (plain autodiff would give NaN there).
+ */
+const bceElementwise = (p: tf.Tensor, y: tf.Tensor): tf.Tensor =>
+  tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [pp, yy, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const logP = tf.maximum(tf.log(pp), -100);
+    const log1mP = tf.maximum(tf.log(tf.sub(1, pp)), -100);
+    save([pp, yy, logP, log1mP]);
+    return {
+      value: tf.neg(tf.add(tf.mul(yy, logP), tf.mul(tf.sub(1, yy), log1mP))),
+      gradFunc: (dy: tf.Tensor, [sp, sy, sLogP, sLog1mP]: tf.Tensor[]) => [
+        tf.mul(dy, tf.div(tf.sub(sp, sy), tf.maximum(tf.mul(sp, tf.sub(1, sp)), 1e-12))),
+        tf.mul(dy, tf.sub(sLog1mP, sLogP)),
+      ],
+    };
+  })(p, y);
+
+/**
+ * Binary cross-entropy on logits, computed stably (never through σ then log), as
+ * `torch.nn.functional.binary_cross_entropy_with_logits`, with optional `posWeight` per class.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { binaryCrossEntropyWithLogits } from '@dl/core';
+ * binaryCrossEntropyWithLogits(tf.tensor1d([100, -100]), tf.tensor1d([1, 0])); // 0, no overflow
+ * ```
+ */
+export function binaryCrossEntropyWithLogits(
+  logits: tf.Tensor,
+  y: tf.Tensor,
+  options: { weight?: tf.Tensor; posWeight?: tf.Tensor; reduction?: Reduction } = {},
+): tf.Tensor {
+  sameShape('binaryCrossEntropyWithLogits', logits, y);
+  const reduction = checkReduction('binaryCrossEntropyWithLogits', options.reduction);
+  return tf.tidy(() => {
+    // log(1 + e^{-x}) = softplus(-x), stable for any x.
+    const spNeg = tf.softplus(tf.neg(logits));
+    let l: tf.Tensor;
+    if (options.posWeight) {
+      const lw = tf.add(1, tf.mul(tf.sub(options.posWeight, 1), y)); // 1 + (pw − 1)·y
+      l = tf.add(tf.mul(tf.sub(1, y), logits), tf.mul(lw, spNeg));
+    } else {
+      l = tf.add(tf.mul(tf.sub(1, y), logits), spNeg);
+    }
+    if (options.weight) l = tf.mul(l, options.weight);
+    return reduce(l, reduction);
+  });
+}
+
+/**
+ * Mean squared error (or its sum / per-element values).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { mseLoss } from '@dl/core';
+ * mseLoss(tf.tensor1d([1, 2]), tf.tensor1d([1, 4])); // 2
+ * ```
+ */
+export function mseLoss(input: tf.Tensor, target: tf.Tensor, options: { reduction?: Reduction } = {}): tf.Tensor {
+  sameShape('mseLoss', input, target);
+  const reduction = checkReduction('mseLoss', options.reduction);
+  return tf.tidy(() => reduce(tf.squaredDifference(input, target), reduction));
+}
+
+function reduce(l: tf.Tensor, reduction: Reduction): tf.Tensor {
+  if (reduction === 'none') return l;
+  return reduction === 'sum' ? tf.sum(l) : tf.mean(l);
+}
+
+function checkReduction(where: string, r: Reduction | undefined): Reduction {
+  const value = r ?? 'mean';
+  if (value !== 'mean' && value !== 'sum' && value !== 'none') throw new DLArgumentError(where, 'reduction', "'mean', 'sum' or 'none'", r);
+  return value;
+}
+
+function sameShape(where: string, a: tf.Tensor, b: tf.Tensor): void {
+  checkShape(where, 'input', a, { dtype: 'float32' });
+  checkShape(where, 'target', b, { dtype: 'float32' });
+  if (a.shape.join(',') !== b.shape.join(',')) throw new DLArgumentError(where, 'target', `of the input's shape [${a.shape.join(',')}]`, b);
+}
+
+const SYNC_READ_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
+
+function checkTargetRange(target: tf.Tensor, C: number, ignoreIndex: number): void {
+  // One small read keeps a bad label from silently training on garbage (tf.oneHot would give zeros).
+  // GPU backends cannot read synchronously without stalling (WebGPU in Node cannot at all): skipped there.
+  if (!SYNC_READ_BACKENDS.has(tf.getBackend())) return;
+  const values = target.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== ignoreIndex && (v < 0 || v >= C)) {
+      throw new DLArgumentError('crossEntropy', 'target', `class indices in [0, ${C}) or ignoreIndex ${ignoreIndex}`, `${v} at flat position ${i}`);
+    }
+  }
+}
