@@ -3,7 +3,7 @@ import { ensureGradients } from './gradients.js';
 import { installCpuFallbacks } from './kernel-fallbacks.js';
 import { DLArgumentError } from './errors.js';
 
-/** A backend @dl knows how to pick. `tensorflow` is tfjs-node / tfjs-node-gpu (installed by the user). */
+/** A backend `@dl` knows how to pick. `tensorflow` is tfjs-node / tfjs-node-gpu (installed by the user). */
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu' | 'tensorflow';
 
 /** One backend that {@link useBackend} tried, and why it was not taken if it was not. */
@@ -52,6 +52,14 @@ const isNode = typeof process !== 'undefined' && process.versions?.node != null;
 // A variable specifier keeps bundlers from trying to resolve optional backends at build time.
 const importOptional = (spec: string): Promise<unknown> => import(/* @vite-ignore */ /* webpackIgnore: true */ spec);
 
+/** Whether WebGPU is available, and if not, why. */
+export interface WebGPUAvailability {
+  /** True when `navigator.gpu` exists. */
+  ok: boolean;
+  /** Why not, when `ok` is false. */
+  reason?: string;
+}
+
 /**
  * In Node, installs `navigator.gpu` from the `webgpu` npm package (Google's Dawn), so
  * `@tensorflow/tfjs-backend-webgpu` runs on the machine's Vulkan driver, or on SwiftShader (a CPU
@@ -65,7 +73,7 @@ const importOptional = (spec: string): Promise<unknown> => import(/* @vite-ignor
  * const { ok, reason } = await installNodeWebGPU();
  * ```
  */
-export async function installNodeWebGPU(): Promise<{ ok: boolean; reason?: string }> {
+export async function installNodeWebGPU(): Promise<WebGPUAvailability> {
   const g = globalThis as { navigator?: { gpu?: unknown } };
   if (g.navigator?.gpu) return { ok: true };
   if (!isNode) return { ok: false, reason: 'no navigator.gpu in this browser' };

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DLArgumentError } from './errors.js';
+import { asIs, DLArgumentError } from './errors.js';
 import type { Module, StateDict, LoadResult } from './module.js';
 
 /** A safetensors dtype this package reads. */
@@ -49,13 +49,15 @@ export async function encodeSafetensors(tensors: StateDict | Record<string, tf.T
   let offset = 0;
   for (const [name, t] of entries) {
     if (name === '__metadata__') throw new DLArgumentError('encodeSafetensors', 'tensors', 'names other than __metadata__', name);
+    if (t.dtype !== 'float32' && t.dtype !== 'int32' && t.dtype !== 'bool') {
+      throw new DLArgumentError('encodeSafetensors', `tensor '${name}'`, 'float32, int32 or bool', asIs(t.dtype));
+    }
     const values = await t.data();
     let bytes: Uint8Array;
     let dtype: SafetensorsDtype;
     if (t.dtype === 'float32') [dtype, bytes] = ['F32', littleEndian(new Float32Array(values as Float32Array))];
     else if (t.dtype === 'int32') [dtype, bytes] = ['I32', littleEndian(new Int32Array(values as Int32Array))];
-    else if (t.dtype === 'bool') [dtype, bytes] = ['BOOL', new Uint8Array(values as Uint8Array)];
-    else throw new DLArgumentError('encodeSafetensors', `tensor '${name}'`, 'float32, int32 or bool', t.dtype);
+    else [dtype, bytes] = ['BOOL', new Uint8Array(values as Uint8Array)];
     header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.length] };
     chunks.push(bytes);
     offset += bytes.length;

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 
 /**
- * The error every @dl check throws: it names the argument, what was expected and what was given.
+ * The error every `@dl` check throws: it names the argument, what was expected and what was given.
  *
  * @example
  * ```ts
@@ -29,6 +29,26 @@ export class DLArgumentError extends Error {
   }
 }
 
+/** Text that {@link describe} prints as it is (see {@link asIs}). */
+export class AsIs {
+  /** @param text printed verbatim. */
+  constructor(readonly text: string) {}
+}
+
+/**
+ * Marks an already-worded description (e.g. `'3 at flat position 1'`) so error messages print it
+ * without quotes.
+ *
+ * @example
+ * ```ts
+ * import { DLArgumentError, asIs } from '@dl/core';
+ * new DLArgumentError('f', 'target', 'indices in [0, 3)', asIs('3 at position 1')).message; // "f: target must be indices in [0, 3), got 3 at position 1"
+ * ```
+ */
+export function asIs(text: string): AsIs {
+  return new AsIs(text);
+}
+
 /**
  * Prints a value for an error message: tensors as `Tensor float32 [2,3]`, arrays as `[2,3]`.
  *
@@ -39,6 +59,7 @@ export class DLArgumentError extends Error {
  * ```
  */
 export function describe(value: unknown): string {
+  if (value instanceof AsIs) return value.text;
   if (value instanceof Object && 'shape' in value && 'dtype' in value && 'dataId' in value) {
     const t = value as tf.Tensor;
     return `Tensor ${t.dtype} [${t.shape.join(',')}]`;
@@ -119,6 +140,6 @@ export function checkShape(
   }
   if (spec.dtype !== undefined) {
     const dtypes = Array.isArray(spec.dtype) ? spec.dtype : [spec.dtype];
-    if (!dtypes.includes(x.dtype)) throw new DLArgumentError(where, argument, `of dtype ${dtypes.join(' or ')}`, `${x.dtype} tensor of shape [${x.shape.join(',')}]`);
+    if (!dtypes.includes(x.dtype)) throw new DLArgumentError(where, argument, `of dtype ${dtypes.join(' or ')}`, x);
   }
 }

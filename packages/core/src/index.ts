@@ -1,13 +1,13 @@
 /**
- * @dl/core: the shared foundation of the @dl packages on TensorFlow.js. Importing it registers
+ * `@dl/core`: the shared foundation of the `@dl` packages on TensorFlow.js. Importing it registers
  * tfjs-core's gradients (see {@link ensureGradients}), so training works with only
  * `@tensorflow/tfjs-core` and a backend installed.
  * @module
  */
 export { ensureGradients, hasGradient } from './gradients.js';
-export { useBackend, installNodeWebGPU, type BackendName, type BackendAttempt, type BackendReport, type UseBackendOptions } from './backend.js';
+export { useBackend, installNodeWebGPU, type WebGPUAvailability, type BackendName, type BackendAttempt, type BackendReport, type UseBackendOptions } from './backend.js';
 export { installCpuFallbacks } from './kernel-fallbacks.js';
-export { DLArgumentError, describe, checkInt, checkNumber, checkShape } from './errors.js';
+export { DLArgumentError, AsIs, asIs, describe, checkInt, checkNumber, checkShape } from './errors.js';
 export { Rng, manualSeed, getRng, randUniform, randNormal } from './random.js';
 export {
   calculateGain,
@@ -22,6 +22,7 @@ export {
   zeros,
   ones,
   type Initializer,
+  type Fans,
   type Nonlinearity,
   type KaimingOptions,
 } from './init.js';

@@ -39,6 +39,14 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
   }
 }
 
+/** Number of inputs and outputs feeding one unit of a layer. */
+export interface Fans {
+  /** Inputs per output unit (in × receptive field). */
+  fanIn: number;
+  /** Outputs per input unit (out × receptive field). */
+  fanOut: number;
+}
+
 /**
  * fan_in and fan_out of a weight in PyTorch's layout `[out, in, ...kernel]` (as `_calculate_fan_in_and_fan_out`).
  *
@@ -48,7 +56,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
  * fans([8, 4]); // { fanIn: 4, fanOut: 8 }
  * ```
  */
-export function fans(shape: number[]): { fanIn: number; fanOut: number } {
+export function fans(shape: number[]): Fans {
   if (shape.length < 2) throw new DLArgumentError('fans', 'shape', 'at least 2 dimensions', shape);
   const receptive = shape.slice(2).reduce((a, b) => a * b, 1);
   return { fanIn: shape[1] * receptive, fanOut: shape[0] * receptive };
@@ -63,7 +71,7 @@ export interface KaimingOptions {
   /** Default `leaky_relu`, as in PyTorch. */
   nonlinearity?: Nonlinearity;
   /** Override the fans, for layouts other than `[out, in, ...]` (e.g. NHWC convolution kernels). */
-  fans?: { fanIn: number; fanOut: number };
+  fans?: Fans;
 }
 
 /**
@@ -112,7 +120,7 @@ function kaimingStd(shape: number[], options: KaimingOptions): number {
  * const w = xavierUniform()([16, 8]);
  * ```
  */
-export function xavierUniform(gain = 1, fanOverride?: { fanIn: number; fanOut: number }): Initializer {
+export function xavierUniform(gain = 1, fanOverride?: Fans): Initializer {
   return (shape, rng = getRng()) => {
     const f = fanOverride ?? fans(shape);
     const bound = gain * Math.sqrt(6 / (f.fanIn + f.fanOut));
@@ -129,7 +137,7 @@ export function xavierUniform(gain = 1, fanOverride?: { fanIn: number; fanOut: n
  * const w = xavierNormal()([16, 8]);
  * ```
  */
-export function xavierNormal(gain = 1, fanOverride?: { fanIn: number; fanOut: number }): Initializer {
+export function xavierNormal(gain = 1, fanOverride?: Fans): Initializer {
   return (shape, rng = getRng()) => {
     const f = fanOverride ?? fans(shape);
     return randNormal(shape, 0, gain * Math.sqrt(2 / (f.fanIn + f.fanOut)), rng);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber, checkShape, DLArgumentError } from './errors.js';
+import { asIs, checkNumber, checkShape, DLArgumentError } from './errors.js';
 
 /** How a loss reduces over elements: average, total, or per element. */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -190,7 +190,7 @@ function checkTargetRange(target: tf.Tensor, C: number, ignoreIndex: number): vo
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v !== ignoreIndex && (v < 0 || v >= C)) {
-      throw new DLArgumentError('crossEntropy', 'target', `class indices in [0, ${C}) or ignoreIndex ${ignoreIndex}`, `${v} at flat position ${i}`);
+      throw new DLArgumentError('crossEntropy', 'target', `class indices in [0, ${C}) or ignoreIndex ${ignoreIndex}`, asIs(`${v} at flat position ${i}`));
     }
   }
 }

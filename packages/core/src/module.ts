@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DLArgumentError, describe } from './errors.js';
+import { DLArgumentError, asIs } from './errors.js';
 import { ensureGradients } from './gradients.js';
 
 /** A state dict: dotted names (`encoder.layers.0.attn.wq.weight`) to tensors, as PyTorch's `state_dict()`. */
@@ -159,14 +159,14 @@ export abstract class Module {
         `${this.constructor.name}.loadStateDict`,
         'dict',
         'the same names as the module',
-        `missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`,
+        asIs(`missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`),
       );
     }
     for (const [name, target] of own) {
       const value = entries.get(name);
       if (!value) continue;
       if (value.shape.join(',') !== target.shape.join(',')) {
-        throw new DLArgumentError(`${this.constructor.name}.loadStateDict`, `'${name}'`, `of shape [${target.shape.join(',')}]`, describe(value));
+        throw new DLArgumentError(`${this.constructor.name}.loadStateDict`, `'${name}'`, `of shape [${target.shape.join(',')}]`, value);
       }
     }
     for (const [name, target] of own) {

@@ -1,5 +1,5 @@
 /**
- * Test helpers shared by every @dl package: leak checks, tolerances per backend, closeness checks,
+ * Test helpers shared by every `@dl` package: leak checks, tolerances per backend, closeness checks,
  * numerical gradients, and the backend set-up the test matrix uses. Import from `@dl/core/testing`.
  * They throw plain Errors, so they work with any test runner.
  * @module

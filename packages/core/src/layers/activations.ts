@@ -94,7 +94,10 @@ abstract class Activation extends Module {
  * ```
  */
 export class ReLU extends Activation {
-  /** @param x any shape. */
+  /**
+   * Applies the layer.
+   * @param x any shape.
+   */
   forward(x: tf.Tensor): tf.Tensor {
     return tf.relu(x);
   }
@@ -116,7 +119,10 @@ export class GELU extends Activation {
     super();
     if (approximate !== 'none' && approximate !== 'tanh') throw new DLArgumentError('GELU', 'approximate', "'none' or 'tanh'", approximate);
   }
-  /** @param x any shape. */
+  /**
+   * Applies the layer.
+   * @param x any shape.
+   */
   forward(x: tf.Tensor): tf.Tensor {
     return gelu(x, this.approximate);
   }
@@ -133,7 +139,10 @@ export class GELU extends Activation {
  * ```
  */
 export class SiLU extends Activation {
-  /** @param x any shape. */
+  /**
+   * Applies the layer.
+   * @param x any shape.
+   */
   forward(x: tf.Tensor): tf.Tensor {
     return silu(x);
   }
@@ -150,7 +159,10 @@ export class SiLU extends Activation {
  * ```
  */
 export class Tanh extends Activation {
-  /** @param x any shape. */
+  /**
+   * Applies the layer.
+   * @param x any shape.
+   */
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tanh(x);
   }
@@ -167,7 +179,10 @@ export class Tanh extends Activation {
  * ```
  */
 export class Sigmoid extends Activation {
-  /** @param x any shape. */
+  /**
+   * Applies the layer.
+   * @param x any shape.
+   */
   forward(x: tf.Tensor): tf.Tensor {
     return tf.sigmoid(x);
   }
@@ -188,7 +203,10 @@ export class Softmax extends Activation {
   constructor(readonly dim = -1) {
     super();
   }
-  /** @param x any shape. */
+  /**
+   * Applies the layer.
+   * @param x any shape.
+   */
   forward(x: tf.Tensor): tf.Tensor {
     return softmax(x, this.dim);
   }
@@ -209,7 +227,10 @@ export class LogSoftmax extends Activation {
   constructor(readonly dim = -1) {
     super();
   }
-  /** @param x any shape. */
+  /**
+   * Applies the layer.
+   * @param x any shape.
+   */
   forward(x: tf.Tensor): tf.Tensor {
     return logSoftmax(x, this.dim);
   }

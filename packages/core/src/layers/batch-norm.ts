@@ -33,6 +33,7 @@ export abstract class BatchNormBase extends Module {
   readonly eps: number;
   /** The momentum (null: cumulative average). */
   readonly momentum: number | null;
+  /** Input ranks this layer accepts. */
   protected abstract readonly ranks: number[];
 
   /** @param numFeatures number of channels C. */
@@ -107,6 +108,7 @@ export abstract class BatchNormBase extends Module {
  * ```
  */
 export class BatchNorm1d extends BatchNormBase {
+  /** `[N, C]` or `[N, L, C]`. */
   protected readonly ranks = [2, 3];
 }
 
@@ -122,5 +124,6 @@ export class BatchNorm1d extends BatchNormBase {
  * ```
  */
 export class BatchNorm2d extends BatchNormBase {
+  /** `[N, H, W, C]`. */
   protected readonly ranks = [4];
 }

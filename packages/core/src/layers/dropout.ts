@@ -28,7 +28,10 @@ export class Dropout extends Module {
     this.rng = options.rng;
   }
 
-  /** @param x any shape → same shape. */
+  /**
+   * Applies the layer.
+   * @param x any shape → same shape.
+   */
   forward(x: tf.Tensor): tf.Tensor {
     if (!this.training || this.p === 0) return tf.clone(x);
     return tf.tidy(() => {

@@ -57,7 +57,10 @@ export class Embedding extends Module {
     this.weight = this.registerParameter('weight', w);
   }
 
-  /** @param ids int32 `[...]` with values in [0, numEmbeddings) → `[..., embeddingDim]`. */
+  /**
+   * Applies the layer.
+   * @param ids int32 `[...]` with values in [0, numEmbeddings) → `[..., embeddingDim]`.
+   */
   forward(ids: tf.Tensor): tf.Tensor {
     checkShape('Embedding', 'ids', ids, { dtype: 'int32' });
     return tf.tidy(() => {

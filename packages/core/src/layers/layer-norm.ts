@@ -47,7 +47,10 @@ export class LayerNorm extends Module {
     this.bias = affine && (options.bias ?? true) ? this.registerParameter('bias', tf.zeros(this.normalizedShape)) : null;
   }
 
-  /** @param x `[..., ...normalizedShape]` → same shape. */
+  /**
+   * Applies the layer.
+   * @param x `[..., ...normalizedShape]` → same shape.
+   */
   forward(x: tf.Tensor): tf.Tensor {
     const k = this.normalizedShape.length;
     if (x.rank < k || x.shape.slice(-k).join(',') !== this.normalizedShape.join(',')) {

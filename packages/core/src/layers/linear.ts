@@ -52,7 +52,10 @@ export class Linear extends Module {
     this.bias = options.bias === false ? null : this.registerParameter('bias', (options.biasInit ?? uniform(-bound, bound))([outFeatures], options.rng));
   }
 
-  /** @param x `[..., inFeatures]` → `[..., outFeatures]`. */
+  /**
+   * Applies the layer.
+   * @param x `[..., inFeatures]` → `[..., outFeatures]`.
+   */
   forward(x: tf.Tensor): tf.Tensor {
     checkShape('Linear', 'input', x, { minRank: 1, last: this.inFeatures });
     return tf.tidy(() => {

@@ -32,7 +32,10 @@ export class Sequential extends Module {
     this.layers = layers;
   }
 
-  /** @param x input of the first module. Intermediate tensors are freed. */
+  /**
+   * Applies the layer.
+   * @param x input of the first module. Intermediate tensors are freed.
+   */
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => this.layers.reduce((h, layer) => layer.forward(h), x));
   }
