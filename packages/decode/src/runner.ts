@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { DLArgumentError } from '@dl/core';
+import type { ScoreMatrix, StepFn, StepInfo } from './types.js';
+import type { StateKeeper } from './state.js';
+
+/**
+ * Calls the step function once for every row, checks the logits, reads them to the host and disposes
+ * them, and hands the new state to the keeper.
+ */
+export async function runStep<S>(
+  where: string,
+  step: StepFn<S>,
+  tokens: readonly (readonly number[])[],
+  keeper: StateKeeper<S>,
+  info: StepInfo,
+  vocab: { size?: number },
+): Promise<ScoreMatrix> {
+  const out = await step(tokens, keeper.state, info);
+  if (out == null || typeof out !== 'object' || !(out.logits instanceof tf.Tensor)) {
+    throw new DLArgumentError(where, 'step', 'a function returning { logits: tf.Tensor, state }', out == null ? out : Object.keys(out));
+  }
+  keeper.replace(out.state);
+  const logits = out.logits;
+  const rows = tokens.length;
+  try {
+    const width = logits.shape[1] as number;
+    if (logits.rank !== 2 || logits.shape[0] !== rows || (vocab.size !== undefined && width !== vocab.size)) {
+      const expected = vocab.size === undefined ? `[${rows}, vocab]` : `[${rows}, ${vocab.size}]`;
+      throw new DLArgumentError(where, 'step logits', `of shape ${expected} (rows × vocabulary, as on the first step or vocabSize)`, logits);
+    }
+    vocab.size ??= width;
+    const raw = await logits.data();
+    const data = raw instanceof Float32Array ? raw : Float32Array.from(raw as ArrayLike<number>);
+    return { rows, vocab: width, data };
+  } finally {
+    logits.dispose();
+  }
+}
+
+/** Log-probability of `token` under the softmax of a row. */
+export function rowLogprob(s: ScoreMatrix, row: number, token: number, lse: number): number {
+  return s.data[row * s.vocab + token] - lse;
+}
+
+/** A clock in milliseconds. */
+export const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
