@@ -255,7 +255,10 @@ export function coverageLoss(attention: tf.Tensor, mask?: tf.Tensor): tf.Scalar 
   const T = attention.shape[1] as number;
   if (mask) checkShape('coverageLoss', 'mask', mask, { rank: 2, dims: { 0: batch, 1: T } });
   return tf.tidy(() => {
-    const coverage = tf.cumsum(attention, 1, true); // [batch, T, S]: exclusive prefix sums
+    // Exclusive prefix sums over T. The cumsum runs on the last axis: tfjs 4.22's Cumsum gradient is
+    // wrong for any other axis (it transposes the gradient back with the wrong permutation).
+    const aT = tf.transpose(attention, [0, 2, 1]); // [batch, S, T]
+    const coverage = tf.transpose(tf.cumsum(aT, 2, true), [0, 2, 1]); // [batch, T, S]
     const perStep = tf.sum(tf.minimum(attention, coverage), -1); // [batch, T]
     if (!mask) return tf.mean(perStep) as tf.Scalar;
     const m = tf.cast(mask, 'float32'); // [batch, T]
