@@ -1,0 +1,81 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkInt, DLArgumentError } from '@dl/core';
+import { tidyUpdates, type Updates } from './types.js';
+
+/**
+ * Sums gradients over `k` micro-batches and hands back their mean every k-th call (gradient
+ * accumulation: an effective batch k times larger at the memory cost of one). Parameters without a
+ * gradient in a micro-batch contribute nothing to the sum (the mean still divides by k, as when each
+ * micro-batch loss is scaled by 1/k in PyTorch). {@link Optimizer} uses it through its `accumulate` option.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { GradientAccumulator } from '@dl/optim';
+ * const acc = new GradientAccumulator(2);
+ * acc.add([tf.tensor1d([1])]); // null: 1 of 2
+ * const mean = acc.add([tf.tensor1d([3])]); // [[2]]
+ * ```
+ */
+export class GradientAccumulator {
+  /** Micro-batches per update. */
+  readonly k: number;
+  private sums: Updates = [];
+  private count = 0;
+
+  /** @param k micro-batches per update (a positive integer). */
+  constructor(k: number) {
+    this.k = checkInt('GradientAccumulator', 'k', k);
+  }
+
+  /** Micro-batches summed since the last update (0 ≤ n < k). */
+  get pending(): number {
+    return this.count;
+  }
+
+  /**
+   * Adds one micro-batch's gradients (not disposed: the caller keeps them). Returns `null` until the
+   * k-th call, then the mean gradients (owned by the caller) and starts over.
+   */
+  add(grads: Updates): Updates | null {
+    if (this.count > 0 && grads.length !== this.sums.length) {
+      throw new DLArgumentError('GradientAccumulator.add', 'grads', `${this.sums.length} entries like the previous micro-batches`, grads.length);
+    }
+    if (this.count === 0) this.sums = grads.map(() => null);
+    const next = tidyUpdates(() =>
+      grads.map((g, i) => {
+        const s = this.sums[i];
+        if (g === null) return s === null ? null : tf.clone(s);
+        return s === null ? tf.clone(g) : tf.add(s, g); // [param shape]
+      }),
+    );
+    tf.dispose(this.sums.filter((s): s is tf.Tensor => s !== null));
+    this.sums = next;
+    this.count++;
+    if (this.count < this.k) return null;
+    const mean = tidyUpdates(() => this.sums.map((s) => (s === null ? null : tf.div(s, this.k)))); // [param shape] each
+    this.reset();
+    return mean;
+  }
+
+  /** Drops the pending sums. */
+  reset(): void {
+    tf.dispose(this.sums.filter((s): s is tf.Tensor => s !== null));
+    this.sums = [];
+    this.count = 0;
+  }
+
+  /** The pending sums and their count, for checkpoints (the tensors stay owned by the accumulator). */
+  snapshot(): { count: number; sums: Updates } {
+    return { count: this.count, sums: this.sums };
+  }
+
+  /** Restores a {@link GradientAccumulator.snapshot} (takes ownership of `sums`). */
+  restore(count: number, sums: Updates): void {
+    checkInt('GradientAccumulator.restore', 'count', count, 0);
+    if (count >= this.k) throw new DLArgumentError('GradientAccumulator.restore', 'count', `below k = ${this.k}`, count);
+    this.reset();
+    this.count = count;
+    this.sums = count === 0 ? [] : sums;
+  }
+}

@@ -1,0 +1,71 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { checkNumber } from '@dl/core';
+import { chain } from '../chain.js';
+import { Optimizer, type OptimizerConfig, type ParamGroup } from '../optimizer.js';
+import { scaleByLearningRate } from '../transforms/scale.js';
+import { trace } from '../transforms/trace.js';
+import { checkBool, checkHyper, checkKeys, type GradientTransformation } from '../types.js';
+import { decayStep, maximizeStep, requireLr, type CommonOptions } from './common.js';
+
+/** Options of {@link sgd} / {@link SGD} (PyTorch names, camelCase). */
+export interface SGDOptions extends CommonOptions {
+  /** Momentum factor μ (a number or a schedule). Default 0 (plain gradient descent). */
+  momentum?: CommonOptions['lr'];
+  /** Dampening τ for momentum. Default 0. */
+  dampening?: number;
+  /** Nesterov momentum. Default false. */
+  nesterov?: boolean;
+}
+
+/**
+ * Stochastic gradient descent with momentum, as `torch.optim.SGD` (lr has no default):
+ *
+ * g ← ±∇L + λθ;  b₁ = g, b_t = μb_{t−1} + (1−τ)g;  d = g + μb_t (Nesterov) or b_t;  θ ← θ − η·d
+ *
+ * With μ = 0 this is θ_n = θ_{n−1} − ηg_{n−1} (seed 000 §1.2); with momentum it is the seed's
+ * m_n = λm_{n−1} − ηg_{n−1}, θ_n = θ_{n−1} + m_n, for a constant η (m = −ηb). Reference: Sutskever et
+ * al. 2013, "On the importance of initialization and momentum in deep learning".
+ *
+ * @example
+ * ```ts
+ * import { sgd } from '@dl/optim';
+ * const tx = sgd({ lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
+ * ```
+ */
+export function sgd(options: SGDOptions): GradientTransformation {
+  checkKeys('sgd', options, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'maximize']);
+  requireLr('sgd', options?.lr);
+  const lr = checkHyper('sgd', 'lr', options.lr);
+  const momentum = checkHyper('sgd', 'momentum', options.momentum ?? 0);
+  const dampening = checkNumber('sgd', 'dampening', options.dampening ?? 0);
+  const nesterov = checkBool('sgd', 'nesterov', options.nesterov ?? false);
+  const weightDecay = checkHyper('sgd', 'weightDecay', options.weightDecay ?? 0);
+  return chain(
+    ...maximizeStep('sgd', options.maximize),
+    ...decayStep(weightDecay),
+    ...(momentum === 0 ? (nesterov ? [trace({ momentum: 0, nesterov })] : []) : [trace({ momentum, dampening, nesterov })]),
+    scaleByLearningRate(lr),
+  );
+}
+
+/**
+ * {@link sgd} bound to variables: `new SGD(params, { lr: 0.1, momentum: 0.9 })`. See {@link Optimizer}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { SGD } from '@dl/optim';
+ * const w = tf.variable(tf.tensor1d([1, -2]));
+ * const opt = new SGD([w], { lr: 0.1, momentum: 0.9 });
+ * await opt.minimize(() => tf.sum(tf.square(w)));
+ * ```
+ */
+export class SGD extends Optimizer<SGDOptions> {
+  /**
+   * @param params variables or parameter groups.
+   * @param options defaults for every group (`lr` required) and {@link OptimizerConfig}.
+   */
+  constructor(params: tf.Variable[] | ParamGroup<SGDOptions>[], options: SGDOptions & OptimizerConfig) {
+    super('SGD', sgd, params, options);
+  }
+}

@@ -1,0 +1,41 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber } from '@dl/core';
+import { checkKeys, mapUpdates, zerosLike, type GradientTransformation } from '../types.js';
+
+/** Options of {@link scaleByLion}. */
+export interface ScaleByLionOptions {
+  /** Interpolation β₁ between momentum and gradient for the update direction. Default 0.9. */
+  b1?: number;
+  /** Decay β₂ of the momentum. Default 0.99. */
+  b2?: number;
+}
+
+/**
+ * Lion's scaling (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms", Algorithm 2):
+ *
+ * c_t = β₁m_{t−1} + (1−β₁)g,  u = sign(c_t),  m_t = β₂m_{t−1} + (1−β₂)g
+ *
+ * @example
+ * ```ts
+ * import { chain, scaleByLion, addDecayedWeights, scaleByLearningRate } from '@dl/optim';
+ * const lion = chain(scaleByLion(), addDecayedWeights(1.0), scaleByLearningRate(1e-4));
+ * ```
+ */
+export function scaleByLion(options: ScaleByLionOptions = {}): GradientTransformation {
+  checkKeys('scaleByLion', options, ['b1', 'b2']);
+  const b1 = checkNumber('scaleByLion', 'b1', options.b1 ?? 0.9, 0, 1);
+  const b2 = checkNumber('scaleByLion', 'b2', options.b2 ?? 0.99, 0, 1);
+  return {
+    name: 'scaleByLion',
+    init: (params) => ({ slots: { exp_avg: zerosLike(params) }, numbers: {}, inner: [] }),
+    update(updates, state) {
+      const m = state.slots.exp_avg.slice();
+      const out = mapUpdates(updates, (g, i) => {
+        const old = state.slots.exp_avg[i]!;
+        m[i] = tf.add(tf.mul(old, b2), tf.mul(g, 1 - b2)); // [param shape]
+        return tf.sign(tf.add(tf.mul(old, b1), tf.mul(g, 1 - b1))); // [param shape]
+      });
+      return { updates: out, state: { slots: { exp_avg: m }, numbers: {}, inner: [] } };
+    },
+  };
+}
