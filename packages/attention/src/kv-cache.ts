@@ -1,0 +1,184 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkInt, checkNumber, checkShape, DLArgumentError } from '@dl/core';
+import { resolveFeatureMap, type LinearAttentionOptions } from './linear.js';
+import { scaledDotProductAttention } from './full.js';
+import type { FeatureMap } from './feature-maps.js';
+import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
+import { sh } from './shape.js';
+
+/** Options of {@link KVCache}. */
+export interface KVCacheOptions {
+  /**
+   * Keep only the last `window` keys/values after each step (local attention with `lookBack = window − 1`
+   * needs `window = lookBack + 1`). Default: keep everything (full attention).
+   */
+  window?: number;
+}
+
+/**
+ * Keys and values of the steps decoded so far, for incremental (autoregressive) decoding: each step
+ * appends its keys/values `[B, H, t, d]` and attends over the cache, instead of recomputing all
+ * positions. With `window`, only the last `window` positions are kept (local attention: memory O(w)).
+ * The cache owns its two tensors; call {@link KVCache.dispose} when done.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { KVCache, cachedAttention } from '@dl/attention';
+ * const cache = new KVCache();
+ * for (let t = 0; t < 3; t++) {
+ *   const x = tf.randomNormal([1, 2, 1, 8]); // one new position
+ *   const { output } = cachedAttention(x, x, x, cache); // attends positions 0…t
+ * }
+ * cache.dispose();
+ * ```
+ */
+export class KVCache {
+  /** Window (undefined = unbounded). */
+  readonly window: number | undefined;
+  private k: tf.Tensor | null = null;
+  private v: tf.Tensor | null = null;
+  private seen = 0;
+
+  /** @param options see {@link KVCacheOptions}. */
+  constructor(options: KVCacheOptions = {}) {
+    this.window = options.window === undefined ? undefined : checkInt('KVCache', 'window', options.window);
+  }
+
+  /** Positions appended so far (including those a window dropped). */
+  get length(): number {
+    return this.seen;
+  }
+
+  /** Positions currently held. */
+  get held(): number {
+    return this.k ? sh(this.k)[2] : 0;
+  }
+
+  /**
+   * Appends one step of keys `[B, H, t, dk]` and values `[B, H, t, dv]`; returns the keys and values to
+   * attend over (everything held before plus the new ones; new tensors the caller disposes), then trims
+   * the stored copy to the window.
+   */
+  append(kNew: tf.Tensor, vNew: tf.Tensor): { k: tf.Tensor; v: tf.Tensor } {
+    checkShape('KVCache.append', 'kNew', kNew, { rank: 4 });
+    checkShape('KVCache.append', 'vNew', vNew, { rank: 4, dims: { 0: sh(kNew)[0], 1: sh(kNew)[1], 2: sh(kNew)[2] } });
+    if (this.k && this.v) {
+      checkShape('KVCache.append', 'kNew', kNew, { dims: { 0: sh(this.k)[0], 1: sh(this.k)[1], 3: sh(this.k)[3] } });
+      checkShape('KVCache.append', 'vNew', vNew, { dims: { 3: sh(this.v)[3] } });
+    }
+    const k = this.k ? tf.concat([this.k, kNew], 2) : tf.clone(kNew); // [B, H, held + t, dk]
+    const v = this.v ? tf.concat([this.v, vNew], 2) : tf.clone(vNew); // [B, H, held + t, dv]
+    const n = sh(k)[2];
+    const keep = this.window === undefined ? n : Math.min(n, this.window);
+    const trim = (x: tf.Tensor) => tf.keep(keep === n ? tf.clone(x) : tf.slice(x, [0, 0, n - keep, 0], [-1, -1, keep, -1])); // [B, H, keep, ·]
+    const [nk, nv] = [trim(k), trim(v)];
+    this.k?.dispose();
+    this.v?.dispose();
+    this.k = nk;
+    this.v = nv;
+    this.seen += sh(kNew)[2];
+    return { k, v };
+  }
+
+  /** Frees the held tensors and empties the cache. */
+  dispose(): void {
+    this.k?.dispose();
+    this.v?.dispose();
+    this.k = this.v = null;
+    this.seen = 0;
+  }
+}
+
+/**
+ * One decoding step: appends `kNew`/`vNew` to `cache` and runs `attend` (default full attention) for
+ * the new queries `q` `[B, H, t, dk]` over everything held, causally (aligned to the end). For local
+ * attention pass `localAttention({ lookBack: w, causal: true })` and a `KVCache({ window: w + 1 })`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { KVCache, cachedAttention, localAttention } from '@dl/attention';
+ * const cache = new KVCache({ window: 3 });
+ * const attend = localAttention({ lookBack: 2, causal: true });
+ * const x = tf.randomNormal([1, 1, 1, 4]);
+ * cachedAttention(x, x, x, cache, attend).output.shape; // [1, 1, 1, 4]
+ * ```
+ */
+export function cachedAttention(q: tf.Tensor, kNew: tf.Tensor, vNew: tf.Tensor, cache: KVCache, attend: AttentionFn = scaledDotProductAttention, options: AttentionOptions = {}): AttentionResult {
+  if (!(cache instanceof KVCache)) throw new DLArgumentError('cachedAttention', 'cache', 'a KVCache', cache);
+  if (options.keyPaddingMask || options.mask) throw new DLArgumentError('cachedAttention', 'options', 'without mask/keyPaddingMask (the cache grows each step)', Object.keys(options));
+  return tf.tidy(() => {
+    const { k, v } = cache.append(kNew, vNew); // [B, H, held + t, ·]
+    return attend(q, k, v, { ...options, causal: true });
+  });
+}
+
+/**
+ * The recurrent state of causal linear attention (seed 002: φ(k)vᵀ summed once and reused): S = Σⱼ
+ * φ(kⱼ)vⱼᵀ `[B, H, m, dv]` and z = Σⱼ φ(kⱼ) `[B, H, 1, m]`. Each step costs O(m·dv) per position, whatever
+ * the length so far: linear attention as an RNN. Owns its tensors; call {@link LinearAttentionState.dispose}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { LinearAttentionState } from '@dl/attention';
+ * const state = new LinearAttentionState({ featureMap: 'elu' });
+ * const x = tf.randomNormal([1, 2, 1, 8]);
+ * state.step(x, x, x).shape; // [1, 2, 1, 8]
+ * state.dispose();
+ * ```
+ */
+export class LinearAttentionState {
+  private readonly fm: FeatureMap;
+  private readonly eps: number;
+  private S: tf.Tensor | null = null;
+  private z: tf.Tensor | null = null;
+
+  /** @param config the feature map and ε of the {@link linearAttention} it continues. */
+  constructor(config: Pick<LinearAttentionOptions, 'featureMap' | 'eps'> = {}) {
+    this.fm = resolveFeatureMap('LinearAttentionState', config.featureMap);
+    this.eps = checkNumber('LinearAttentionState', 'eps', config.eps ?? 1e-6, 0);
+  }
+
+  /**
+   * Appends `t` positions (causal among themselves) and returns their outputs `[B, H, t, dv]`.
+   *
+   * @param q `[B, H, t, dk]`, `k` `[B, H, t, dk]`, `v` `[B, H, t, dv]`.
+   */
+  step(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor {
+    const where = 'LinearAttentionState.step';
+    checkShape(where, 'q', q, { rank: 4 });
+    checkShape(where, 'k', k, { rank: 4, dims: { 0: sh(q)[0], 1: sh(q)[1], 2: sh(q)[2], 3: sh(q)[3] } });
+    checkShape(where, 'v', v, { rank: 4, dims: { 0: sh(q)[0], 1: sh(q)[1], 2: sh(q)[2] } });
+    const t = sh(q)[2];
+    const out = tf.tidy(() => {
+      const fq = this.fm.apply(q, true); // [B, H, t, m]
+      const fk = this.fm.apply(k, false); // [B, H, t, m]
+      const A = tf.mul(tf.matMul(fq, fk, false, true), tf.linalg.bandPart(tf.ones([t, t]), -1, 0)); // [B, H, t, t]
+      let num = tf.matMul(A, v); // [B, H, t, dv]
+      let den = tf.sum(A, -1, true); // [B, H, t, 1]
+      if (this.S && this.z) {
+        num = tf.add(num, tf.matMul(fq, this.S)); // [B, H, t, dv]
+        den = tf.add(den, tf.matMul(fq, this.z, false, true)); // [B, H, t, 1]
+      }
+      const dS = tf.matMul(fk, v, true, false); // [B, H, m, dv]
+      const dz = tf.sum(fk, 2, true); // [B, H, 1, m]
+      const S = tf.keep(this.S ? tf.add(this.S, dS) : dS);
+      const z = tf.keep(this.z ? tf.add(this.z, dz) : dz);
+      this.S?.dispose();
+      this.z?.dispose();
+      this.S = S;
+      this.z = z;
+      return tf.div(num, tf.add(den, this.eps)); // [B, H, t, dv]
+    });
+    return out;
+  }
+
+  /** Frees the state. */
+  dispose(): void {
+    this.S?.dispose();
+    this.z?.dispose();
+    this.S = this.z = null;
+  }
+}

@@ -1,0 +1,133 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkInt, checkNumber, DLArgumentError } from '@dl/core';
+import { eluFeatureMap, reluFeatureMap, type FeatureMap } from './feature-maps.js';
+import { checkQKV, denseAllowed, type QKVDims } from './masks.js';
+import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
+import { sh } from './shape.js';
+
+/** Options of {@link linearAttention}. */
+export interface LinearAttentionOptions {
+  /** φ: `'elu'` (elu + 1, default), `'relu'`, or a {@link FeatureMap} such as {@link favorFeatureMap}. */
+  featureMap?: FeatureMap | 'elu' | 'relu';
+  /** Causal, by prefix sums. */
+  causal?: boolean;
+  /** Positions per chunk of the causal prefix sums (1 = per-position prefix sums). Default 64. */
+  chunkSize?: number;
+  /** Added to the normaliser. Default 1e-6. */
+  eps?: number;
+}
+
+/** Resolves a feature-map option. */
+export function resolveFeatureMap(where: string, f: LinearAttentionOptions['featureMap']): FeatureMap {
+  if (f === undefined || f === 'elu') return eluFeatureMap;
+  if (f === 'relu') return reluFeatureMap;
+  if (typeof f === 'object' && typeof f.apply === 'function' && typeof f.featureDim === 'function') return f;
+  throw new DLArgumentError(where, 'featureMap', "'elu', 'relu' or a FeatureMap", f);
+}
+
+/**
+ * Exclusive cumulative sum over axis 2 of a rank-5 tensor. tfjs 4.22's Cumsum gradient is wrong when the
+ * axis is not the last one, so the axis is moved last, summed there, and moved back.
+ */
+function exclusivePrefixSum(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const t = tf.transpose(x, [0, 1, 3, 4, 2]); // [B, H, a, b, nC]
+    return tf.transpose(tf.cumsum(t, 4, true), [0, 1, 4, 2, 3]); // [B, H, nC, a, b]
+  });
+}
+
+/** φ(q) and φ(k) (padded keys zeroed). */
+function features(fm: FeatureMap, q: tf.Tensor, k: tf.Tensor, dims: QKVDims, options: AttentionOptions): [tf.Tensor, tf.Tensor] {
+  fm.featureDim(dims.dk);
+  const fq = fm.apply(q, true); // [B, H, Lq, m]
+  let fk = fm.apply(k, false); // [B, H, Lk, m]
+  if (options.keyPaddingMask) fk = tf.mul(fk, tf.reshape(tf.sub(1, tf.cast(options.keyPaddingMask, 'float32')), [dims.batch, 1, dims.lk, 1])); // [B, H, Lk, m]
+  return [fq, fk];
+}
+
+/**
+ * The quadratic form of linear attention, for reference and for arbitrary masks:
+ * bᵢ = Σⱼ (φ(qᵢ)·φ(kⱼ)) vⱼ / (Σⱼ φ(qᵢ)·φ(kⱼ) + ε) over the allowed j. O(Lq·Lk) memory.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { linearAttentionQuadratic } from '@dl/attention';
+ * const x = tf.randomNormal([1, 1, 6, 4]);
+ * linearAttentionQuadratic(x, x, x, {}, { causal: true }).output.shape; // [1, 1, 6, 4]
+ * ```
+ */
+export function linearAttentionQuadratic(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, config: LinearAttentionOptions = {}, options: AttentionOptions = {}): AttentionResult {
+  const where = 'linearAttentionQuadratic';
+  const dims = checkQKV(where, q, k, v, options);
+  const fm = resolveFeatureMap(where, config.featureMap);
+  const eps = checkNumber(where, 'eps', config.eps ?? 1e-6, 0);
+  const causal = (config.causal ?? false) || (options.causal ?? false);
+  return tf.tidy(() => {
+    const [fq, fk] = features(fm, q, k, dims, options);
+    let A = tf.matMul(fq, fk, false, true); // [B, H, Lq, Lk]
+    const allowed = denseAllowed(dims, { ...options, causal, keyPaddingMask: undefined }); // [.., Lq, Lk]
+    if (allowed) A = tf.mul(A, allowed); // [B, H, Lq, Lk]
+    const weights = tf.div(A, tf.add(tf.sum(A, -1, true), eps)); // [B, H, Lq, Lk]
+    const output = tf.matMul(weights, v); // [B, H, Lq, dv]
+    return options.returnWeights ? { output, weights } : { output };
+  });
+}
+
+/**
+ * Linear attention (seed 002 "注意力計算的變換"): replace exp(q·k) by φ(q)·φ(k), then
+ * bᵢ = φ(qᵢ)·Σⱼ φ(kⱼ)vⱼᵀ / φ(qᵢ)·Σⱼ φ(kⱼ). Non-causal: compute φ(K)ᵀV (`[m, dv]`, the seed's "M groups of
+ * templates") and Σφ(k) once, then each query only selects from them: 2·m·dv·N multiplications
+ * instead of (d + dv)·N². Causal: prefix sums of φ(kⱼ)vⱼᵀ, computed per chunk (an exclusive cumulative
+ * sum of chunk states plus a small masked c×c term inside each chunk).
+ *
+ * Cost in N: O(N·m·dv) time, O(N·(m + dv) + (N/c)·m·dv + N·c) memory. An arbitrary `mask` (or
+ * `returnWeights`) falls back to the O(N²) quadratic form {@link linearAttentionQuadratic}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { linearAttention } from '@dl/attention';
+ * const attend = linearAttention({ featureMap: 'elu', causal: true });
+ * const x = tf.randomNormal([1, 2, 128, 16]);
+ * attend(x, x, x).output.shape; // [1, 2, 128, 16]
+ * ```
+ */
+export function linearAttention(config: LinearAttentionOptions = {}): AttentionFn {
+  const where = 'linearAttention';
+  const fm = resolveFeatureMap(where, config.featureMap);
+  const chunk = checkInt(where, 'chunkSize', config.chunkSize ?? 64);
+  const eps = checkNumber(where, 'eps', config.eps ?? 1e-6, 0);
+  return (q, k, v, options: AttentionOptions = {}): AttentionResult => {
+    const dims = checkQKV(where, q, k, v, options);
+    const causal = (config.causal ?? false) || (options.causal ?? false);
+    if (options.mask || options.returnWeights) return linearAttentionQuadratic(q, k, v, { ...config, causal }, options);
+    const { batch: B, heads: H, lq: L, dv } = dims;
+    return tf.tidy(() => {
+      const [fq, fk] = features(fm, q, k, dims, options);
+      if (!causal) {
+        const kv = tf.matMul(fk, v, true, false); // [B, H, m, dv]
+        const z = tf.sum(fk, 2, true); // [B, H, 1, m]
+        const num = tf.matMul(fq, kv); // [B, H, Lq, dv]
+        const den = tf.matMul(fq, z, false, true); // [B, H, Lq, 1]
+        return { output: tf.div(num, tf.add(den, eps)) };
+      }
+      if (dims.lq !== dims.lk) throw new DLArgumentError(where, 'k', `of the same length as q (${dims.lq}) when causal (use LinearAttentionState to decode step by step)`, dims.lk);
+      const c = Math.min(chunk, L);
+      const nC = Math.ceil(L / c);
+      const pad = nC * c - L;
+      const chunked = (x: tf.Tensor) => tf.reshape(pad ? tf.pad(x, [[0, 0], [0, 0], [0, pad], [0, 0]]) : x, [B, H, nC, c, sh(x)[3] as number]); // [B, H, nC, c, ·]
+      const Q = chunked(fq); // [B, H, nC, c, m]
+      const K = chunked(fk); // [B, H, nC, c, m]
+      const V = chunked(v); // [B, H, nC, c, dv]
+      const state = exclusivePrefixSum(tf.matMul(K, V, true, false)); // [B, H, nC, m, dv] Σ over earlier chunks
+      const zState = exclusivePrefixSum(tf.sum(K, 3, true)); // [B, H, nC, 1, m]
+      const tril = tf.linalg.bandPart(tf.ones([c, c]), -1, 0); // [c, c]
+      const A = tf.mul(tf.matMul(Q, K, false, true), tril); // [B, H, nC, c, c]
+      const num = tf.add(tf.matMul(Q, state), tf.matMul(A, V)); // [B, H, nC, c, dv]
+      const den = tf.add(tf.matMul(Q, zState, false, true), tf.sum(A, -1, true)); // [B, H, nC, c, 1]
+      const out = tf.reshape(tf.div(num, tf.add(den, eps)), [B, H, nC * c, dv]); // [B, H, L+pad, dv]
+      return { output: pad ? tf.slice(out, [0, 0, 0, 0], [B, H, L, dv]) : out }; // [B, H, L, dv]
+    });
+  };
+}

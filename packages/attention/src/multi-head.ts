@@ -1,0 +1,217 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkInt, checkNumber, checkShape, DLArgumentError, Linear, Module, xavierNormal, xavierUniform, type Rng } from '@dl/core';
+import { scaledDotProductAttention } from './full.js';
+import type { KVCache } from './kv-cache.js';
+import { perHead } from './patterns.js';
+import type { AttentionFn, AttentionOptions } from './types.js';
+import { sh } from './shape.js';
+
+/** Options of {@link MultiHeadAttention}. */
+export interface MultiHeadAttentionOptions {
+  /** Key input size (default embedDim); PyTorch's `kdim`. */
+  kdim?: number;
+  /** Value input size (default embedDim); PyTorch's `vdim`. */
+  vdim?: number;
+  /** Biases in the input and output projections. Default true. */
+  bias?: boolean;
+  /** Learned `bias_k`/`bias_v` appended to the key/value sequences. Default false. */
+  addBiasKV?: boolean;
+  /** Dropout on the attention weights in training (default full attention only). Default 0. */
+  dropout?: number;
+  /**
+   * The attention variant: one {@link AttentionFn} for every head, or one per head (length numHeads).
+   * Default full scaled dot-product attention (with dropout).
+   */
+  attention?: AttentionFn | AttentionFn[];
+  /** Generator for the initial weights. */
+  rng?: Rng;
+}
+
+/** Per-call options of {@link MultiHeadAttention.forward}. */
+export interface MultiHeadForwardOptions {
+  /**
+   * PyTorch's `attn_mask`: boolean with **true = NOT allowed** (converted internally), or float scores
+   * added before softmax (full attention only). `[Lq, Lk]` or `[B·numHeads, Lq, Lk]`.
+   */
+  attnMask?: tf.Tensor;
+  /** Boolean `[B, Lk]`, true = padding (ignored). */
+  keyPaddingMask?: tf.Tensor;
+  /** Causal masking (PyTorch's `is_causal` with a causal mask). */
+  causal?: boolean;
+  /** Return the attention weights. Default false (PyTorch's default is true). */
+  needWeights?: boolean;
+  /** Average the weights over heads (`[B, Lq, Lk]`) or not (`[B, H, Lq, Lk]`). Default true. */
+  averageAttnWeights?: boolean;
+  /** Incremental decoding: append this call's keys/values (after projection) and attend over the cache. */
+  cache?: KVCache;
+}
+
+/**
+ * Multi-head attention (seed 000 §3.3: several q for several kinds of relevance), laid out and named
+ * exactly as `torch.nn.MultiheadAttention(batch_first=True)`: `in_proj_weight` `[3E, E]` (or
+ * `q_proj_weight`, `k_proj_weight`, `v_proj_weight` when kdim/vdim differ), `in_proj_bias`, `bias_k`,
+ * `bias_v`, `out_proj.weight`, `out_proj.bias`, so PyTorch state dicts load unchanged. Each head may use
+ * a different attention variant (`options.attention`).
+ *
+ * Cost: that of the chosen variant per head, plus O(N·E²) for the projections.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { MultiHeadAttention, localAttention } from '@dl/attention';
+ * const mha = new MultiHeadAttention(16, 4, { attention: localAttention({ window: 3 }) });
+ * const x = tf.randomNormal([2, 10, 16]);
+ * const { output } = mha.forward(x, x, x); // [2, 10, 16]
+ * ```
+ */
+export class MultiHeadAttention extends Module {
+  /** Head size E / numHeads. */
+  readonly headDim: number;
+  /** Key input size. */
+  readonly kdim: number;
+  /** Value input size. */
+  readonly vdim: number;
+  /** Dropout probability on the weights. */
+  readonly dropout: number;
+  /** `[3E, E]` when kdim = vdim = E, else null. */
+  readonly inProjWeight: tf.Variable | null;
+  /** `[E, E]` when kdim or vdim differ, else null. */
+  readonly qProjWeight: tf.Variable | null;
+  /** `[E, kdim]` when kdim or vdim differ, else null. */
+  readonly kProjWeight: tf.Variable | null;
+  /** `[E, vdim]` when kdim or vdim differ, else null. */
+  readonly vProjWeight: tf.Variable | null;
+  /** `[3E]` or null. */
+  readonly inProjBias: tf.Variable | null;
+  /** `[1, 1, E]` or null. */
+  readonly biasK: tf.Variable | null;
+  /** `[1, 1, E]` or null. */
+  readonly biasV: tf.Variable | null;
+  /** Output projection. */
+  readonly outProj: Linear;
+  private readonly attention: AttentionFn | null;
+
+  /**
+   * @param embedDim E, the query (and output) size.
+   * @param numHeads number of heads; must divide E.
+   */
+  constructor(
+    readonly embedDim: number,
+    readonly numHeads: number,
+    options: MultiHeadAttentionOptions = {},
+  ) {
+    super();
+    const where = 'MultiHeadAttention';
+    checkInt(where, 'embedDim', embedDim);
+    checkInt(where, 'numHeads', numHeads);
+    if (embedDim % numHeads !== 0) throw new DLArgumentError(where, 'numHeads', `a divisor of embedDim (${embedDim})`, numHeads);
+    this.headDim = embedDim / numHeads;
+    this.kdim = checkInt(where, 'kdim', options.kdim ?? embedDim);
+    this.vdim = checkInt(where, 'vdim', options.vdim ?? embedDim);
+    this.dropout = checkNumber(where, 'dropout', options.dropout ?? 0, 0, 1, false, true);
+    const bias = options.bias ?? true;
+    const rng = options.rng;
+    const E = embedDim;
+    if (this.kdim === E && this.vdim === E) {
+      this.inProjWeight = this.registerParameter('in_proj_weight', xavierUniform()([3 * E, E], rng));
+      this.qProjWeight = this.kProjWeight = this.vProjWeight = null;
+    } else {
+      this.inProjWeight = null;
+      this.qProjWeight = this.registerParameter('q_proj_weight', xavierUniform()([E, E], rng));
+      this.kProjWeight = this.registerParameter('k_proj_weight', xavierUniform()([E, this.kdim], rng));
+      this.vProjWeight = this.registerParameter('v_proj_weight', xavierUniform()([E, this.vdim], rng));
+    }
+    this.inProjBias = bias ? this.registerParameter('in_proj_bias', tf.zeros([3 * E])) : null;
+    if (options.addBiasKV) {
+      this.biasK = this.registerParameter('bias_k', xavierNormal()([1, 1, E], rng));
+      this.biasV = this.registerParameter('bias_v', xavierNormal()([1, 1, E], rng));
+    } else {
+      this.biasK = this.biasV = null;
+    }
+    this.outProj = this.registerModule('out_proj', new Linear(E, E, { bias, rng }));
+    if (this.outProj.bias) {
+      const zero = tf.zerosLike(this.outProj.bias); // PyTorch zeroes out_proj.bias
+      this.outProj.bias.assign(zero);
+      zero.dispose();
+    }
+    const a = options.attention;
+    if (Array.isArray(a)) {
+      if (a.length !== numHeads) throw new DLArgumentError(where, 'attention', `one function per head (${numHeads})`, `${a.length} functions`);
+      this.attention = perHead(a);
+    } else if (a !== undefined && typeof a !== 'function') {
+      throw new DLArgumentError(where, 'attention', 'an attention function or an array of them', a);
+    } else {
+      this.attention = a ?? null;
+    }
+  }
+
+  private project(x: tf.Tensor, which: 0 | 1 | 2): tf.Tensor {
+    const E = this.embedDim;
+    const w = this.inProjWeight ? tf.slice(this.inProjWeight, [which * E, 0], [E, E]) : [this.qProjWeight, this.kProjWeight, this.vProjWeight][which]!; // [E, in]
+    const [B, L, din] = sh(x);
+    let y = tf.matMul(tf.reshape(x, [B * L, din]), w, false, true); // [B·L, E]
+    if (this.inProjBias) y = tf.add(y, tf.slice(this.inProjBias, [which * E], [E])); // [B·L, E]
+    return tf.reshape(y, [B, L, E]); // [B, L, E]
+  }
+
+  private splitHeads(x: tf.Tensor): tf.Tensor {
+    const [B, L] = sh(x);
+    return tf.transpose(tf.reshape(x, [B, L, this.numHeads, this.headDim]), [0, 2, 1, 3]); // [B, H, L, hd]
+  }
+
+  /**
+   * @param query `[B, Lq, E]`; `key` `[B, Lk, kdim]`; `value` `[B, Lk, vdim]`.
+   * @returns `output` `[B, Lq, E]` and, with `needWeights`, `weights` `[B, Lq, Lk]` (averaged) or `[B, H, Lq, Lk]`.
+   */
+  forward(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, options: MultiHeadForwardOptions = {}): { output: tf.Tensor; weights?: tf.Tensor } {
+    const where = 'MultiHeadAttention';
+    const E = this.embedDim;
+    const H = this.numHeads;
+    checkShape(where, 'query', query, { rank: 3, last: E, dtype: 'float32' });
+    const [B, Lq] = sh(query);
+    checkShape(where, 'key', key, { rank: 3, dims: { 0: B }, last: this.kdim, dtype: 'float32' });
+    checkShape(where, 'value', value, { rank: 3, dims: { 0: B, 1: sh(key)[1] }, last: this.vdim, dtype: 'float32' });
+    const extra = this.biasK ? 1 : 0;
+    const LkIn = sh(key)[1];
+    const { attnMask, keyPaddingMask, cache } = options;
+    if (attnMask != null) {
+      checkShape(where, 'attnMask', attnMask, { rank: [2, 3], dtype: ['bool', 'float32'] });
+      const want = attnMask.rank === 2 ? [Lq, LkIn] : [B * H, Lq, LkIn];
+      if (attnMask.shape.join(',') !== want.join(',')) throw new DLArgumentError(where, 'attnMask', `of shape [${want.join(', ')}]`, attnMask);
+    }
+    if (keyPaddingMask != null) checkShape(where, 'keyPaddingMask', keyPaddingMask, { rank: 2, dims: { 0: B, 1: LkIn }, dtype: 'bool' });
+    if (cache && (attnMask || keyPaddingMask || this.biasK)) throw new DLArgumentError(where, 'cache', 'used without attnMask, keyPaddingMask and addBiasKV', 'a cache with them');
+    return tf.tidy(() => {
+      const q = this.splitHeads(this.project(query, 0)); // [B, H, Lq, hd]
+      let k = this.project(key, 1); // [B, Lk, E]
+      let v = this.project(value, 2); // [B, Lk, E]
+      if (this.biasK && this.biasV) {
+        k = tf.concat([k, tf.tile(this.biasK, [B, 1, 1])], 1); // [B, Lk+1, E]
+        v = tf.concat([v, tf.tile(this.biasV, [B, 1, 1])], 1); // [B, Lk+1, E]
+      }
+      let kh = this.splitHeads(k); // [B, H, Lk', hd]
+      let vh = this.splitHeads(v); // [B, H, Lk', hd]
+      if (cache) ({ k: kh, v: vh } = cache.append(kh, vh)); // [B, H, held + Lq, hd]
+
+      const opts: AttentionOptions & { scoreBias?: tf.Tensor; dropout?: number; training?: boolean } = { causal: options.causal || !!cache, returnWeights: options.needWeights };
+      if (keyPaddingMask) opts.keyPaddingMask = extra ? tf.concat([keyPaddingMask, tf.zeros([B, 1], 'bool')], 1) : keyPaddingMask; // [B, Lk']
+      if (attnMask) {
+        let m = attnMask.rank === 3 ? tf.reshape(attnMask, [B, H, Lq, LkIn]) : attnMask; // [.., Lq, Lk]
+        if (extra) m = tf.pad(m, [...Array(m.rank - 1).fill([0, 0]), [0, 1]]); // [.., Lq, Lk+1] the bias key is allowed
+        if (attnMask.dtype === 'bool') opts.mask = tf.logicalNot(m);
+        else {
+          if (this.attention) throw new DLArgumentError(where, 'attnMask', 'boolean when a custom attention variant is used', attnMask);
+          opts.scoreBias = m;
+        }
+      }
+      let r;
+      if (this.attention) r = this.attention(q, kh, vh, opts);
+      else r = scaledDotProductAttention(q, kh, vh, { ...opts, dropout: this.dropout, training: this.training });
+      const merged = tf.reshape(tf.transpose(r.output, [0, 2, 1, 3]), [B, Lq, E]); // [B, Lq, E]
+      const output = this.outProj.forward(merged); // [B, Lq, E]
+      if (!options.needWeights) return { output };
+      if (!r.weights) throw new DLArgumentError(where, 'attention', 'a variant that returns weights on request', 'none');
+      return { output, weights: options.averageAttnWeights === false ? r.weights : tf.mean(r.weights, 1) }; // [B, (H,) Lq, Lk]
+    });
+  }
+}
