@@ -62,10 +62,14 @@ export function dilateKernel(w: tf.Tensor, [dh, dw]: [number, number]): tf.Tenso
   if (dh === 1 && dw === 1) return w as tf.Tensor4D;
   return tf.tidy(() => {
     const [kh, kw, a, b] = w.shape;
-    const w6 = tf.reshape(w, [kh, 1, kw, 1, a, b]); // [kh, 1, kw, 1, a, b]
-    const padded = tf.pad(w6, [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0], [0, 0]]); // [kh, dh, kw, dw, a, b]
-    const flat = tf.reshape(padded, [kh * dh, kw * dw, a, b]); // [kh·dh, kw·dw, a, b]
-    return tf.slice(flat, [0, 0, 0, 0], [effectiveKernel(kh, dh), effectiveKernel(kw, dw), a, b]) as tf.Tensor4D; // [effH, effW, a, b]
+    const eh = effectiveKernel(kh, dh);
+    const ew = effectiveKernel(kw, dw);
+    // Rows: [kh, 1, kw·a·b] padded to [kh, dh, kw·a·b]; at most rank 4 (WebGPU's pad stops there).
+    const rows = tf.pad(tf.reshape(w, [kh, 1, kw * a * b]), [[0, 0], [0, dh - 1], [0, 0]]); // [kh, dh, kw·a·b]
+    const wr = tf.slice(tf.reshape(rows, [kh * dh, kw, a * b]), [0, 0, 0], [eh, kw, a * b]); // [effH, kw, a·b]
+    const cols = tf.pad(tf.reshape(wr, [eh, kw, 1, a * b]), [[0, 0], [0, 0], [0, dw - 1], [0, 0]]); // [effH, kw, dw, a·b]
+    const wc = tf.slice(tf.reshape(cols, [eh, kw * dw, a * b]), [0, 0, 0], [eh, ew, a * b]); // [effH, effW, a·b]
+    return tf.reshape(wc, [eh, ew, a, b]) as tf.Tensor4D; // [effH, effW, a, b]
   });
 }
 
