@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ensureGradients } from './gradients.js';
 import { installCpuFallbacks } from './kernel-fallbacks.js';
 import { DLArgumentError } from './errors.js';
+import { importAtRuntime } from './runtime-import.js';
 
 /** A backend `@dl` knows how to pick. `tensorflow` is tfjs-node / tfjs-node-gpu (installed by the user). */
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu' | 'tensorflow';
@@ -49,8 +50,7 @@ const NAMES = Object.keys(PACKAGES) as BackendName[];
 
 const isNode = typeof process !== 'undefined' && process.versions?.node != null;
 
-// A variable specifier keeps bundlers from trying to resolve optional backends at build time.
-const importOptional = (spec: string): Promise<unknown> => import(/* @vite-ignore */ /* webpackIgnore: true */ spec);
+const importOptional = importAtRuntime;
 
 /** Whether WebGPU is available, and if not, why. */
 export interface WebGPUAvailability {

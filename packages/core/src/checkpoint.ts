@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { asIs, DLArgumentError } from './errors.js';
 import type { Module, StateDict, LoadResult } from './module.js';
+import { importAtRuntime } from './runtime-import.js';
 
 /** A safetensors dtype this package reads. */
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -204,7 +205,7 @@ export async function saveCheckpoint(source: Module | StateDict | Record<string,
   const dict = isModule(source) ? source.stateDict() : source;
   const bytes = await encodeSafetensors(dict, metadata);
   if (path !== undefined) {
-    const fs = await import(/* @vite-ignore */ 'node:fs/promises');
+    const fs = await importAtRuntime<typeof import('node:fs/promises')>('node:fs/promises');
     await fs.writeFile(path, bytes);
   }
   return bytes;
@@ -221,7 +222,7 @@ export async function saveCheckpoint(source: Module | StateDict | Record<string,
  */
 export async function loadCheckpoint(source: string | ArrayBuffer | Uint8Array): Promise<Checkpoint> {
   if (typeof source === 'string') {
-    const fs = await import(/* @vite-ignore */ 'node:fs/promises');
+    const fs = await importAtRuntime<typeof import('node:fs/promises')>('node:fs/promises');
     return decodeSafetensors(await fs.readFile(source));
   }
   return decodeSafetensors(source);

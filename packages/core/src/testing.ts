@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, type BackendName, type BackendReport } from './backend.js';
+import { importAtRuntime } from './runtime-import.js';
 
 /**
  * Runs `fn` and throws if it leaves more tensors alive than before (what it returns may stay alive
@@ -144,7 +145,7 @@ export async function setupTestBackend(name = (globalThis as { process?: { env: 
   const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
   if (name === 'webgpu' && env) {
     const icd = '/usr/lib/chromium/vk_swiftshader_icd.json';
-    const fs = await import(/* @vite-ignore */ 'node:fs');
+    const fs = await importAtRuntime<typeof import('node:fs')>('node:fs');
     if (!env.VK_ICD_FILENAMES && !env.DL_WEBGPU_NATIVE && fs.existsSync(icd)) env.VK_ICD_FILENAMES = icd;
     env.XDG_RUNTIME_DIR ??= '/tmp';
   }

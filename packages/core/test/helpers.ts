@@ -2,12 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** A tensor as the fixture generator stores it. */
-export interface FixtureTensor {
-  shape: number[];
-  dtype: 'float32' | 'int32';
-  data: number[];
-}
+import type { FixtureTensor } from './parity-cases.js';
+
+export type { FixtureTensor };
 
 /** Reads fixtures/<name>.json (written by scripts/generate_fixtures.py). */
 export function fixture<T = unknown>(name: string): { torch: string; cases: T } {
