@@ -11,7 +11,7 @@ import { DLArgumentError, checkInt } from '@dl/core';
  * import * as tf from '@tensorflow/tfjs-core';
  * import { hvp } from '@dl/optim';
  * // f(x) = x₀² + 3x₀x₁ → H = [[2, 3], [3, 0]]
- * const f = (x: tf.Tensor) => tf.add(tf.square(tf.gather(x, 0)), tf.mul(3, tf.prod(x))) as tf.Scalar;
+ * const f = (x: tf.Tensor) => { const [a, b] = tf.unstack(x); return tf.add(tf.square(a), tf.mul(3, tf.mul(a, b))) as tf.Scalar; };
  * const [hv] = hvp(f, [tf.tensor1d([1, 2])], [tf.tensor1d([1, 0])]); // [2, 3]
  * ```
  */
