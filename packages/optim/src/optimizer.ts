@@ -115,7 +115,8 @@ export class Optimizer<O extends object = object> {
     // Validate the defaults once even with no parameters, so bad options fail at construction.
     factory(this.defaults);
     if (!Array.isArray(params)) throw new DLArgumentError(name, 'params', 'an array of tf.Variables or parameter groups', params);
-    if (params.length > 0 && isVariable(params[0])) this.addParamGroup({ params: params as tf.Variable[] } as ParamGroup<O>);
+    const isGroup = (g: unknown) => g !== null && typeof g === 'object' && Array.isArray((g as { params?: unknown }).params);
+    if (params.length > 0 && !isGroup(params[0])) this.addParamGroup({ params: params as tf.Variable[] } as ParamGroup<O>);
     else for (const g of params as ParamGroup<O>[]) this.addParamGroup(g);
   }
 
