@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, DLArgumentError } from '@dl/core';
 import { maskedSoftmax, mask4d, type QKVDims } from './masks.js';
 import type { AttentionOptions, AttentionResult } from './types.js';
-import { sh } from './shape.js';
+import { detached, sh } from './shape.js';
 
 /** How {@link clusteredAttention} chunks the sorted sequence. */
 export interface ClusterChunking {
@@ -65,7 +65,7 @@ export function clusteredAttention(
       ],
       2,
     ); // [B, H, Up]
-    const perm = tf.topk(tf.neg(sortKey), Up).indices; // [B, H, Up] ascending order
+    const perm = detached(() => tf.topk(tf.neg(sortKey), Up).indices); // [B, H, Up] ascending order
     const bcast = (t: tf.Tensor) => tf.broadcastTo(t, [B, H, sh(t)[2] as number]);
     const keep = options.keyPaddingMask ? tf.reshape(tf.sub(1, tf.cast(options.keyPaddingMask, 'float32')), [B, 1, Lk]) : tf.ones([1, 1, Lk]); // [B|1, 1, Lk]
     const zerosN = (n: number) => tf.zeros([1, 1, n]);
@@ -74,7 +74,7 @@ export function clusteredAttention(
         tf.concat([bcast(tf.cast(qBuckets, 'float32')), bcast(tf.cast(kBuckets, 'float32')), bcast(tf.fill([1, 1, pad], -1))], 2), // bucket
         bcast(tf.concat([qPos, kPos, tf.fill([1, 1, pad], -1)], 2)), // position (queries aligned)
         bcast(tf.concat([tf.ones([1, 1, Lq]), zerosN(Lk + pad)], 2)), // is query
-        bcast(tf.concat([zerosN(Lq), bcast(keep), zerosN(pad)], 2)), // is (unpadded) key
+        bcast(tf.concat([tf.zeros([sh(keep)[0], 1, Lq]), keep, tf.zeros([sh(keep)[0], 1, pad])], 2)), // is (unpadded) key
       ],
       3,
     ); // [B, H, Up, 4]
@@ -83,7 +83,7 @@ export function clusteredAttention(
     const Qs = tf.reshape(sorted(tf.concat([qs, tf.zeros([B, H, Lk + pad, dk])], 2)), [B, H, nC, C, dk]); // [B, H, nC, C, dk]
     const Ks = tf.reshape(sorted(tf.concat([tf.zeros([B, H, Lq, dk]), k, tf.zeros([B, H, pad, dk])], 2)), [B, H, nC, C, dk]); // [B, H, nC, C, dk]
     const Vs = tf.reshape(sorted(tf.concat([tf.zeros([B, H, Lq, dv]), v, tf.zeros([B, H, pad, dv])], 2)), [B, H, nC, C, dv]); // [B, H, nC, C, dv]
-    const Ms = tf.reshape(sorted(meta), [B, H, nC, C, 4]); // [B, H, nC, C, 4]
+    const Ms = detached(() => tf.reshape(sorted(meta), [B, H, nC, C, 4])); // [B, H, nC, C, 4]
     // Window of chunks [c − back, c + fwd] for each chunk c; outside chunks are zeros (is-key 0).
     const windowed = (x: tf.Tensor) => {
       const parts: tf.Tensor[] = [];
@@ -115,7 +115,7 @@ export function clusteredAttention(
     }
     const P = tf.tidy(() => maskedSoftmax(tf.matMul(Qs, Kw, false, true), allowed)); // [B, H, nC, C, W]
     const O = tf.reshape(tf.matMul(P, windowed(Vs)), [B, H, Up, dv]); // [B, H, Up, dv]
-    const inv = tf.topk(tf.neg(tf.cast(perm, 'float32')), Up).indices; // [B, H, Up] inverse permutation
+    const inv = detached(() => tf.topk(tf.neg(tf.cast(perm, 'float32')), Up).indices); // [B, H, Up] inverse permutation
     const output = tf.gather(O, tf.slice(inv, [0, 0, 0], [B, H, Lq]), 2, 2); // [B, H, Lq, dv]
     if (!options.returnWeights) return { output };
     // Dense weights for heatmaps: scatter each (query, key) score to its place; non-pairs go to a dump cell.
