@@ -4,7 +4,7 @@ import { BeamHypotheses, type EarlyStopping } from './beam-hypotheses.js';
 import { buildCriteria, buildProcessors, checkCommon, checkInputIds } from './options.js';
 import { StateKeeper, reorderRows, repeatInterleave } from './state.js';
 import { now, runStep } from './runner.js';
-import { logSoftmaxRows } from './scores.js';
+import { logSoftmaxRows, logSumExp } from './scores.js';
 
 /** Options of {@link beamSearch}. */
 export interface BeamSearchOptions<S> extends CommonOptions<S> {
@@ -110,14 +110,17 @@ export async function beamSearch<S = unknown>(step: StepFn<S>, inputIds: readonl
       const logits = await runStep(where, step, tokens, keeper, info, vocab);
       steps++;
       const V = logits.vocab;
-      const scores = processors.reduce((s, p) => p(tokens, s, info), logSoftmaxRows(logits));
+      // A token's log-prob is scores[row, token] + shift[row]. Without processors the log-softmax is not
+      // materialised (a pass over rows × vocab saved): shift = −logsumexp of the raw logits.
+      const scores = processors.length ? processors.reduce((s, p) => p(tokens, s, info), logSoftmaxRows(logits)) : logits;
+      const shift = beamScores.map((_, r) => (processors.length ? 0 : -logSumExp(logits.data, r * V, V)));
       const next: Beam[] = [];
       for (let b = 0; b < B; b++) {
         if (done[b]) {
           for (let k = 0; k < K; k++) next.push({ row: b * K + k, token: common.pad, score: beamScores[b * K + k], logprob: 0, padding: true });
           continue;
         }
-        const top = topCandidates(scores.data, beamScores, b * K, K, V, nKeep);
+        const top = topCandidates(scores.data, shift, beamScores, b * K, K, V, nKeep);
         const chosen: Beam[] = [];
         for (let rank = 0; rank < top.length && chosen.length < K; rank++) {
           const c = top[rank];
@@ -176,15 +179,16 @@ export async function beamSearch<S = unknown>(step: StepFn<S>, inputIds: readonl
 }
 
 /**
- * The `n` best (beam, token) continuations of one input: scores[row, token] + beamScores[row] over its K
- * rows, best first; ties go to the lower flat index (beam-major), like a stable top-k.
+ * The `n` best (beam, token) continuations of one input: scores[row, token] + shift[row] + beamScores[row]
+ * over its K rows, best first; ties go to the lower flat index (beam-major), like a stable top-k. The
+ * returned score is recomputed as beamScore + float32 log-prob, so it equals the sum of the per-token log-probs.
  */
-function topCandidates(scores: Float32Array, beamScores: number[], firstRow: number, K: number, V: number, n: number): Beam[] {
+function topCandidates(scores: Float32Array, shift: number[], beamScores: number[], firstRow: number, K: number, V: number, n: number): Beam[] {
   const vals: number[] = [];
   const flat: number[] = [];
   for (let k = 0; k < K; k++) {
     const row = firstRow + k;
-    const base = beamScores[row];
+    const base = shift[row] + beamScores[row];
     const o = row * V;
     for (let j = 0; j < V; j++) {
       const v = scores[o + j] + base;
@@ -202,7 +206,8 @@ function topCandidates(scores: Float32Array, beamScores: number[], firstRow: num
   return flat.map((f, i) => {
     const row = firstRow + Math.floor(f / V);
     const token = f % V;
-    return { row, token, score: vals[i], logprob: scores[row * V + token] };
+    const logprob = Math.fround(scores[row * V + token] + shift[row]);
+    return { row, token, score: beamScores[row] + logprob, logprob };
   });
 }
 

@@ -56,7 +56,7 @@ describe('streaming', () => {
       let steps = 0;
       const step = prefixStep(5, 1);
       const stream = streamTokens((onToken, signal) =>
-        greedy(
+        greedy<null>(
           (t, s, i) => {
             steps++;
             return step(t, s, i);

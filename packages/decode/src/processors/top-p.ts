@@ -1,6 +1,6 @@
 import { checkInt, checkNumber } from '@dl/core';
 import { softmaxRow } from '../scores.js';
-import { sortDescending } from './sorted.js';
+import { positiveDescending } from './sorted.js';
 import type { LogitsProcessor } from '../types.js';
 
 /**
@@ -28,15 +28,18 @@ export function topP(p: number, minTokensToKeep = 1): LogitsProcessor {
     for (let r = 0; r < s.rows; r++) {
       const o = r * s.vocab;
       const probs = softmaxRow(s.data, o, s.vocab);
-      const order = sortDescending(probs, s.vocab);
+      // Only tokens of non-zero probability can be in the nucleus (after top-k, that is k of them).
+      const order = positiveDescending(probs, s.vocab);
+      if (order.length < minTokensToKeep) continue; // nothing to cut
       let cum = 0;
       let kept = 0;
       // Keep a token while the mass before it is < p: the smallest prefix whose mass reaches p.
-      while (kept < s.vocab && (cum < p || kept < minTokensToKeep)) {
+      while (kept < order.length && (cum < p || kept < minTokensToKeep)) {
         cum += probs[order[kept]];
         kept++;
       }
-      for (let i = kept; i < s.vocab; i++) data[o + order[i]] = -Infinity;
+      const keep = new Set(order.slice(0, kept));
+      for (let j = 0; j < s.vocab; j++) if (!keep.has(j)) data[o + j] = -Infinity;
     }
     return { rows: s.rows, vocab: s.vocab, data };
   };
