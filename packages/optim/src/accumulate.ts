@@ -2,6 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, DLArgumentError } from '@dl/core';
 import { tidyUpdates, type Updates } from './types.js';
 
+/** The pending state of a {@link GradientAccumulator}. */
+export interface AccumulatorSnapshot {
+  /** Micro-batches summed. */
+  count: number;
+  /** Their sums (null where no gradient came). */
+  sums: Updates;
+}
+
 /**
  * Sums gradients over `k` micro-batches and hands back their mean every k-th call (gradient
  * accumulation: an effective batch k times larger at the memory cost of one). Parameters without a
@@ -66,7 +74,7 @@ export class GradientAccumulator {
   }
 
   /** The pending sums and their count, for checkpoints (the tensors stay owned by the accumulator). */
-  snapshot(): { count: number; sums: Updates } {
+  snapshot(): AccumulatorSnapshot {
     return { count: this.count, sums: this.sums };
   }
 

@@ -20,6 +20,14 @@ export function globalNorm(tensors: readonly (tf.Tensor | null)[]): tf.Scalar {
   });
 }
 
+/** What {@link clipGradNorm} returns. */
+export interface ClipResult {
+  /** The clipped gradients. */
+  grads: Updates;
+  /** The global norm before clipping. */
+  norm: tf.Scalar;
+}
+
 /**
  * Scales gradients so their global L2 norm is at most `maxNorm`, exactly as
  * `torch.nn.utils.clip_grad_norm_`: c = min(1, maxNorm / (‖g‖ + 1e-6)), g ← c·g. Returns the clipped
@@ -33,7 +41,7 @@ export function globalNorm(tensors: readonly (tf.Tensor | null)[]): tf.Scalar {
  * const { grads, norm } = clipGradNorm([tf.tensor1d([3, 4])], 1); // grads ≈ [[0.6, 0.8]], norm 5
  * ```
  */
-export function clipGradNorm(grads: Updates, maxNorm: number): { grads: Updates; norm: tf.Scalar } {
+export function clipGradNorm(grads: Updates, maxNorm: number): ClipResult {
   checkNumber('clipGradNorm', 'maxNorm', maxNorm, 0, Infinity, true);
   return tidyUpdates(() => {
     const norm = globalNorm(grads); // []

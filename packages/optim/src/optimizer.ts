@@ -28,7 +28,13 @@ export interface OptimizerConfig {
  * const opt = new AdamW(groups, { lr: 1e-3 });
  * ```
  */
-export type ParamGroup<O> = { params: tf.Variable[] } & Partial<O>;
+export type ParamGroup<O> = ParamGroupParams & Partial<O>;
+
+/** The `params` part of a {@link ParamGroup}. */
+export interface ParamGroupParams {
+  /** The group's variables. */
+  params: tf.Variable[];
+}
 
 /** Gradients for {@link Optimizer.step}: by variable name (as `tf.variableGrads` returns them) or aligned with {@link Optimizer.params}. */
 export type Gradients = tf.NamedTensorMap | (tf.Tensor | null | undefined)[];
@@ -49,6 +55,30 @@ export interface StepReport {
   gradNorm?: number;
   /** The learning rate each group used for this update (`undefined` for a group without an `lr` option). */
   lr: (number | undefined)[];
+}
+
+/** What {@link Optimizer.applySync} returns. */
+export interface ApplyResult {
+  /** What the step did. */
+  report: StepReport;
+  /** The global norm before clipping (with `clipGradNorm`), the caller's to dispose. */
+  norm: tf.Scalar | null;
+}
+
+/** A read-only view of a parameter group. */
+export interface ParamGroupView<O> {
+  /** The group's variables. */
+  params: readonly tf.Variable[];
+  /** Its merged options. */
+  options: Readonly<O>;
+}
+
+/** An optimizer's state as {@link Optimizer.stateDict} gives it. */
+export interface OptimizerStateDict {
+  /** State tensors by name (`state.<group>.<transform path>.<slot>.<param index>`, `accumulator.<i>`). */
+  tensors: Map<string, tf.Tensor>;
+  /** Format, name, step counts and the host numbers (JSON), as strings. */
+  metadata: Record<string, string>;
 }
 
 interface Group<O> {
@@ -148,7 +178,7 @@ export class Optimizer<O extends object = object> {
   }
 
   /** The groups' merged options, read-only (PyTorch's `param_groups` without the tensors). */
-  get paramGroups(): readonly { params: readonly tf.Variable[]; options: Readonly<O> }[] {
+  get paramGroups(): readonly ParamGroupView<O>[] {
     return this.groups.map((g) => ({ params: g.params, options: g.options }));
   }
 
@@ -248,7 +278,7 @@ export class Optimizer<O extends object = object> {
    * accumulation, clipping, the transformations, and θ ← θ + u. Used by the tfjs adapter, whose
    * `applyGradients` is synchronous. If `clipGradNorm` is set, the returned `norm` tensor is the caller's.
    */
-  applySync(grads: Gradients): { report: StepReport; norm: tf.Scalar | null } {
+  applySync(grads: Gradients): ApplyResult {
     this.checkAlive();
     let flat = this.align(grads);
     let owned = false;
@@ -324,7 +354,7 @@ export class Optimizer<O extends object = object> {
    * The state as named tensors plus JSON metadata (step counts and other host numbers), the
    * form {@link Optimizer.saveState} writes. The tensors are the live state: do not dispose them.
    */
-  stateDict(): { tensors: Map<string, tf.Tensor>; metadata: Record<string, string> } {
+  stateDict(): OptimizerStateDict {
     this.checkAlive();
     const tensors = new Map<string, tf.Tensor>();
     const numbers: Record<string, number[]> = {};
@@ -458,6 +488,14 @@ function walkState(s: TransformState, path: string, onSlot: (path: string, slot:
   s.inner.forEach((c, i) => walkState(c, `${path}.${i}`, onSlot, onNumbers));
 }
 
+/** A parameter group made by {@link decayGroups}. */
+export interface DecayGroup {
+  /** The group's variables. */
+  params: tf.Variable[];
+  /** Its weight decay. */
+  weightDecay: number;
+}
+
 /**
  * Splits a module's parameters into two groups: those that get weight decay and those that should not
  * (biases and normalisation weights, by default every parameter of rank ≤ 1), as is customary for AdamW.
@@ -469,7 +507,7 @@ function walkState(s: TransformState, path: string, onSlot: (path: string, slot:
  * const opt = new AdamW(decayGroups(new Linear(4, 2), 0.01), { lr: 1e-3 });
  * ```
  */
-export function decayGroups(module: Module, weightDecay: number, noDecay: (name: string, p: tf.Variable) => boolean = (_n, p) => p.rank <= 1): [{ params: tf.Variable[]; weightDecay: number }, { params: tf.Variable[]; weightDecay: number }] {
+export function decayGroups(module: Module, weightDecay: number, noDecay: (name: string, p: tf.Variable) => boolean = (_n, p) => p.rank <= 1): [DecayGroup, DecayGroup] {
   checkNumber('decayGroups', 'weightDecay', weightDecay, 0);
   const named = module.namedParameters();
   return [

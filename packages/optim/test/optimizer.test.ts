@@ -48,12 +48,14 @@ describe('Optimizer', () => {
         const g = tf.tidy(() => tf.add(tf.mul(b, 2), 1));
         const ga = tf.tidy(() => tf.add(tf.mul(a, 2), 1));
         await opt.step([ga]);
-        const next = tf.tidy(() => {
+        let next = state;
+        tf.tidy(() => {
           const r = tx.update([g], state, [b]);
           b.assign(tf.add(b, r.updates[0]!));
-          return r.state.inner.flatMap((s) => Object.values(s.slots).flat()).filter((t): t is tf.Tensor => t !== null).map((t) => tf.keep(t)) && r.state;
+          r.state.inner.flatMap((st) => Object.values(st.slots).flat()).forEach((t) => t && tf.keep(t));
+          next = r.state;
         });
-        const old = state.inner.flatMap((s) => Object.values(s.slots).flat());
+        const old = state.inner.flatMap((st) => Object.values(st.slots).flat());
         state = next;
         tf.dispose(old.filter((t): t is tf.Tensor => t !== null));
         tf.dispose([g, ga]);

@@ -6,10 +6,10 @@ import {
 } from '../src/index.js';
 import { fixture } from './helpers.js';
 
-interface Case { name: string; ours: Record<string, never>; values: number[]; momentum?: number[]; metrics?: number[] }
+interface Case { name: string; ours: Record<string, unknown>; values: number[]; momentum?: number[]; metrics?: number[] }
 const { cases } = fixture<{ cases: Case[] }>('schedules.json');
 
-function build(o: Record<string, never>): { lr: Schedule; momentum?: Schedule } {
+function build(o: Record<string, unknown>): { lr: Schedule; momentum?: Schedule } {
   const { fn, ...a } = o as Record<string, unknown> & { fn: string };
   const r = a as never;
   switch (fn) {
@@ -27,7 +27,7 @@ function build(o: Record<string, never>): { lr: Schedule; momentum?: Schedule } 
     case 'oneCycle': {
       const { baseMomentum, maxMomentum, ...rest } = a as Record<string, never>;
       return {
-        lr: oneCycle(rest),
+        lr: oneCycle(rest as never),
         momentum: oneCycleMomentum({ baseMomentum, maxMomentum, totalSteps: rest.totalSteps, pctStart: rest.pctStart, anneal: rest.anneal, threePhase: rest.threePhase }),
       };
     }

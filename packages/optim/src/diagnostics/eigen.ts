@@ -1,5 +1,13 @@
 import { DLArgumentError } from '@dl/core';
 
+/** What {@link symmetricEigen} returns. */
+export interface EigenResult {
+  /** Eigenvalues, ascending. */
+  values: number[];
+  /** Unit eigenvectors, in the same order. */
+  vectors: number[][];
+}
+
 /**
  * Eigenvalues (ascending) and unit eigenvectors of a symmetric n×n matrix (row-major, float64), by the
  * cyclic Jacobi method. Runs on the host; meant for Hessians of small models.
@@ -10,7 +18,7 @@ import { DLArgumentError } from '@dl/core';
  * const { values, vectors } = symmetricEigen(Float64Array.from([2, 1, 1, 2]), 2); // values [1, 3]
  * ```
  */
-export function symmetricEigen(matrix: ArrayLike<number>, n: number): { values: number[]; vectors: number[][] } {
+export function symmetricEigen(matrix: ArrayLike<number>, n: number): EigenResult {
   if (!Number.isInteger(n) || n < 1 || matrix.length !== n * n) throw new DLArgumentError('symmetricEigen', 'matrix', `${n}×${n} = ${n * n} numbers`, matrix.length);
   const a = Float64Array.from(matrix);
   const v = new Float64Array(n * n);
