@@ -2,7 +2,7 @@
 // screenshot of the demo page. Needs Debian's chromium (/usr/bin/chromium); never downloads a browser.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { serve } from '../serve.mjs';
 
@@ -30,6 +30,7 @@ after(async () => {
 });
 
 const summary = [];
+const counts = {};
 for (const backend of BACKENDS) {
   test(`self-tests pass in Chromium on ${backend}`, { timeout: 600_000 }, async () => {
     const page = await browser.newPage();
@@ -41,6 +42,7 @@ for (const backend of BACKENDS) {
     assert.equal(report.error, undefined, report.error);
     assert.equal(report.backend, backend, `asked for ${backend}, got ${report.summary}`);
     const failed = report.results.filter((r) => !r.ok);
+    counts[backend] = { numPassedTests: report.results.length - failed.length, numFailedTests: failed.length, numPendingTests: 0, numTodoTests: 0 };
     summary.push(`${backend.padEnd(7)} ${String(report.results.length - failed.length).padStart(3)} passed ${String(failed.length).padStart(3)} failed`);
     assert.deepEqual(failed, [], `${failed.length} of ${report.results.length} self-tests failed on ${backend}`);
     assert.ok(report.results.length >= 49, `only ${report.results.length} self-tests ran`); // 1 + 13 layers + 10 activations + 23 losses + 2
@@ -63,5 +65,8 @@ test('the demo page trains and draws its decision regions', { timeout: 300_000 }
 });
 
 after(() => {
+  // Same shape as vitest's JSON report, for scripts/summarize-tests.mjs: one file per browser backend.
+  mkdirSync(new URL('../test-results/', import.meta.url), { recursive: true });
+  for (const [backend, c] of Object.entries(counts)) writeFileSync(new URL(`../test-results/chromium-${backend}.json`, import.meta.url), JSON.stringify(c));
   if (summary.length) console.log(`\nbrowser self-tests per backend:\n${summary.join('\n')}`);
 });

@@ -17,22 +17,6 @@ import * as tf4 from "@tensorflow/tfjs-core";
 var step2 = tf4.step;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Abs_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var absGradConfig = {
   kernelName: Abs2,
   inputsToSave: ["x"],
@@ -75,22 +59,6 @@ import * as tf12 from "@tensorflow/tfjs-core";
 var sub2 = tf12.sub;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Acos_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var acosGradConfig = {
   kernelName: Acos2,
   inputsToSave: ["x"],
@@ -131,22 +99,6 @@ import * as tf18 from "@tensorflow/tfjs-core";
 var sub4 = tf18.sub;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Acosh_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var acoshGradConfig = {
   kernelName: Acosh2,
   inputsToSave: ["x"],
@@ -179,22 +131,6 @@ import * as tf22 from "@tensorflow/tfjs-core";
 var sum2 = tf22.sum;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Add_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var addGradConfig = {
   kernelName: Add2,
   inputsToSave: ["a", "b"],
@@ -226,22 +162,6 @@ import * as tf23 from "@tensorflow/tfjs-core";
 var AddN2 = tf23.AddN;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/AddN_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var addNGradConfig = {
   kernelName: AddN2,
   saveAllInputs: true,
@@ -263,22 +183,6 @@ import * as tf25 from "@tensorflow/tfjs-core";
 var zerosLike2 = tf25.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/ArgMax_grad.js
-/**
- * @license
- * Copyright 2020 Google Inc. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var argMaxGradConfig = {
   kernelName: ArgMax2,
   inputsToSave: ["x"],
@@ -297,22 +201,6 @@ import * as tf27 from "@tensorflow/tfjs-core";
 var zerosLike4 = tf27.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/ArgMin_grad.js
-/**
- * @license
- * Copyright 2020 Google Inc. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var argMinGradConfig = {
   kernelName: ArgMin2,
   inputsToSave: ["x"],
@@ -351,22 +239,6 @@ import * as tf34 from "@tensorflow/tfjs-core";
 var sub6 = tf34.sub;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Asin_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var asinGradConfig = {
   kernelName: Asin2,
   inputsToSave: ["x"],
@@ -405,22 +277,6 @@ import * as tf41 from "@tensorflow/tfjs-core";
 var square8 = tf41.square;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Asinh_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var asinhGradConfig = {
   kernelName: Asinh2,
   inputsToSave: ["x"],
@@ -473,22 +329,6 @@ import * as tf50 from "@tensorflow/tfjs-core";
 var sum4 = tf50.sum;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Atan2_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var atan2GradConfig = {
   kernelName: Atan22,
   inputsToSave: ["a", "b"],
@@ -538,22 +378,6 @@ import * as tf55 from "@tensorflow/tfjs-core";
 var square12 = tf55.square;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Atan_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var atanGradConfig = {
   kernelName: Atan3,
   inputsToSave: ["x"],
@@ -588,22 +412,6 @@ import * as tf61 from "@tensorflow/tfjs-core";
 var scalar8 = tf61.scalar;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Atanh_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var atanhGradConfig = {
   kernelName: Atanh2,
   inputsToSave: ["x"],
@@ -650,22 +458,6 @@ import * as tf69 from "@tensorflow/tfjs-core";
 var reshape6 = tf69.reshape;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/ops/avg_pool_3d_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 function avgPool3dGrad_(dy, input, filterSize, strides, pad3, dimRoundingMode) {
   const $dy = convertToTensor(dy, "dy", "avgPool3dGrad");
   const $input = convertToTensor(input, "input", "avgPool3dGrad");
@@ -697,22 +489,6 @@ function avgPool3dGrad_(dy, input, filterSize, strides, pad3, dimRoundingMode) {
 var avgPool3dGrad = /* @__PURE__ */ op2({ avgPool3dGrad_ });
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/AvgPool3D_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var avgPool3DGradConfig = {
   kernelName: AvgPool3D2,
   inputsToSave: ["x"],
@@ -758,22 +534,6 @@ import * as tf76 from "@tensorflow/tfjs-core";
 var reshape8 = tf76.reshape;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/ops/avg_pool_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 function avgPoolGrad_(dy, input, filterSize, strides, pad3) {
   const $dy = convertToTensor2(dy, "dy", "avgPoolGrad");
   const $input = convertToTensor2(input, "input", "avgPoolGrad");
@@ -799,22 +559,6 @@ function avgPoolGrad_(dy, input, filterSize, strides, pad3) {
 var avgPoolGrad = /* @__PURE__ */ op4({ avgPoolGrad_ });
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/AvgPool_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var avgPoolGradConfig = {
   kernelName: AvgPool2,
   inputsToSave: ["x"],
@@ -834,22 +578,6 @@ import * as tf78 from "@tensorflow/tfjs-core";
 var matMul2 = tf78.matMul;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/BatchMatMul_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var batchMatMulGradConfig = {
   kernelName: BatchMatMul2,
   inputsToSave: ["a", "b"],
@@ -889,22 +617,6 @@ import * as tf80 from "@tensorflow/tfjs-core";
 var spaceToBatchND2 = tf80.spaceToBatchND;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/BatchToSpaceND_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var batchToSpaceNDGradConfig = {
   kernelName: BatchToSpaceND2,
   gradFunc: (dy, saved, attrs) => {
@@ -922,22 +634,6 @@ import * as tf82 from "@tensorflow/tfjs-core";
 var sum6 = tf82.sum;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/BroadcastTo_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var broadcastToGradConfig = {
   kernelName: BroadcastTo2,
   gradFunc: (dy, saved, attrs) => {
@@ -972,22 +668,6 @@ import * as tf83 from "@tensorflow/tfjs-core";
 var Cast2 = tf83.Cast;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Cast_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var castGradConfig = {
   kernelName: Cast2,
   gradFunc: (dy) => {
@@ -1004,22 +684,6 @@ import * as tf85 from "@tensorflow/tfjs-core";
 var zerosLike6 = tf85.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Ceil_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var ceilGradConfig = {
   kernelName: Ceil2,
   gradFunc: (dy) => {
@@ -1052,22 +716,6 @@ import * as tf91 from "@tensorflow/tfjs-core";
 var zerosLike8 = tf91.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/ClipByValue_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var clipByValueGradConfig = {
   kernelName: ClipByValue2,
   inputsToSave: ["x"],
@@ -1085,22 +733,6 @@ import * as tf92 from "@tensorflow/tfjs-core";
 var ComplexAbs2 = tf92.ComplexAbs;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/ComplexAbs_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var complexAbsGradConfig = {
   kernelName: ComplexAbs2,
   inputsToSave: ["x"],
@@ -1120,22 +752,6 @@ import * as tf95 from "@tensorflow/tfjs-core";
 var parseAxisParam = tf95.util.parseAxisParam;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Concat_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var concatGradConfig = {
   kernelName: Concat2,
   saveAllInputs: true,
@@ -1178,22 +794,6 @@ import * as tf102 from "@tensorflow/tfjs-core";
 var reshape10 = tf102.reshape;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/ops/conv2d_backprop_filter.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 function conv2DBackpropFilter_(x, dy, filterShape, strides, pad3, dataFormat = "NHWC", dimRoundingMode) {
   let x4D = x;
   if (x.rank === 3) {
@@ -1242,22 +842,6 @@ import * as tf108 from "@tensorflow/tfjs-core";
 var reshape12 = tf108.reshape;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/ops/conv2d_backprop_input.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 function conv2DBackpropInput_(xShape, dy, filter, strides, pad3, dataFormat = "NHWC", dimRoundingMode) {
   assert4(xShape.length === dy.rank, () => `Length of inShape (${xShape.length}) and rank of dy (${dy.rank}) must match`);
   let xShape4D = xShape;
@@ -1295,22 +879,6 @@ import * as tf110 from "@tensorflow/tfjs-core";
 var assert5 = tf110.util.assert;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Conv2D_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var conv2DGradConfig = {
   kernelName: Conv2D2,
   inputsToSave: ["x", "filter"],
@@ -1334,22 +902,6 @@ import * as tf112 from "@tensorflow/tfjs-core";
 var conv2d2 = tf112.conv2d;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Conv2DBackpropInput_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var conv2DBackpropInputGradConfig = {
   kernelName: Conv2DBackpropInput4,
   inputsToSave: ["dy", "filter"],
@@ -1388,22 +940,6 @@ import * as tf118 from "@tensorflow/tfjs-core";
 var reshape14 = tf118.reshape;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/ops/conv3d_backprop_filter.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 function conv3DBackpropFilter_(x, dy, filterShape, strides, pad3) {
   let x5D = x;
   if (x.rank === 4) {
@@ -1445,22 +981,6 @@ import * as tf123 from "@tensorflow/tfjs-core";
 var reshape16 = tf123.reshape;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/ops/conv3d_backprop_input.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 function conv3DBackpropInput_(xShape, dy, filter, strides, pad3) {
   assert7(xShape.length === dy.rank, () => `Length of inShape (${xShape.length}) and rank of dy (${dy.rank}) must match`);
   let xShape5D = xShape;
@@ -1497,22 +1017,6 @@ import * as tf125 from "@tensorflow/tfjs-core";
 var assert8 = tf125.util.assert;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Conv3D_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var conv3DGradConfig = {
   kernelName: Conv3D2,
   inputsToSave: ["x", "filter"],
@@ -1548,22 +1052,6 @@ import * as tf130 from "@tensorflow/tfjs-core";
 var sin2 = tf130.sin;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Cos_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var cosGradConfig = {
   kernelName: Cos2,
   inputsToSave: ["x"],
@@ -1590,22 +1078,6 @@ import * as tf134 from "@tensorflow/tfjs-core";
 var sinh2 = tf134.sinh;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Cosh_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var coshGradConfig = {
   kernelName: Cosh2,
   inputsToSave: ["x"],
@@ -1632,22 +1104,6 @@ import * as tf138 from "@tensorflow/tfjs-core";
 var transpose2 = tf138.transpose;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Cumsum_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var cumsumGradConfig = {
   kernelName: Cumsum2,
   inputsToSave: ["x"],
@@ -1694,22 +1150,6 @@ import * as tf144 from "@tensorflow/tfjs-core";
 var reshape18 = tf144.reshape;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/ops/depthwise_conv2d_native_backprop_filter.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 function depthwiseConv2dNativeBackpropFilter_(x, dy, filterShape, strides, pad3, dilations = [1, 1], dimRoundingMode) {
   let x4D = x;
   if (x.rank === 3) {
@@ -1742,22 +1182,6 @@ import * as tf148 from "@tensorflow/tfjs-core";
 var reshape20 = tf148.reshape;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/ops/depthwise_conv2d_native_backprop_input.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 function depthwiseConv2dNativeBackpropInput_(xShape, dy, filter, strides, pad3, dilations = [1, 1], dimRoundingMode) {
   let dy4D = dy;
   let reshapedTo4D = false;
@@ -1783,22 +1207,6 @@ import * as tf149 from "@tensorflow/tfjs-core";
 var assert9 = tf149.util.assert;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/DepthwiseConv2dNative_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var depthwiseConv2dNativeGradConfig = {
   kernelName: DepthwiseConv2dNative2,
   inputsToSave: ["x", "filter"],
@@ -1830,22 +1238,6 @@ var Dilation2DBackpropFilter2 = tf151.Dilation2DBackpropFilter;
 var Dilation2DBackpropInput2 = tf151.Dilation2DBackpropInput;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Dilation2D_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var dilation2dGradConfig = {
   kernelName: Dilation2D2,
   inputsToSave: ["x", "filter"],
@@ -1870,22 +1262,6 @@ var Elu2 = tf153.Elu;
 var EluGrad2 = tf153.EluGrad;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Elu_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var eluGradConfig = {
   kernelName: Elu2,
   outputsToSave: [true],
@@ -1917,22 +1293,6 @@ import * as tf158 from "@tensorflow/tfjs-core";
 var square16 = tf158.square;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Erf_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var erfGradConfig = {
   kernelName: Erf2,
   inputsToSave: ["x"],
@@ -1952,22 +1312,6 @@ import * as tf160 from "@tensorflow/tfjs-core";
 var mul12 = tf160.mul;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Exp_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var expGradConfig = {
   kernelName: Exp2,
   outputsToSave: [true],
@@ -1986,22 +1330,6 @@ import * as tf162 from "@tensorflow/tfjs-core";
 var reshape22 = tf162.reshape;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/ExpandDims_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var expandDimsGradConfig = {
   kernelName: ExpandDims2,
   inputsToSave: ["input"],
@@ -2024,22 +1352,6 @@ import * as tf165 from "@tensorflow/tfjs-core";
 var mul14 = tf165.mul;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Expm1_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var expm1GradConfig = {
   kernelName: Expm12,
   inputsToSave: ["x"],
@@ -2058,22 +1370,6 @@ import * as tf167 from "@tensorflow/tfjs-core";
 var zerosLike10 = tf167.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Floor_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var floorGradConfig = {
   kernelName: Floor2,
   gradFunc: (dy) => {
@@ -2119,22 +1415,6 @@ import * as tf176 from "@tensorflow/tfjs-core";
 var sum8 = tf176.sum;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/FloorDiv_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var floorDivGradConfig = {
   kernelName: FloorDiv2,
   inputsToSave: ["a", "b"],
@@ -2203,22 +1483,6 @@ import * as tf186 from "@tensorflow/tfjs-core";
 var tile2 = tf186.tile;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/FusedBatchNorm_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var fusedBatchNormGradConfig = {
   kernelName: FusedBatchNorm2,
   inputsToSave: ["x", "mean", "variance", "scale"],
@@ -2313,22 +1577,6 @@ import * as tf193 from "@tensorflow/tfjs-core";
 var parseAxisParam2 = tf193.util.parseAxisParam;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/GatherV2_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var gatherGradConfig = {
   kernelName: GatherV22,
   inputsToSave: ["x", "indices"],
@@ -2402,22 +1650,6 @@ import * as tf195 from "@tensorflow/tfjs-core";
 var zerosLike12 = tf195.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/GreaterEqual_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var greaterEqualGradConfig = {
   kernelName: GreaterEqual2,
   inputsToSave: ["a", "b"],
@@ -2436,22 +1668,6 @@ import * as tf197 from "@tensorflow/tfjs-core";
 var cast22 = tf197.cast;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Identity_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var identityGradConfig = {
   kernelName: Identity2,
   gradFunc: (dy) => {
@@ -2468,22 +1684,6 @@ import * as tf199 from "@tensorflow/tfjs-core";
 var zerosLike14 = tf199.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/IsFinite_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var isFiniteGradConfig = {
   kernelName: IsFinite2,
   gradFunc: (dy) => {
@@ -2500,22 +1700,6 @@ import * as tf201 from "@tensorflow/tfjs-core";
 var zerosLike16 = tf201.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/IsInf_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var isInfGradConfig = {
   kernelName: IsInf2,
   gradFunc: (dy) => {
@@ -2532,22 +1716,6 @@ import * as tf203 from "@tensorflow/tfjs-core";
 var zerosLike18 = tf203.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/IsNan_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var isNanGradConfig = {
   kernelName: IsNan2,
   gradFunc: (dy) => {
@@ -2572,22 +1740,6 @@ import * as tf207 from "@tensorflow/tfjs-core";
 var where4 = tf207.where;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/LeakyRelu_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var leakyReluGradConfig = {
   kernelName: LeakyRelu2,
   inputsToSave: ["x"],
@@ -2612,22 +1764,6 @@ import * as tf210 from "@tensorflow/tfjs-core";
 var div18 = tf210.div;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Log1p_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var log1pGradConfig = {
   kernelName: Log1p2,
   inputsToSave: ["x"],
@@ -2650,22 +1786,6 @@ import * as tf213 from "@tensorflow/tfjs-core";
 var div20 = tf213.div;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Log_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var logGradConfig = {
   kernelName: Log2,
   inputsToSave: ["x"],
@@ -2696,22 +1816,6 @@ import * as tf218 from "@tensorflow/tfjs-core";
 var sum12 = tf218.sum;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/LogSoftmax_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var logSoftmaxGradConfig = {
   kernelName: LogSoftmax2,
   inputsToSave: [],
@@ -2746,22 +1850,6 @@ import * as tf222 from "@tensorflow/tfjs-core";
 var op18 = tf222.op;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/ops/local_response_normalization_backprop.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 function localResponseNormalizationBackprop_(x, y, dy, depthRadius = 5, bias = 1, alpha = 1, beta = 0.5) {
   const inputs = { x, y, dy };
   const attrs = { depthRadius, bias, alpha, beta };
@@ -2770,22 +1858,6 @@ function localResponseNormalizationBackprop_(x, y, dy, depthRadius = 5, bias = 1
 var localResponseNormalizationBackprop = op18({ localResponseNormalizationBackprop_ });
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/LRN_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var lrnGradConfig = {
   kernelName: LRN2,
   inputsToSave: ["x"],
@@ -2828,22 +1900,6 @@ import * as tf229 from "@tensorflow/tfjs-core";
 var reshape30 = tf229.reshape;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/min_max_grad_util.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 function gradForMinAndMax(dy, y, xOrig, origAxes) {
   if (y.rank < xOrig.rank) {
     y = reshape30(y, expandShapeToKeepDim(y.shape, origAxes));
@@ -2860,22 +1916,6 @@ function gradForMinAndMax(dy, y, xOrig, origAxes) {
 }
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Max_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var maxGradConfig = {
   kernelName: Max2,
   inputsToSave: ["x"],
@@ -2916,22 +1956,6 @@ import * as tf234 from "@tensorflow/tfjs-core";
 var mul26 = tf234.mul;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Maximum_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var maximumGradConfig = {
   kernelName: Maximum2,
   inputsToSave: ["a", "b"],
@@ -2980,22 +2004,6 @@ import * as tf242 from "@tensorflow/tfjs-core";
 var reshape32 = tf242.reshape;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/ops/max_pool_3d_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 function maxPool3dGrad_(dy, input, output, filterSize, strides, pad3, dimRoundingMode) {
   const $dy = convertToTensor3(dy, "dy", "maxPool3dGrad");
   const $input = convertToTensor3(input, "input", "maxPool3dGrad");
@@ -3037,22 +2045,6 @@ function maxPool3dGrad_(dy, input, output, filterSize, strides, pad3, dimRoundin
 var maxPool3dGrad = /* @__PURE__ */ op20({ maxPool3dGrad_ });
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/MaxPool3D_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var maxPool3DGradConfig = {
   kernelName: MaxPool3D2,
   inputsToSave: ["x"],
@@ -3099,22 +2091,6 @@ import * as tf249 from "@tensorflow/tfjs-core";
 var op22 = tf249.op;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/ops/max_pool_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 function maxPoolGrad_(dy, input, output, filterSize, strides, pad3, dimRoundingMode) {
   const $dy = convertToTensor4(dy, "dy", "maxPoolGrad");
   const $input = convertToTensor4(input, "input", "maxPoolGrad");
@@ -3130,22 +2106,6 @@ function maxPoolGrad_(dy, input, output, filterSize, strides, pad3, dimRoundingM
 var maxPoolGrad = /* @__PURE__ */ op22({ maxPoolGrad_ });
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/MaxPool_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var maxPoolGradConfig = {
   kernelName: MaxPool2,
   inputsToSave: ["x"],
@@ -3189,22 +2149,6 @@ var parseAxisParam4 = tf256.util.parseAxisParam;
 var sizeFromShape = tf256.util.sizeFromShape;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Mean_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var meanGradConfig = {
   kernelName: Mean2,
   inputsToSave: ["x"],
@@ -3237,22 +2181,6 @@ import * as tf258 from "@tensorflow/tfjs-core";
 var parseAxisParam5 = tf258.util.parseAxisParam;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Min_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var minGradConfig = {
   kernelName: Min2,
   inputsToSave: ["x"],
@@ -3292,22 +2220,6 @@ import * as tf263 from "@tensorflow/tfjs-core";
 var mul30 = tf263.mul;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Minimum_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var minimumGradConfig = {
   kernelName: Minimum2,
   inputsToSave: ["a", "b"],
@@ -3328,22 +2240,6 @@ import * as tf265 from "@tensorflow/tfjs-core";
 var slice2 = tf265.slice;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/MirrorPad_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var mirrorPadGradConfig = {
   kernelName: MirrorPad2,
   inputsToSave: ["x"],
@@ -3389,22 +2285,6 @@ import * as tf273 from "@tensorflow/tfjs-core";
 var sum14 = tf273.sum;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Mod_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var modGradConfig = {
   kernelName: Mod2,
   inputsToSave: ["a", "b"],
@@ -3456,22 +2336,6 @@ import * as tf279 from "@tensorflow/tfjs-core";
 var sum16 = tf279.sum;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Multiply_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var multiplyGradConfig = {
   kernelName: Multiply2,
   inputsToSave: ["a", "b"],
@@ -3507,22 +2371,6 @@ import * as tf281 from "@tensorflow/tfjs-core";
 var neg14 = tf281.neg;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Neg_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var negGradConfig = {
   kernelName: Neg2,
   gradFunc: (dy) => {
@@ -3539,22 +2387,6 @@ import * as tf283 from "@tensorflow/tfjs-core";
 var zeros2 = tf283.zeros;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/OneHot_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var oneHotGradConfig = {
   kernelName: OneHot2,
   inputsToSave: ["indices"],
@@ -3573,22 +2405,6 @@ import * as tf285 from "@tensorflow/tfjs-core";
 var zerosLike20 = tf285.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/OnesLike_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var onesLikeGradConfig = {
   kernelName: OnesLike2,
   gradFunc: (dy) => {
@@ -3605,22 +2421,6 @@ import * as tf287 from "@tensorflow/tfjs-core";
 var unstack2 = tf287.unstack;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Pack_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var packGradConfig = {
   kernelName: Pack2,
   saveAllInputs: true,
@@ -3640,22 +2440,6 @@ import * as tf289 from "@tensorflow/tfjs-core";
 var slice4 = tf289.slice;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/PadV2_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var padV2GradConfig = {
   kernelName: PadV22,
   inputsToSave: ["x"],
@@ -3721,22 +2505,6 @@ import * as tf302 from "@tensorflow/tfjs-core";
 var zerosLike22 = tf302.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Pow_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var powGradConfig = {
   kernelName: Pow2,
   inputsToSave: ["a", "b"],
@@ -3802,22 +2570,6 @@ import * as tf310 from "@tensorflow/tfjs-core";
 var zerosLike24 = tf310.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Prelu_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var preluGradConfig = {
   kernelName: Prelu2,
   inputsToSave: ["x", "alpha"],
@@ -3863,22 +2615,6 @@ import * as tf316 from "@tensorflow/tfjs-core";
 var transpose6 = tf316.transpose;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Prod_grad.js
-/**
- * @license
- * Copyright 2022 Google Inc. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 function prodGradFn_(x, dy, axis) {
   const expandedYShape = x.shape.slice();
   expandedYShape[axis] = 1;
@@ -3965,22 +2701,6 @@ import * as tf325 from "@tensorflow/tfjs-core";
 var sum22 = tf325.sum;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/RealDiv_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var divGradConfig = {
   kernelName: RealDiv2,
   inputsToSave: ["a", "b"],
@@ -4025,22 +2745,6 @@ import * as tf329 from "@tensorflow/tfjs-core";
 var square22 = tf329.square;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Reciprocal_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var reciprocalGradConfig = {
   kernelName: Reciprocal2,
   inputsToSave: ["x"],
@@ -4071,22 +2775,6 @@ import * as tf334 from "@tensorflow/tfjs-core";
 var step4 = tf334.step;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Relu6_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var relu6GradConfig = {
   kernelName: Relu62,
   inputsToSave: ["x"],
@@ -4114,22 +2802,6 @@ import * as tf338 from "@tensorflow/tfjs-core";
 var step6 = tf338.step;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Relu_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var reluGradConfig = {
   kernelName: Relu2,
   inputsToSave: ["x"],
@@ -4148,22 +2820,6 @@ import * as tf340 from "@tensorflow/tfjs-core";
 var reshape48 = tf340.reshape;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Reshape_grad.js
-/**
- * @license
- * Copyright 2020 Google Inc. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var reshapeGradConfig = {
   kernelName: Reshape2,
   inputsToSave: ["x"],
@@ -4183,22 +2839,6 @@ var ResizeBilinear2 = tf342.ResizeBilinear;
 var ResizeBilinearGrad2 = tf342.ResizeBilinearGrad;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/ResizeBilinear_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var resizeBilinearGradConfig = {
   kernelName: ResizeBilinear2,
   inputsToSave: ["images"],
@@ -4223,22 +2863,6 @@ var ResizeNearestNeighbor2 = tf344.ResizeNearestNeighbor;
 var ResizeNearestNeighborGrad2 = tf344.ResizeNearestNeighborGrad;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/ResizeNearestNeighbor_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var resizeNearestNeighborGradConfig = {
   kernelName: ResizeNearestNeighbor2,
   inputsToSave: ["images"],
@@ -4266,22 +2890,6 @@ import * as tf347 from "@tensorflow/tfjs-core";
 var parseAxisParam6 = tf347.util.parseAxisParam;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Reverse_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var reverseGradConfig = {
   kernelName: Reverse2,
   gradFunc: (dy, saved, attrs) => {
@@ -4300,22 +2908,6 @@ import * as tf349 from "@tensorflow/tfjs-core";
 var zerosLike26 = tf349.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Round_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var roundGradConfig = {
   kernelName: Round2,
   gradFunc: (dy) => {
@@ -4344,22 +2936,6 @@ import * as tf354 from "@tensorflow/tfjs-core";
 var pow4 = tf354.pow;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Rsqrt_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var rsqrtGradConfig = {
   kernelName: Rsqrt2,
   inputsToSave: ["x"],
@@ -4390,22 +2966,6 @@ import * as tf359 from "@tensorflow/tfjs-core";
 var zerosLike28 = tf359.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Select_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var selectGradConfig = {
   kernelName: Select2,
   inputsToSave: ["condition"],
@@ -4455,22 +3015,6 @@ import * as tf367 from "@tensorflow/tfjs-core";
 var where10 = tf367.where;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Selu_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var seluGradConfig = {
   kernelName: Selu2,
   inputsToSave: ["x"],
@@ -4506,22 +3050,6 @@ import * as tf371 from "@tensorflow/tfjs-core";
 var sub16 = tf371.sub;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Sigmoid_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var sigmoidGradConfig = {
   kernelName: Sigmoid2,
   outputsToSave: [true],
@@ -4540,22 +3068,6 @@ import * as tf373 from "@tensorflow/tfjs-core";
 var zerosLike30 = tf373.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Sign_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var signGradConfig = {
   kernelName: Sign2,
   gradFunc: (dy) => {
@@ -4580,22 +3092,6 @@ import * as tf377 from "@tensorflow/tfjs-core";
 var mul56 = tf377.mul;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Sin_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var sinGradConfig = {
   kernelName: Sin2,
   inputsToSave: ["x"],
@@ -4622,22 +3118,6 @@ import * as tf381 from "@tensorflow/tfjs-core";
 var mul58 = tf381.mul;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Sinh_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var sinhGradConfig = {
   kernelName: Sinh2,
   inputsToSave: ["x"],
@@ -4660,22 +3140,6 @@ import * as tf384 from "@tensorflow/tfjs-core";
 var parseSliceParams = tf384.slice_util.parseSliceParams;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Slice_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var sliceGradConfig = {
   kernelName: Slice2,
   inputsToSave: ["x"],
@@ -4709,22 +3173,6 @@ import * as tf388 from "@tensorflow/tfjs-core";
 var sum24 = tf388.sum;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Softmax_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var softmaxGradConfig = {
   kernelName: Softmax2,
   outputsToSave: [true],
@@ -4752,22 +3200,6 @@ import * as tf391 from "@tensorflow/tfjs-core";
 var sigmoid2 = tf391.sigmoid;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Softplus_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var softplusGradConfig = {
   kernelName: Softplus2,
   inputsToSave: ["x"],
@@ -4786,22 +3218,6 @@ import * as tf393 from "@tensorflow/tfjs-core";
 var batchToSpaceND2 = tf393.batchToSpaceND;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/SpaceToBatchND_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var spaceToBatchNDGradConfig = {
   kernelName: SpaceToBatchND2,
   gradFunc: (dy, saved, attrs) => {
@@ -4819,22 +3235,6 @@ import * as tf395 from "@tensorflow/tfjs-core";
 var concat2 = tf395.concat;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/SplitV_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var splitVGradConfig = {
   kernelName: SplitV2,
   gradFunc: (dy, saved, attrs) => {
@@ -4864,22 +3264,6 @@ import * as tf400 from "@tensorflow/tfjs-core";
 var sqrt10 = tf400.sqrt;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Sqrt_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var sqrtGradConfig = {
   kernelName: Sqrt2,
   inputsToSave: ["x"],
@@ -4902,22 +3286,6 @@ import * as tf403 from "@tensorflow/tfjs-core";
 var mul66 = tf403.mul;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Square_grad.js
-/**
- * @license
- * Copyright 2019 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var squareGradConfig = {
   kernelName: Square2,
   inputsToSave: ["x"],
@@ -4944,22 +3312,6 @@ import * as tf407 from "@tensorflow/tfjs-core";
 var sub20 = tf407.sub;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/SquaredDifference_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var squaredDifferenceGradConfig = {
   kernelName: SquaredDifference2,
   inputsToSave: ["a", "b"],
@@ -4981,22 +3333,6 @@ import * as tf409 from "@tensorflow/tfjs-core";
 var zerosLike32 = tf409.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Step_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var stepGradConfig = {
   kernelName: Step2,
   gradFunc: (dy) => {
@@ -5026,22 +3362,6 @@ import * as tf414 from "@tensorflow/tfjs-core";
 var sum26 = tf414.sum;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Sub_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var subGradConfig = {
   kernelName: Sub2,
   inputsToSave: ["a", "b"],
@@ -5089,22 +3409,6 @@ import * as tf419 from "@tensorflow/tfjs-core";
 var parseAxisParam7 = tf419.util.parseAxisParam;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Sum_grad.js
-/**
- * @license
- * Copyright 2020 Google Inc. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var sumGradConfig = {
   kernelName: Sum2,
   inputsToSave: ["x"],
@@ -5139,22 +3443,6 @@ import * as tf423 from "@tensorflow/tfjs-core";
 var square24 = tf423.square;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Tan_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var tanGradConfig = {
   kernelName: Tan2,
   inputsToSave: ["x"],
@@ -5185,22 +3473,6 @@ import * as tf428 from "@tensorflow/tfjs-core";
 var sub22 = tf428.sub;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Tanh_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var tanhGradConfig = {
   kernelName: Tanh2,
   outputsToSave: [true],
@@ -5227,22 +3499,6 @@ import * as tf432 from "@tensorflow/tfjs-core";
 var zerosLike34 = tf432.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Tile_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var tileGradConfig = {
   kernelName: Tile2,
   inputsToSave: ["x"],
@@ -5309,22 +3565,6 @@ import * as tf435 from "@tensorflow/tfjs-core";
 var transpose8 = tf435.transpose;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Transpose_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var transposeGradConfig = {
   kernelName: Transpose2,
   gradFunc: (dy, saved, attrs) => {
@@ -5344,22 +3584,6 @@ import * as tf437 from "@tensorflow/tfjs-core";
 var stack4 = tf437.stack;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/Unpack_grad.js
-/**
- * @license
- * Copyright 2020 Google Inc. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var unpackGradConfig = {
   kernelName: Unpack2,
   gradFunc: (dy, saved, attrs) => {
@@ -5410,22 +3634,6 @@ import * as tf447 from "@tensorflow/tfjs-core";
 var zerosLike36 = tf447.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/UnsortedSegmentSum_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var unsortedSegmentSumGradConfig = {
   kernelName: UnsortedSegmentSum2,
   inputsToSave: ["segmentIds"],
@@ -5459,22 +3667,6 @@ import * as tf449 from "@tensorflow/tfjs-core";
 var zerosLike38 = tf449.zerosLike;
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/gradients/ZerosLike_grad.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var zerosLikeGradConfig = {
   kernelName: ZerosLike2,
   gradFunc: (dy) => {
@@ -5483,22 +3675,6 @@ var zerosLikeGradConfig = {
 };
 
 // ../../node_modules/.pnpm/@tensorflow+tfjs-core@4.22.0/node_modules/@tensorflow/tfjs-core/dist/register_all_gradients.js
-/**
- * @license
- * Copyright 2020 Google LLC. All Rights Reserved.
- * Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- * http://www.apache.org/licenses/LICENSE-2.0
- *
- * Unless required by applicable law or agreed to in writing, software
- * distributed under the License is distributed on an "AS IS" BASIS,
- * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
- * See the License for the specific language governing permissions and
- * limitations under the License.
- * =============================================================================
- */
 var gradConfigs = [
   absGradConfig,
   acosGradConfig,
@@ -5609,3 +3785,187 @@ var gradConfigs = [
 export {
   gradConfigs
 };
+/*! Bundled license information:
+
+@tensorflow/tfjs-core/dist/gradients/Abs_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Acos_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Acosh_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Add_grad.js:
+@tensorflow/tfjs-core/dist/gradients/AddN_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Asin_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Asinh_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Atan2_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Atan_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Atanh_grad.js:
+@tensorflow/tfjs-core/dist/ops/avg_pool_3d_grad.js:
+@tensorflow/tfjs-core/dist/gradients/AvgPool3D_grad.js:
+@tensorflow/tfjs-core/dist/ops/avg_pool_grad.js:
+@tensorflow/tfjs-core/dist/gradients/AvgPool_grad.js:
+@tensorflow/tfjs-core/dist/gradients/BatchMatMul_grad.js:
+@tensorflow/tfjs-core/dist/gradients/BatchToSpaceND_grad.js:
+@tensorflow/tfjs-core/dist/gradients/BroadcastTo_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Cast_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Ceil_grad.js:
+@tensorflow/tfjs-core/dist/gradients/ClipByValue_grad.js:
+@tensorflow/tfjs-core/dist/gradients/ComplexAbs_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Concat_grad.js:
+@tensorflow/tfjs-core/dist/ops/conv2d_backprop_filter.js:
+@tensorflow/tfjs-core/dist/ops/conv2d_backprop_input.js:
+@tensorflow/tfjs-core/dist/gradients/Conv2D_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Conv2DBackpropInput_grad.js:
+@tensorflow/tfjs-core/dist/ops/conv3d_backprop_filter.js:
+@tensorflow/tfjs-core/dist/ops/conv3d_backprop_input.js:
+@tensorflow/tfjs-core/dist/gradients/Conv3D_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Cos_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Cosh_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Cumsum_grad.js:
+@tensorflow/tfjs-core/dist/ops/depthwise_conv2d_native_backprop_filter.js:
+@tensorflow/tfjs-core/dist/ops/depthwise_conv2d_native_backprop_input.js:
+@tensorflow/tfjs-core/dist/gradients/DepthwiseConv2dNative_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Dilation2D_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Elu_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Erf_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Exp_grad.js:
+@tensorflow/tfjs-core/dist/gradients/ExpandDims_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Expm1_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Floor_grad.js:
+@tensorflow/tfjs-core/dist/gradients/FloorDiv_grad.js:
+@tensorflow/tfjs-core/dist/gradients/FusedBatchNorm_grad.js:
+@tensorflow/tfjs-core/dist/gradients/GatherV2_grad.js:
+@tensorflow/tfjs-core/dist/gradients/GreaterEqual_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Identity_grad.js:
+@tensorflow/tfjs-core/dist/gradients/IsFinite_grad.js:
+@tensorflow/tfjs-core/dist/gradients/IsInf_grad.js:
+@tensorflow/tfjs-core/dist/gradients/IsNan_grad.js:
+@tensorflow/tfjs-core/dist/gradients/LeakyRelu_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Log1p_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Log_grad.js:
+@tensorflow/tfjs-core/dist/gradients/LogSoftmax_grad.js:
+@tensorflow/tfjs-core/dist/ops/local_response_normalization_backprop.js:
+@tensorflow/tfjs-core/dist/gradients/LRN_grad.js:
+@tensorflow/tfjs-core/dist/gradients/min_max_grad_util.js:
+@tensorflow/tfjs-core/dist/gradients/Max_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Maximum_grad.js:
+@tensorflow/tfjs-core/dist/ops/max_pool_3d_grad.js:
+@tensorflow/tfjs-core/dist/gradients/MaxPool3D_grad.js:
+@tensorflow/tfjs-core/dist/ops/max_pool_grad.js:
+@tensorflow/tfjs-core/dist/gradients/MaxPool_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Mean_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Min_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Minimum_grad.js:
+@tensorflow/tfjs-core/dist/gradients/MirrorPad_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Mod_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Multiply_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Neg_grad.js:
+@tensorflow/tfjs-core/dist/gradients/OneHot_grad.js:
+@tensorflow/tfjs-core/dist/gradients/OnesLike_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Pack_grad.js:
+@tensorflow/tfjs-core/dist/gradients/PadV2_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Pow_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Prelu_grad.js:
+@tensorflow/tfjs-core/dist/gradients/RealDiv_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Reciprocal_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Relu6_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Relu_grad.js:
+@tensorflow/tfjs-core/dist/gradients/ResizeBilinear_grad.js:
+@tensorflow/tfjs-core/dist/gradients/ResizeNearestNeighbor_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Reverse_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Round_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Rsqrt_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Select_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Selu_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Sigmoid_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Sign_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Sin_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Sinh_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Slice_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Softmax_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Softplus_grad.js:
+@tensorflow/tfjs-core/dist/gradients/SpaceToBatchND_grad.js:
+@tensorflow/tfjs-core/dist/gradients/SplitV_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Sqrt_grad.js:
+@tensorflow/tfjs-core/dist/gradients/SquaredDifference_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Step_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Sub_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Tan_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Tanh_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Tile_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Transpose_grad.js:
+@tensorflow/tfjs-core/dist/gradients/UnsortedSegmentSum_grad.js:
+@tensorflow/tfjs-core/dist/gradients/ZerosLike_grad.js:
+@tensorflow/tfjs-core/dist/register_all_gradients.js:
+  (**
+   * @license
+   * Copyright 2020 Google LLC. All Rights Reserved.
+   * Licensed under the Apache License, Version 2.0 (the "License");
+   * you may not use this file except in compliance with the License.
+   * You may obtain a copy of the License at
+   *
+   * http://www.apache.org/licenses/LICENSE-2.0
+   *
+   * Unless required by applicable law or agreed to in writing, software
+   * distributed under the License is distributed on an "AS IS" BASIS,
+   * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   * See the License for the specific language governing permissions and
+   * limitations under the License.
+   * =============================================================================
+   *)
+
+@tensorflow/tfjs-core/dist/gradients/ArgMax_grad.js:
+@tensorflow/tfjs-core/dist/gradients/ArgMin_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Reshape_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Sum_grad.js:
+@tensorflow/tfjs-core/dist/gradients/Unpack_grad.js:
+  (**
+   * @license
+   * Copyright 2020 Google Inc. All Rights Reserved.
+   * Licensed under the Apache License, Version 2.0 (the "License");
+   * you may not use this file except in compliance with the License.
+   * You may obtain a copy of the License at
+   *
+   * http://www.apache.org/licenses/LICENSE-2.0
+   *
+   * Unless required by applicable law or agreed to in writing, software
+   * distributed under the License is distributed on an "AS IS" BASIS,
+   * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   * See the License for the specific language governing permissions and
+   * limitations under the License.
+   * =============================================================================
+   *)
+
+@tensorflow/tfjs-core/dist/gradients/Prod_grad.js:
+  (**
+   * @license
+   * Copyright 2022 Google Inc. All Rights Reserved.
+   * Licensed under the Apache License, Version 2.0 (the "License");
+   * you may not use this file except in compliance with the License.
+   * You may obtain a copy of the License at
+   *
+   * http://www.apache.org/licenses/LICENSE-2.0
+   *
+   * Unless required by applicable law or agreed to in writing, software
+   * distributed under the License is distributed on an "AS IS" BASIS,
+   * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   * See the License for the specific language governing permissions and
+   * limitations under the License.
+   * =============================================================================
+   *)
+
+@tensorflow/tfjs-core/dist/gradients/Square_grad.js:
+  (**
+   * @license
+   * Copyright 2019 Google LLC. All Rights Reserved.
+   * Licensed under the Apache License, Version 2.0 (the "License");
+   * you may not use this file except in compliance with the License.
+   * You may obtain a copy of the License at
+   *
+   * http://www.apache.org/licenses/LICENSE-2.0
+   *
+   * Unless required by applicable law or agreed to in writing, software
+   * distributed under the License is distributed on an "AS IS" BASIS,
+   * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   * See the License for the specific language governing permissions and
+   * limitations under the License.
+   * =============================================================================
+   *)
+*/
