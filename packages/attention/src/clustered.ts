@@ -68,61 +68,70 @@ export function clusteredAttention(
     const perm = detached(() => tf.topk(tf.neg(sortKey), Up).indices); // [B, H, Up] ascending order
     const bcast = (t: tf.Tensor) => tf.broadcastTo(t, [B, H, sh(t)[2] as number]);
     const keep = options.keyPaddingMask ? tf.reshape(tf.sub(1, tf.cast(options.keyPaddingMask, 'float32')), [B, 1, Lk]) : tf.ones([1, 1, Lk]); // [B|1, 1, Lk]
-    const zerosN = (n: number) => tf.zeros([1, 1, n]);
     const meta = tf.stack(
       [
         tf.concat([bcast(tf.cast(qBuckets, 'float32')), bcast(tf.cast(kBuckets, 'float32')), bcast(tf.fill([1, 1, pad], -1))], 2), // bucket
         bcast(tf.concat([qPos, kPos, tf.fill([1, 1, pad], -1)], 2)), // position (queries aligned)
-        bcast(tf.concat([tf.ones([1, 1, Lq]), zerosN(Lk + pad)], 2)), // is query
+        bcast(tf.concat([tf.ones([1, 1, Lq]), tf.zeros([1, 1, Lk + pad])], 2)), // is query
         bcast(tf.concat([tf.zeros([sh(keep)[0], 1, Lq]), keep, tf.zeros([sh(keep)[0], 1, pad])], 2)), // is (unpadded) key
       ],
       3,
     ); // [B, H, Up, 4]
     const qs = scale === 1 ? q : tf.mul(q, scale); // [B, H, Lq, dk]
-    const sorted = (x: tf.Tensor) => tf.gather(x, perm, 2, 2); // [B, H, Up, …]
-    const Qs = tf.reshape(sorted(tf.concat([qs, tf.zeros([B, H, Lk + pad, dk])], 2)), [B, H, nC, C, dk]); // [B, H, nC, C, dk]
-    const Ks = tf.reshape(sorted(tf.concat([tf.zeros([B, H, Lq, dk]), k, tf.zeros([B, H, pad, dk])], 2)), [B, H, nC, C, dk]); // [B, H, nC, C, dk]
-    const Vs = tf.reshape(sorted(tf.concat([tf.zeros([B, H, Lq, dv]), v, tf.zeros([B, H, pad, dv])], 2)), [B, H, nC, C, dv]); // [B, H, nC, C, dv]
-    const Ms = detached(() => tf.reshape(sorted(meta), [B, H, nC, C, 4])); // [B, H, nC, C, 4]
+    const BH = B * H;
+    // Flat gathers (axis 0 of [B·H·Up, ·]) rather than batchDims gathers, which wasm gets wrong.
+    const offsets = tf.reshape(tf.mul(tf.range(0, BH, 1, 'int32'), tf.scalar(Up, 'int32')), [BH, 1]); // [BH, 1] int32
+    const flatPerm = detached(() => tf.reshape(tf.add(tf.reshape(perm, [BH, Up]), offsets), [-1])); // [BH·Up]
+    const sorted = (x: tf.Tensor) => {
+      const d = sh(x)[3];
+      return tf.reshape(tf.gather(tf.reshape(x, [BH * Up, d]), flatPerm), [BH, nC, C, d]); // [BH, nC, C, d]
+    };
+    const Qs = sorted(tf.concat([qs, tf.zeros([B, H, Lk + pad, dk])], 2)); // [BH, nC, C, dk]
+    const Ks = sorted(tf.concat([tf.zeros([B, H, Lq, dk]), k, tf.zeros([B, H, pad, dk])], 2)); // [BH, nC, C, dk]
+    const Vs = sorted(tf.concat([tf.zeros([B, H, Lq, dv]), v, tf.zeros([B, H, pad, dv])], 2)); // [BH, nC, C, dv]
+    const Ms = detached(() => sorted(meta)); // [BH, nC, C, 4]
     // Window of chunks [c − back, c + fwd] for each chunk c; outside chunks are zeros (is-key 0).
     const windowed = (x: tf.Tensor) => {
       const parts: tf.Tensor[] = [];
       for (let s = -back; s <= fwd; s++) {
         if (s === 0) parts.push(x);
         else {
-          const padded = tf.pad(x, [[0, 0], [0, 0], [Math.max(0, -s), Math.max(0, s)], [0, 0], [0, 0]]); // [B, H, nC + |s|, C, ·]
-          parts.push(tf.slice(padded, [0, 0, Math.max(0, s), 0, 0], [B, H, nC, C, sh(x)[4] as number])); // [B, H, nC, C, ·]
+          const padded = tf.pad(x, [[0, 0], [Math.max(0, -s), Math.max(0, s)], [0, 0], [0, 0]]); // [BH, nC + |s|, C, ·]
+          parts.push(tf.slice(padded, [0, Math.max(0, s), 0, 0], [BH, nC, C, sh(x)[3]])); // [BH, nC, C, ·]
         }
       }
-      return parts.length === 1 ? parts[0] : tf.concat(parts, 3); // [B, H, nC, W, ·]
+      return parts.length === 1 ? parts[0] : tf.concat(parts, 2); // [BH, nC, W, ·]
     };
-    const Kw = windowed(Ks); // [B, H, nC, W, dk]
-    const Mw = windowed(Ms); // [B, H, nC, W, 4]
-    const col = (i: number, t: tf.Tensor, w: number) => tf.reshape(tf.slice(t, [0, 0, 0, 0, i], [B, H, nC, w, 1]), [B, H, nC, 1, w]); // [B, H, nC, 1, w]
-    const row = (i: number) => tf.slice(Ms, [0, 0, 0, 0, i], [B, H, nC, C, 1]); // [B, H, nC, C, 1]
-    let allowed = tf.mul(tf.mul(row(2), col(3, Mw, W)), tf.cast(tf.equal(row(0), col(0, Mw, W)), 'float32')); // [B, H, nC, C, W]
-    if (options.causal) allowed = tf.mul(allowed, tf.cast(tf.lessEqual(col(1, Mw, W), row(1)), 'float32')); // [B, H, nC, C, W]
+    const Kw = windowed(Ks); // [BH, nC, W, dk]
+    const Mw = windowed(Ms); // [BH, nC, W, 4]
+    const col = (i: number) => tf.reshape(tf.slice(Mw, [0, 0, 0, i], [BH, nC, W, 1]), [BH, nC, 1, W]); // [BH, nC, 1, W]
+    const row = (i: number) => tf.slice(Ms, [0, 0, 0, i], [BH, nC, C, 1]); // [BH, nC, C, 1]
+    let allowed = tf.mul(tf.mul(row(2), col(3)), tf.cast(tf.equal(row(0), col(0)), 'float32')); // [BH, nC, C, W]
+    if (options.causal) allowed = tf.mul(allowed, tf.cast(tf.lessEqual(col(1), row(1)), 'float32')); // [BH, nC, C, W]
     let flatIdx: tf.Tensor | null = null;
     if (options.mask || options.returnWeights) {
-      const qi = tf.sub(row(1), off); // [B, H, nC, C, 1] original query index (or garbage)
-      flatIdx = tf.add(tf.mul(tf.clipByValue(qi, 0, Lq - 1), Lk), tf.clipByValue(col(1, Mw, W), 0, Lk - 1)); // [B, H, nC, C, W]
+      const qi = tf.sub(row(1), off); // [BH, nC, C, 1] original query index (or garbage)
+      flatIdx = tf.add(tf.mul(tf.clipByValue(qi, 0, Lq - 1), Lk), tf.clipByValue(col(1), 0, Lk - 1)); // [BH, nC, C, W]
     }
+    const bhCol = tf.reshape(tf.range(0, BH, 1, 'float32'), [BH, 1, 1, 1]); // [BH, 1, 1, 1]
     if (options.mask) {
       const m4 = mask4d(options.mask); // [b, h, Lq, Lk]
-      const mflat = tf.broadcastTo(tf.reshape(tf.cast(m4, 'float32'), [sh(m4)[0], sh(m4)[1], Lq * Lk]), [B, H, Lq * Lk]); // [B, H, Lq·Lk]
-      const got = tf.gather(mflat, tf.reshape(tf.cast(flatIdx as tf.Tensor, 'int32'), [B, H, -1]), 2, 2); // [B, H, nC·C·W]
-      allowed = tf.mul(allowed, tf.reshape(got, [B, H, nC, C, W])); // [B, H, nC, C, W]
+      const mflat = tf.reshape(tf.broadcastTo(tf.reshape(tf.cast(m4, 'float32'), [sh(m4)[0], sh(m4)[1], Lq * Lk]), [B, H, Lq * Lk]), [-1]); // [B·H·Lq·Lk]
+      const idx = tf.cast(tf.add(tf.mul(bhCol, Lq * Lk), flatIdx as tf.Tensor), 'int32'); // [BH, nC, C, W]
+      allowed = tf.mul(allowed, tf.reshape(tf.gather(mflat, tf.reshape(idx, [-1])), [BH, nC, C, W])); // [BH, nC, C, W]
     }
-    const P = tf.tidy(() => maskedSoftmax(tf.matMul(Qs, Kw, false, true), allowed)); // [B, H, nC, C, W]
-    const O = tf.reshape(tf.matMul(P, windowed(Vs)), [B, H, Up, dv]); // [B, H, Up, dv]
-    const inv = detached(() => tf.topk(tf.neg(tf.cast(perm, 'float32')), Up).indices); // [B, H, Up] inverse permutation
-    const output = tf.gather(O, tf.slice(inv, [0, 0, 0], [B, H, Lq]), 2, 2); // [B, H, Lq, dv]
+    const P = tf.tidy(() => maskedSoftmax(tf.matMul(Qs, Kw, false, true), allowed)); // [BH, nC, C, W]
+    const O = tf.reshape(tf.matMul(P, windowed(Vs)), [BH * Up, dv]); // [BH·Up, dv]
+    const invQ = detached(() => {
+      const inv = tf.topk(tf.neg(tf.cast(perm, 'float32')), Up).indices; // [B, H, Up] inverse permutation
+      return tf.reshape(tf.add(tf.reshape(tf.slice(inv, [0, 0, 0], [B, H, Lq]), [BH, Lq]), offsets), [-1]); // [BH·Lq]
+    });
+    const output = tf.reshape(tf.gather(O, invQ), [B, H, Lq, dv]); // [B, H, Lq, dv]
     if (!options.returnWeights) return { output };
     // Dense weights for heatmaps: scatter each (query, key) score to its place; non-pairs go to a dump cell.
-    const valid = tf.mul(row(2), col(3, Mw, W)); // [B, H, nC, C, W] query row and real key column
-    const cell = tf.where(tf.greater(valid, 0), flatIdx as tf.Tensor, tf.fill(valid.shape, Lq * Lk)); // [B, H, nC, C, W]
-    const bh = tf.reshape(tf.range(0, B * H, 1, 'float32'), [B, H, 1, 1, 1]); // [B, H, 1, 1, 1]
-    const idx = tf.cast(tf.reshape(tf.add(tf.mul(bh, Lq * Lk + 1), cell), [-1, 1]), 'int32'); // [B·H·nC·C·W, 1]
+    const valid = tf.mul(row(2), col(3)); // [BH, nC, C, W] query row and real key column
+    const cell = tf.where(tf.greater(valid, 0), flatIdx as tf.Tensor, tf.fill(sh(valid), Lq * Lk)); // [BH, nC, C, W]
+    const idx = tf.cast(tf.reshape(tf.add(tf.mul(bhCol, Lq * Lk + 1), cell), [-1, 1]), 'int32'); // [BH·nC·C·W, 1]
     const dense = tf.scatterND(idx, tf.reshape(tf.mul(P, valid), [-1]), [B * H * (Lq * Lk + 1)]); // [B·H·(Lq·Lk+1)]
     const weights = tf.reshape(tf.slice(tf.reshape(dense, [B * H, Lq * Lk + 1]), [0, 0], [B * H, Lq * Lk]), [B, H, Lq, Lk]); // [B, H, Lq, Lk]
     return { output, weights };

@@ -33,3 +33,4 @@ export { linformerAttention, Linformer, type LinformerOptions } from './linforme
 export { RandomSynthesizer, DenseSynthesizer, type SynthesizerOptions } from './synthesizer.js';
 export { KVCache, cachedAttention, LinearAttentionState, type KVCacheOptions } from './kv-cache.js';
 export { encodePng, heatmapPng, type HeatmapOptions } from './heatmap.js';
+export { benchmarkAttention, scalingExponent, formatBenchTable, type BenchVariant, type BenchRow, type BenchOptions } from './benchmark.js';

@@ -26,13 +26,13 @@ export function resolveFeatureMap(where: string, f: LinearAttentionOptions['feat
 }
 
 /**
- * Exclusive cumulative sum over axis 2 of a rank-5 tensor. tfjs 4.22's Cumsum gradient is wrong when the
+ * Exclusive cumulative sum over axis 1 of a rank-4 tensor (rank 5 trips WebGPU kernels). tfjs 4.22's Cumsum gradient is wrong when the
  * axis is not the last one, so the axis is moved last, summed there, and moved back.
  */
 function exclusivePrefixSum(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
-    const t = tf.transpose(x, [0, 1, 3, 4, 2]); // [B, H, a, b, nC]
-    return tf.transpose(tf.cumsum(t, 4, true), [0, 1, 4, 2, 3]); // [B, H, nC, a, b]
+    const t = tf.transpose(x, [0, 2, 3, 1]); // [BH, a, b, nC]
+    return tf.transpose(tf.cumsum(t, 3, true), [0, 3, 1, 2]); // [BH, nC, a, b]
   });
 }
 
@@ -116,16 +116,16 @@ export function linearAttention(config: LinearAttentionOptions = {}): AttentionF
       const c = Math.min(chunk, L);
       const nC = Math.ceil(L / c);
       const pad = nC * c - L;
-      const chunked = (x: tf.Tensor) => tf.reshape(pad ? tf.pad(x, [[0, 0], [0, 0], [0, pad], [0, 0]]) : x, [B, H, nC, c, sh(x)[3] as number]); // [B, H, nC, c, ·]
-      const Q = chunked(fq); // [B, H, nC, c, m]
-      const K = chunked(fk); // [B, H, nC, c, m]
-      const V = chunked(v); // [B, H, nC, c, dv]
-      const state = exclusivePrefixSum(tf.matMul(K, V, true, false)); // [B, H, nC, m, dv] Σ over earlier chunks
-      const zState = exclusivePrefixSum(tf.sum(K, 3, true)); // [B, H, nC, 1, m]
+      const chunked = (x: tf.Tensor) => tf.reshape(pad ? tf.pad(x, [[0, 0], [0, 0], [0, pad], [0, 0]]) : x, [B * H, nC, c, sh(x)[3]]); // [BH, nC, c, ·]
+      const Q = chunked(fq); // [BH, nC, c, m]
+      const K = chunked(fk); // [BH, nC, c, m]
+      const V = chunked(v); // [BH, nC, c, dv]
+      const state = exclusivePrefixSum(tf.matMul(K, V, true, false)); // [BH, nC, m, dv] Σ over earlier chunks
+      const zState = exclusivePrefixSum(tf.sum(K, 2, true)); // [BH, nC, 1, m]
       const tril = tf.linalg.bandPart(tf.ones([c, c]), -1, 0); // [c, c]
-      const A = tf.mul(tf.matMul(Q, K, false, true), tril); // [B, H, nC, c, c]
-      const num = tf.add(tf.matMul(Q, state), tf.matMul(A, V)); // [B, H, nC, c, dv]
-      const den = tf.add(tf.matMul(Q, zState, false, true), tf.sum(A, -1, true)); // [B, H, nC, c, 1]
+      const A = tf.mul(tf.matMul(Q, K, false, true), tril); // [BH, nC, c, c]
+      const num = tf.add(tf.matMul(Q, state), tf.matMul(A, V)); // [BH, nC, c, dv]
+      const den = tf.add(tf.matMul(Q, zState, false, true), tf.sum(A, -1, true)); // [BH, nC, c, 1]
       const out = tf.reshape(tf.div(num, tf.add(den, eps)), [B, H, nC * c, dv]); // [B, H, L+pad, dv]
       return { output: pad ? tf.slice(out, [0, 0, 0, 0], [B, H, L, dv]) : out }; // [B, H, L, dv]
     });

@@ -12,7 +12,7 @@ export function sh(t: tf.Tensor): number[] {
  */
 export function detached<T extends tf.Tensor>(fn: () => T): T {
   const anchor = tf.scalar(0);
-  const run = tf.customGrad((a: tf.Tensor) => ({ value: fn(), gradFunc: () => [tf.zerosLike(a)] }));
+  const run = tf.customGrad(((a: tf.Tensor) => ({ value: fn(), gradFunc: () => [tf.zerosLike(a)] })) as unknown as Parameters<typeof tf.customGrad<T>>[0]);
   const out = run(anchor) as T;
   anchor.dispose();
   return out;

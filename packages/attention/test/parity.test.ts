@@ -111,7 +111,7 @@ describe('MultiHeadAttention matches torch.nn.MultiheadAttention', () => {
         mha.eval();
         const attnMask = c.attnMask ? toTensor(c.attnMask) : undefined;
         const keyPaddingMask = c.keyPaddingMask ? toTensor(c.keyPaddingMask) : undefined;
-        const inputs = c.selfAttention ? { query: c.query } : { query: c.query, key: c.key, value: c.value };
+        const inputs: Record<string, FixtureTensor> = c.selfAttention ? { query: c.query } : { query: c.query, key: c.key, value: c.value };
         const params = new Map(mha.namedParameters());
         await checkCase(
           c.name,
