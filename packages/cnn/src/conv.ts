@@ -44,6 +44,59 @@ function defaultInits(fanIn: number, fanOut: number): { weight: Initializer; bia
 }
 
 /**
+ * Backends whose filter gradient is slow (tfjs-backend-cpu's Conv2DBackpropFilter is a scalar loop,
+ * ~25× the forward pass for LeNet) or missing (wasm, which then runs the same cpu loop): on these the
+ * filter gradient is computed as one forward convolution (batch as channels, the output gradient as the
+ * filter), which their Conv2D kernels do fast.
+ */
+const FAST_FILTER_GRAD = new Set(['cpu', 'wasm']);
+
+type ExplicitPad = number | [[number, number], [number, number], [number, number], [number, number]];
+
+/** Conv + bias + activation with the native forward and input gradient, and the filter gradient as a forward convolution. */
+function conv2dFastFilterGrad(
+  x: tf.Tensor4D,
+  k: tf.Tensor4D,
+  bias: tf.Tensor | null,
+  stride: [number, number],
+  pads: [[number, number], [number, number]],
+  pad: ExplicitPad,
+  activation: 'linear' | 'relu',
+): tf.Tensor4D {
+  const b = bias ?? tf.zeros([k.shape[3]]);
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xx, kk, bb, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.GradSaveFunc];
+    const y = tf.fused.conv2d({ x: xx, filter: kk, strides: stride, pad, bias: bb, activation }); // [N, oH, oW, out]
+    save([xx, kk, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sk, sy] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+        const g = activation === 'relu' ? tf.mul(dy, tf.cast(tf.greater(sy, 0), 'float32')) : dy; // [N, oH, oW, out]
+        const [kh, kw, cin, cout] = sk.shape;
+        const [n, oh, ow] = g.shape;
+        const dx = tf.conv2dTranspose(g as tf.Tensor4D, sk, sx.shape, stride, pad); // [N, H, W, in]
+        // dW[i, j, c, o] = Σ_{n,r,q} xpad[n, i + s·r, j + s·q, c] · g[n, r, q, o]: a forward convolution
+        // with the batch as the channel axis and g as the filter, dilated by the stride.
+        const xp = tf.pad(sx, [[0, 0], pads[0], pads[1], [0, 0]]); // [N, Hp, Wp, in]
+        const xt = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D; // [in, Hp, Wp, N]
+        const gt = tf.transpose(g, [1, 2, 0, 3]) as tf.Tensor4D; // [oH, oW, N, out]
+        const full = tf.conv2d(xt, gt, 1, 'valid', 'NHWC', stride); // [in, ≥kh, ≥kw, out]
+        const dk = tf.transpose(tf.slice(full, [0, 0, 0, 0], [cin, kh, kw, cout]), [1, 2, 0, 3]); // [kh, kw, in, out]
+        const db = tf.sum(g, [0, 1, 2]); // [out]
+        void n;
+        void oh;
+        void ow;
+        return [dx, dk, db];
+      },
+    };
+  });
+  const y = f(x, k, b) as tf.Tensor4D;
+  if (!bias) b.dispose();
+  return y;
+}
+
+/**
  * The convolution every conv layer runs: NHWC `x`, kernel `[kh, kw, in/groups, out]`, explicit padding,
  * any stride and dilation (dilation through a zero-stuffed kernel, since tfjs has no dilated conv
  * gradient), groups by splitting (depthwise through `tf.depthwiseConv2d`), bias and a fused ReLU.
@@ -65,6 +118,7 @@ export function conv2dNHWC(
     const inC = x.shape[3];
     const outC = weight.shape[3] as number;
     if (groups === 1) {
+      if (FAST_FILTER_GRAD.has(tf.getBackend())) return conv2dFastFilterGrad(x, k, bias, stride, pads, pad, activation); // [N, oH, oW, out]
       return tf.fused.conv2d({ x, filter: k, strides: stride, pad, bias: bias ?? undefined, activation }); // [N, oH, oW, out]
     }
     let y: tf.Tensor4D;

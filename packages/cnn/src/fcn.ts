@@ -214,8 +214,10 @@ export class FCN extends Module {
     // Skip scores start at zero (as in the paper) so training begins from the coarser prediction.
     const zeroScore = (name: string, c: number) => {
       const m = this.registerModule(name, new Conv2d(c, C, 1, { rng }));
-      m.weight.assign(tf.zeros(m.weight.shape));
-      m.bias!.assign(tf.zeros([C]));
+      tf.tidy(() => {
+        m.weight.assign(tf.zeros(m.weight.shape));
+        m.bias!.assign(tf.zeros([C]));
+      });
       return m;
     };
     this.upscore2 = variant === '32s' ? null : up('upscore2', 2);

@@ -82,7 +82,7 @@ export class BasicBlock extends Module implements Labelled {
     this.bn2 = this.registerModule('bn2', new BatchNorm2d(planes));
     const ds = shortcut('BasicBlock', inplanes, planes, stride, options.downsample);
     this.downsample = ds ? this.registerModule('downsample', ds) : null;
-    if (options.zeroInitResidual) this.bn2.weight!.assign(tf.zeros([planes]));
+    if (options.zeroInitResidual) tf.tidy(() => this.bn2.weight!.assign(tf.zeros([planes])));
   }
 
   /** @param x `[N, H, W, inplanes]` → `[N, H/stride, W/stride, planes]`. */
@@ -148,7 +148,7 @@ export class Bottleneck extends Module implements Labelled {
     this.bn3 = this.registerModule('bn3', new BatchNorm2d(out));
     const ds = shortcut('Bottleneck', inplanes, out, stride, options.downsample);
     this.downsample = ds ? this.registerModule('downsample', ds) : null;
-    if (options.zeroInitResidual) this.bn3.weight!.assign(tf.zeros([out]));
+    if (options.zeroInitResidual) tf.tidy(() => this.bn3.weight!.assign(tf.zeros([out])));
   }
 
   /** @param x `[N, H, W, inplanes]` → `[N, H/stride, W/stride, planes·4]`. */

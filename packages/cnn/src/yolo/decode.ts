@@ -40,7 +40,7 @@ export async function decodeYolo(predictions: tf.Tensor, options: DecodeYoloOpti
   const thr = checkNumber('decodeYolo', 'scoreThreshold', options.scoreThreshold ?? 0.1, 0, 1);
   const iouThreshold = checkNumber('decodeYolo', 'iouThreshold', options.iouThreshold ?? 0.5, 0, 1);
   const maxDetections = checkInt('decodeYolo', 'maxDetections', options.maxDetections ?? 100);
-  const { boxes, classes } = yoloActivate(predictions, { B, C }); // [N, S, S, B, 5], [N, S, S, C]
+  const { boxes, classes } = yoloActivate(predictions, { B, C }); // [N, S·S, B, 5], [N, S·S, C]
   const [N, S] = predictions.shape;
   const [b, c] = await Promise.all([boxes.data(), classes.data()]);
   tf.dispose([boxes, classes]);

@@ -178,8 +178,8 @@ export class YoloV1 extends Module {
 /**
  * Squashes raw YOLOv1 outputs into their ranges: x, y (offsets in the cell), √w, √h (of the image) and
  * confidence through a sigmoid, class scores through a softmax. (The paper's outputs are linear; bounded
- * outputs train more stably at small scale and keep √w ≥ 0.) Returns `boxes [N, S, S, B, 5]` and
- * `classes [N, S, S, C]`.
+ * outputs train more stably at small scale and keep √w ≥ 0.) Returns `boxes [N, S·S, B, 5]` and
+ * `classes [N, S·S, C]`, cells in row-major order (cell = row·S + col; rank ≤ 4 for WebGPU).
  *
  * @example
  * ```ts
@@ -195,9 +195,10 @@ export function yoloActivate(raw: tf.Tensor, layout: { B: number; C: number }): 
   }
   return tf.tidy(() => {
     const [n, s] = raw.shape;
-    const boxRaw = tf.slice(raw, [0, 0, 0, 0], [n, s, s, B * 5]); // [N, S, S, B·5]
-    const boxes = tf.sigmoid(tf.reshape(boxRaw, [n, s, s, B, 5])); // [N, S, S, B, 5]
-    const classes = tf.softmax(tf.slice(raw, [0, 0, 0, B * 5], [n, s, s, C])); // [N, S, S, C]
+    const cells = tf.reshape(raw, [n, s * s, B * 5 + C]); // [N, S·S, B·5+C]
+    const boxRaw = tf.slice(cells, [0, 0, 0], [n, s * s, B * 5]); // [N, S·S, B·5]
+    const boxes = tf.sigmoid(tf.reshape(boxRaw, [n, s * s, B, 5])); // [N, S·S, B, 5]
+    const classes = tf.softmax(tf.slice(cells, [0, 0, B * 5], [n, s * s, C])); // [N, S·S, C]
     return { boxes, classes };
   });
 }

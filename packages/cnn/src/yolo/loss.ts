@@ -97,17 +97,17 @@ export function boxIouTensor(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   });
 }
 
-/** Corner boxes `[N, S, S, K, 4]` from cell offsets and √sizes `[N, S, S, K, 4]`. */
+/** Corner boxes `[N, S·S, K, 4]` from cell offsets and √sizes `[N, S·S, K, 4]` (cells row-major). */
 function toCorners(xywh: tf.Tensor, S: number): tf.Tensor {
   return tf.tidy(() => {
-    const [x, y, sw, sh] = tf.unstack(xywh, -1); // each [N, S, S, K]
-    const cols = tf.reshape(tf.range(0, S), [1, 1, S, 1]);
-    const rows = tf.reshape(tf.range(0, S), [1, S, 1, 1]);
+    const [x, y, sw, sh] = tf.unstack(xywh, -1); // each [N, S·S, K]
+    const cols = tf.tensor3d(Array.from({ length: S * S }, (_, i) => i % S), [1, S * S, 1]);
+    const rows = tf.tensor3d(Array.from({ length: S * S }, (_, i) => Math.floor(i / S)), [1, S * S, 1]);
     const cx = tf.div(tf.add(x, cols), S);
     const cy = tf.div(tf.add(y, rows), S);
     const w = tf.square(sw);
     const h = tf.square(sh);
-    return tf.stack([tf.sub(cx, tf.div(w, 2)), tf.sub(cy, tf.div(h, 2)), tf.add(cx, tf.div(w, 2)), tf.add(cy, tf.div(h, 2))], -1); // [N, S, S, K, 4]
+    return tf.stack([tf.sub(cx, tf.div(w, 2)), tf.sub(cy, tf.div(h, 2)), tf.add(cx, tf.div(w, 2)), tf.add(cy, tf.div(h, 2))], -1); // [N, S·S, K, 4]
   });
 }
 
@@ -145,22 +145,24 @@ export function yoloLossTerms(predictions: tf.Tensor, targets: tf.Tensor, option
     throw new DLArgumentError('yoloLoss', 'targets', `of shape [${N}, ${S}, ${S}, 5 + C = ${5 + C}]${hint}`, targets);
   }
   return tf.tidy(() => {
-    const { boxes, classes } = yoloActivate(predictions, { B, C }); // [N, S, S, B, 5], [N, S, S, C]
-    const tBox = tf.slice(targets, [0, 0, 0, 0], [N, S, S, 4]); // [N, S, S, 4]
-    const obj = tf.reshape(tf.slice(targets, [0, 0, 0, 4], [N, S, S, 1]), [N, S, S]); // [N, S, S]
-    const tCls = tf.slice(targets, [0, 0, 0, 5], [N, S, S, C]); // [N, S, S, C]
-    const pXywh = tf.slice(boxes, [0, 0, 0, 0, 0], [N, S, S, B, 4]); // [N, S, S, B, 4]
-    const pConf = tf.reshape(tf.slice(boxes, [0, 0, 0, 0, 4], [N, S, S, B, 1]), [N, S, S, B]); // [N, S, S, B]
+    const { boxes, classes } = yoloActivate(predictions, { B, C }); // [N, S·S, B, 5], [N, S·S, C]
+    const t = tf.reshape(targets, [N, S * S, 5 + C]); // [N, S·S, 5+C]
+    const tBox = tf.slice(t, [0, 0, 0], [N, S * S, 4]); // [N, S·S, 4]
+    const obj = tf.reshape(tf.slice(t, [0, 0, 4], [N, S * S, 1]), [N, S * S]); // [N, S·S]
+    const tCls = tf.slice(t, [0, 0, 5], [N, S * S, C]); // [N, S·S, C]
+    const pXywh = tf.slice(boxes, [0, 0, 0, 0], [N, S * S, B, 4]); // [N, S·S, B, 4]
+    const pConf = tf.reshape(tf.slice(boxes, [0, 0, 0, 4], [N, S * S, B, 1]), [N, S * S, B]); // [N, S·S, B]
     // Responsibility: the predictor with the highest IoU (no gradient through the choice or the IoU target).
-    const iou = stopGradient(boxIouTensor(toCorners(pXywh, S), toCorners(tf.expandDims(tBox, 3), S))); // [N, S, S, B]
-    const resp = tf.mul(tf.cast(tf.oneHot(tf.argMax(iou, -1), B), 'float32'), tf.expandDims(obj, -1)); // [N, S, S, B]
-    const noResp = tf.sub(1, resp); // [N, S, S, B]
-    const diff = tf.square(tf.sub(pXywh, tf.expandDims(tBox, 3))); // [N, S, S, B, 4]
-    const [dx, dy, dw, dh] = tf.unstack(diff, -1); // each [N, S, S, B]
+    const tBoxK = tf.expandDims(tBox, 2); // [N, S·S, 1, 4]
+    const iou = stopGradient(boxIouTensor(toCorners(pXywh, S), toCorners(tBoxK, S))); // [N, S·S, B]
+    const resp = tf.mul(tf.cast(tf.oneHot(tf.argMax(iou, -1), B), 'float32'), tf.expandDims(obj, -1)); // [N, S·S, B]
+    const noResp = tf.sub(1, resp); // [N, S·S, B]
+    const diff = tf.square(tf.sub(pXywh, tBoxK)); // [N, S·S, B, 4]
+    const [dx, dy, dw, dh] = tf.unstack(diff, -1); // each [N, S·S, B]
     const perImage = (t: tf.Tensor) => tf.div(tf.sum(t), N) as tf.Scalar;
     const xy = perImage(tf.mul(lc, tf.mul(resp, tf.add(dx, dy))));
     const wh = perImage(tf.mul(lc, tf.mul(resp, tf.add(dw, dh))));
-    const target = confTarget === 'iou' ? iou : tf.onesLike(iou); // [N, S, S, B]
+    const target = confTarget === 'iou' ? iou : tf.onesLike(iou); // [N, S·S, B]
     const objTerm = perImage(tf.mul(resp, tf.square(tf.sub(pConf, target))));
     const noobj = perImage(tf.mul(ln, tf.mul(noResp, tf.square(pConf))));
     const cls = perImage(tf.mul(tf.expandDims(obj, -1), tf.square(tf.sub(classes, tCls))));
