@@ -42,8 +42,8 @@ interface Beam {
  * - all beams of all inputs go through one call of the step function (`inputs × K` rows), and the state
  *   follows the surviving beams through `reorderState` (a KV cache is gathered per beam).
  *
- * Stopping criteria (stop sequences, time, abort, yours) end the whole search when they flag every row,
- * as HF's `all(stopping_criteria(...))`; the live beams then join the hypotheses with that reason.
+ * Stopping criteria (stop sequences, time, abort, yours) end the whole search when they flag every live
+ * row, as HF's `all(stopping_criteria(...))`; the live beams then join the hypotheses with that reason.
  * Streaming (`onToken`) emits a token once every live beam and kept hypothesis of the input agrees on it:
  * from then on it is certain to be in the best sequence.
  *
@@ -148,7 +148,8 @@ export async function beamSearch<S = unknown>(step: StepFn<S>, inputIds: readonl
       const after: StepInfo = { step: t + 1, batchIndex, promptLength, elapsedMs: now() - started };
       const stop = criteria.find((c) => {
         const flags = c.check(tokens, after);
-        return flags === true || (Array.isArray(flags) && flags.every(Boolean));
+        // Rows of inputs already done are padding: only the live rows must all be flagged.
+        return flags === true || (Array.isArray(flags) && flags.every((f: boolean, r: number) => f || done[batchIndex[r]]));
       });
       if (stop) {
         stopReason = stop.reason;

@@ -22,7 +22,7 @@ export interface SampleOptions<S> extends CommonOptions<S> {
   typicalP?: number;
   /** Samples per input (rows decoded side by side, the state copied per sample). Default 1. */
   numReturnSequences?: number;
-  /** Seed of a fresh {@link Rng} for this call. */
+  /** Seed of a fresh `Rng` (from `@dl/core`) for this call. */
   seed?: number;
   /** The generator to draw from (default: a fresh one from `seed`, else the global one of `manualSeed`). */
   rng?: Rng;
@@ -75,7 +75,7 @@ export function sampleRow(scores: ArrayLike<number>, offset: number, n: number, 
 /**
  * Ancestral sampling: every step draws the next token from the softmax of the processed scores, after
  * the HF processors (repetition penalty → no-repeat-n-gram → min-new-tokens) and warpers (temperature →
- * top-k → top-p → min-p → typical). Draws happen on the host from a seedable {@link Rng}, so a seed
+ * top-k → top-p → min-p → typical). Draws happen on the host from a seedable `Rng` (from `@dl/core`), so a seed
  * reproduces the same text on cpu, wasm and webgpu (given the same logits).
  *
  * **When to use it.** Creative, open-ended generation (stories, dialogue, brainstorming) where many

@@ -138,6 +138,30 @@ describe('beamSearch', () => {
     });
   });
 
+  it('stopping criteria end the search when every live row is flagged (finished inputs excluded)', async () => {
+    await assertNoLeaks(async () => {
+      const base = prefixStep(6, 8);
+      // Input 0 (prompt [5]) can only say EOS, so it finishes at once; input 1 keeps going.
+      const step: StepFn<null> = async (tokens, state, info) => {
+        const out = await base(tokens, state, info);
+        const logits = tf.tidy(() => tf.add(out.logits, tf.mul(tf.oneHot(tf.tensor1d(tokens.map((t) => (t[0] === 5 ? 0 : 1)), 'int32'), 6), tf.tensor2d(tokens.map((t) => [t[0] === 5 ? 60 : 0]), [tokens.length, 1]))));
+        out.logits.dispose();
+        return { logits, state };
+      };
+      const r = await beamSearch(step, [[5], [2]], {
+        numBeams: 2,
+        eosTokenId: 0,
+        earlyStopping: true,
+        maxNewTokens: 50,
+        stoppingCriteria: [{ reason: 'probe', check: (ids, info) => ids.map((_, row) => info.batchIndex[row] === 1 && info.step >= 3) }],
+      });
+      expect(r.sequences[0][0].tokens).toEqual([0]);
+      expect(r.steps).toBe(3);
+      expect(r.sequences[1][0].finishReason).toBe('probe');
+      expect(r.sequences[1][0].tokens.length).toBe(3);
+    });
+  });
+
   it('early stopping true / false / never follow HF is_done', () => {
     // Two finished hypotheses with scores -1 and -2 (α = 1: sums -2 over 2 tokens, -6 over 3).
     const make = (early: boolean | 'never', alpha = 1) => {
