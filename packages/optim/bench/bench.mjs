@@ -13,7 +13,8 @@ import { useBackend } from '@dl/core';
 import * as optim from '../dist/index.js';
 
 const backends = (process.env.DL_BENCH_BACKENDS ?? 'cpu,wasm,webgpu').split(',').map((s) => s.trim()).filter(Boolean);
-const REPS = Number(process.env.DL_BENCH_REPS ?? 7);
+const REPS = Number(process.env.DL_BENCH_REPS ?? 7); // timed steps per measurement (median)
+const ROUNDS = Number(process.env.DL_BENCH_ROUNDS ?? 2); // interleaved rounds (best median kept)
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -37,7 +38,7 @@ async function sync(vars) {
 }
 
 async function time(stepFn, vars) {
-  for (let i = 0; i < 2; i++) await stepFn();
+  await stepFn(); // warm-up (kernel compilation, state allocation)
   await sync(vars);
   const ts = [];
   for (let i = 0; i < REPS; i++) {
@@ -90,7 +91,7 @@ for (const backend of backends) {
     const ref = [];
     const adam = [];
     const adamw = [];
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       ref.push(await tfStep(total, count));
       adam.push(await oursStep((v) => new optim.Adam(v, { lr: 1e-3 }), total, count));
       adamw.push(await oursStep((v) => new optim.AdamW(v, { lr: 1e-3 }), total, count));

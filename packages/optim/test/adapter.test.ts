@@ -19,6 +19,9 @@ function model(weights?: tf.Tensor[]) {
   return m;
 }
 
+// tfjs-layers' fit on WebGPU/SwiftShader costs ~1 s a batch here, so fewer epochs there.
+const webgpu = tf.getBackend() === 'webgpu';
+
 describe('tfjs adapter', () => {
   it('is a tf.Optimizer that tfjs-layers compile() accepts and fit() trains with', async () => {
     const { xs, ys } = data();
@@ -28,12 +31,13 @@ describe('tfjs adapter', () => {
     m.compile({ optimizer: opt, loss: 'meanSquaredError' });
     const before = tf.tidy(() => m.evaluate(xs, ys) as tf.Scalar);
     const start = tf.memory().numTensors;
-    const h = await m.fit(xs, ys, { epochs: 40, batchSize: 16, shuffle: false, verbose: 0 });
+    const epochs = webgpu ? 8 : 40;
+    const h = await m.fit(xs, ys, { epochs, batchSize: 16, shuffle: false, verbose: 0 });
     const after = tf.tidy(() => m.evaluate(xs, ys) as tf.Scalar);
     const [b, a] = [(await before.data())[0], (await after.data())[0]];
-    expect(a).toBeLessThan(b / 5);
-    expect(h.history.loss.length).toBe(40);
-    expect(opt.iterations).toBe(80);
+    expect(a).toBeLessThan(webgpu ? b / 2 : b / 5);
+    expect(h.history.loss.length).toBe(epochs);
+    expect(opt.iterations).toBe(2 * epochs);
     expect(opt.optimizer.params.length).toBe(4); // both dense layers' kernels and biases were bound
     // New since `start`: AdamW's two slots for each of the 4 variables, and `after`; nothing leaked per batch.
     expect(tf.memory().numTensors - start).toBe(2 * 4 + 1);
@@ -51,8 +55,9 @@ describe('tfjs adapter', () => {
     ref.compile({ optimizer: tf.train.adam(0.02, 0.9, 0.999, 1e-7), loss: 'meanSquaredError' });
     const adapter = new TfjsOptimizerAdapter(new Adam([], { lr: 0.02, eps: 1e-7 }));
     ours.compile({ optimizer: adapter, loss: 'meanSquaredError' });
-    await ref.fit(xs, ys, { epochs: 10, batchSize: 8, shuffle: false, verbose: 0 });
-    await ours.fit(xs, ys, { epochs: 10, batchSize: 8, shuffle: false, verbose: 0 });
+    const epochs = webgpu ? 2 : 10;
+    await ref.fit(xs, ys, { epochs, batchSize: 8, shuffle: false, verbose: 0 });
+    await ours.fit(xs, ys, { epochs, batchSize: 8, shuffle: false, verbose: 0 });
     const tol = backendTolerance();
     const [rw, ow] = [ref.getWeights(), ours.getWeights()];
     for (let i = 0; i < rw.length; i++) await assertClose(ow[i], Array.from(await rw[i].data()), { atol: tol.atol * 10, rtol: tol.rtol * 10 }, `weight ${i}`);
