@@ -53,7 +53,11 @@ export class AdditiveAttention extends Module {
     this.score = this.registerModule('score', new Linear(hidden, 1, { bias: false, rng: options.rng }));
   }
 
-  /** @param q `[B, H, Lq, dim]`, `k` `[B, H, Lk, dim]`, `v` `[B, H, Lk, dv]`. */
+  /**
+   * Scores every pair with wᵀ tanh(Wq·q + Wk·k + b), softmax over keys, weighted sum of values.
+   *
+   * @param q `[B, H, Lq, dim]`, `k` `[B, H, Lk, dim]`, `v` `[B, H, Lk, dv]`.
+   */
   forward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: AttentionOptions = {}): AttentionResult {
     const where = 'AdditiveAttention';
     const dims = checkQKV(where, q, k, v, options);

@@ -127,6 +127,9 @@ export function layoutToMask(layout: SparseLayout): tf.Tensor {
 
 const clampIdx = (a: Int32Array): Int32Array => a.map((x) => (x < 0 ? 0 : x));
 
+/** Score elements per group of blocks (bounds the working memory of one group). */
+const GROUP_ELEMENTS = 1 << 18;
+
 /**
  * Runs attention over a {@link SparseLayout}: per block, gathers the block's queries `[c, d]` and key
  * slots `[width, d]`, scores `[c, width]`, masked softmax, weighted sum; dense rows (global queries)
@@ -140,31 +143,55 @@ export function blockSparseAttention(where: string, q: tf.Tensor, k: tf.Tensor, 
   const g = layout.denseRows.length;
   return tf.tidy(() => {
     const qs = scale === 1 ? q : tf.mul(q, scale); // [B, H, Lq, dk]
-    const kIdxT = tf.tensor1d(clampIdx(layout.kIdx), 'int32'); // [nB·m]
     const keep = options.keyPaddingMask ? tf.sub(1, tf.cast(options.keyPaddingMask, 'float32')) : null; // [B, Lk]
     const m4d = options.mask ? mask4d(options.mask) : null; // [b, h, Lq, Lk]
     const mask = m4d ? tf.reshape(tf.cast(m4d, 'float32'), [sh(m4d)[0], sh(m4d)[1], -1]) : null; // [b, h, Lq·Lk]
     const outs: tf.Tensor[] = [];
-    const block = tf.tidy(() => {
-      const Qb = tf.reshape(tf.gather(qs, tf.tensor1d(clampIdx(layout.qIdx), 'int32'), 2), [B, H, nB, c, dk]); // [B, H, nB, c, dk]
-      const Kb = tf.reshape(tf.gather(k, kIdxT, 2), [B, H, nB, m, dk]); // [B, H, nB, m, dk]
-      let allowed = tf.reshape(tf.tensor(layout.allowed, [nB * c * m], 'float32'), [1, 1, nB, c, m]); // [1, 1, nB, c, m]
-      if (keep) allowed = tf.mul(allowed, tf.reshape(tf.gather(keep, kIdxT, 1), [B, 1, nB, 1, m])); // [B, 1, nB, c, m]
-      if (mask) {
-        const flat = new Int32Array(nB * c * m);
-        for (let row = 0; row < nB * c; row++) {
-          const i = Math.max(0, layout.qIdx[row]);
-          const b = Math.floor(row / c);
-          for (let s = 0; s < m; s++) flat[row * m + s] = i * lk + Math.max(0, layout.kIdx[b * m + s]);
-        }
-        const mb = tf.gather(mask, tf.tensor1d(flat, 'int32'), 2); // [b, h, nB·c·m]
-        allowed = tf.mul(allowed, tf.reshape(mb, [sh(mask)[0], sh(mask)[1], nB, c, m])); // [B, H, nB, c, m]
-      }
-      const P = tf.tidy(() => maskedSoftmax(tf.matMul(Qb, Kb, false, true), allowed)); // [B, H, nB, c, m]
-      const Vb = tf.reshape(tf.gather(v, kIdxT, 2), [B, H, nB, m, dv]); // [B, H, nB, m, dv]
-      const rows = tf.reshape(tf.matMul(P, Vb), [B, H, nB * c, dv]); // [B, H, nB·c, dv]
-      return options.returnWeights ? { rows, P } : { rows };
-    });
+    // Blocks are processed in groups so that each group's score tensor stays small whatever N is.
+    const groupBlocks = Math.max(1, Math.floor(GROUP_ELEMENTS / (B * H * c * m)));
+    const rowParts: tf.Tensor[] = [];
+    const pParts: tf.Tensor[] = [];
+    for (let g0 = 0; g0 < nB; g0 += groupBlocks) {
+      const gb = Math.min(groupBlocks, nB - g0);
+      const part = tf.tidy(() => {
+        const qSub = layout.qIdx.subarray(g0 * c, (g0 + gb) * c);
+        const kSub = layout.kIdx.subarray(g0 * m, (g0 + gb) * m);
+        const kI = tf.tensor1d(clampIdx(kSub), 'int32'); // [gb·m]
+        const S = tf.tidy(() => {
+          const Qb = tf.reshape(tf.gather(qs, tf.tensor1d(clampIdx(qSub), 'int32'), 2), [B, H, gb, c, dk]); // [B, H, gb, c, dk]
+          const Kb = tf.reshape(tf.gather(k, kI, 2), [B, H, gb, m, dk]); // [B, H, gb, m, dk]
+          return tf.matMul(Qb, Kb, false, true); // [B, H, gb, c, m]
+        });
+        const allowed = tf.tidy(() => {
+          let al = tf.tensor(layout.allowed.subarray(g0 * c * m, (g0 + gb) * c * m), [1, 1, gb, c, m], 'float32'); // [1, 1, gb, c, m]
+          if (keep) al = tf.mul(al, tf.reshape(tf.gather(keep, kI, 1), [B, 1, gb, 1, m])); // [B, 1, gb, c, m]
+          if (mask) {
+            const flat = new Int32Array(gb * c * m);
+            for (let r = 0; r < gb * c; r++) {
+              const i = Math.max(0, qSub[r]);
+              const b = Math.floor(r / c);
+              for (let sl = 0; sl < m; sl++) flat[r * m + sl] = i * lk + Math.max(0, kSub[b * m + sl]);
+            }
+            const mb = tf.gather(mask, tf.tensor1d(flat, 'int32'), 2); // [b, h, gb·c·m]
+            al = tf.mul(al, tf.reshape(mb, [sh(mask)[0], sh(mask)[1], gb, c, m])); // [B, H, gb, c, m]
+          }
+          return al;
+        });
+        const P = maskedSoftmax(S, allowed); // [B, H, gb, c, m]
+        S.dispose();
+        allowed.dispose();
+        const Vb = tf.reshape(tf.gather(v, kI, 2), [B, H, gb, m, dv]); // [B, H, gb, m, dv]
+        const rows = tf.reshape(tf.matMul(P, Vb), [B, H, gb * c, dv]); // [B, H, gb·c, dv]
+        return options.returnWeights ? { rows, P } : { rows };
+      });
+      rowParts.push(part.rows);
+      if (part.P) pParts.push(part.P);
+    }
+    const block = {
+      rows: rowParts.length === 1 ? rowParts[0] : tf.concat(rowParts, 2), // [B, H, nB·c, dv]
+      P: options.returnWeights ? (pParts.length === 1 ? pParts[0] : tf.concat(pParts, 2)) : undefined, // [B, H, nB, c, m]
+    };
+    if (rowParts.length > 1) tf.dispose(rowParts);
     outs.push(block.rows);
     let denseP: tf.Tensor | null = null;
     if (g > 0) {

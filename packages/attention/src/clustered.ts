@@ -79,61 +79,83 @@ export function clusteredAttention(
     ); // [B, H, Up, 4]
     const qs = scale === 1 ? q : tf.mul(q, scale); // [B, H, Lq, dk]
     const BH = B * H;
-    // Flat gathers (axis 0 of [B·H·Up, ·]) rather than batchDims gathers, which wasm gets wrong.
-    const offsets = tf.reshape(tf.mul(tf.range(0, BH, 1, 'int32'), tf.scalar(Up, 'int32')), [BH, 1]); // [BH, 1] int32
-    const flatPerm = detached(() => tf.reshape(tf.add(tf.reshape(perm, [BH, Up]), offsets), [-1])); // [BH·Up]
-    const sorted = (x: tf.Tensor) => {
-      const d = sh(x)[3];
-      return tf.reshape(tf.gather(tf.reshape(x, [BH * Up, d]), flatPerm), [BH, nC, C, d]); // [BH, nC, C, d]
-    };
-    const Qs = sorted(tf.concat([qs, tf.zeros([B, H, Lk + pad, dk])], 2)); // [BH, nC, C, dk]
-    const Ks = sorted(tf.concat([tf.zeros([B, H, Lq, dk]), k, tf.zeros([B, H, pad, dk])], 2)); // [BH, nC, C, dk]
-    const Vs = sorted(tf.concat([tf.zeros([B, H, Lq, dv]), v, tf.zeros([B, H, pad, dv])], 2)); // [BH, nC, C, dv]
-    const Ms = detached(() => sorted(meta)); // [BH, nC, C, 4]
-    // Window of chunks [c − back, c + fwd] for each chunk c; outside chunks are zeros (is-key 0).
-    const windowed = (x: tf.Tensor) => {
-      const parts: tf.Tensor[] = [];
-      for (let s = -back; s <= fwd; s++) {
-        if (s === 0) parts.push(x);
-        else {
-          const padded = tf.pad(x, [[0, 0], [Math.max(0, -s), Math.max(0, s)], [0, 0], [0, 0]]); // [BH, nC + |s|, C, ·]
-          parts.push(tf.slice(padded, [0, Math.max(0, s), 0, 0], [BH, nC, C, sh(x)[3]])); // [BH, nC, C, ·]
-        }
-      }
-      return parts.length === 1 ? parts[0] : tf.concat(parts, 2); // [BH, nC, W, ·]
-    };
-    const Kw = windowed(Ks); // [BH, nC, W, dk]
-    const Mw = windowed(Ms); // [BH, nC, W, 4]
-    const col = (i: number) => tf.reshape(tf.slice(Mw, [0, 0, 0, i], [BH, nC, W, 1]), [BH, nC, 1, W]); // [BH, nC, 1, W]
-    const row = (i: number) => tf.slice(Ms, [0, 0, 0, i], [BH, nC, C, 1]); // [BH, nC, C, 1]
-    let allowed = tf.mul(tf.mul(row(2), col(3)), tf.cast(tf.equal(row(0), col(0)), 'float32')); // [BH, nC, C, W]
-    if (options.causal) allowed = tf.mul(allowed, tf.cast(tf.lessEqual(col(1), row(1)), 'float32')); // [BH, nC, C, W]
-    let flatIdx: tf.Tensor | null = null;
-    if (options.mask || options.returnWeights) {
-      const qi = tf.sub(row(1), off); // [BH, nC, C, 1] original query index (or garbage)
-      flatIdx = tf.add(tf.mul(tf.clipByValue(qi, 0, Lq - 1), Lk), tf.clipByValue(col(1), 0, Lk - 1)); // [BH, nC, C, W]
-    }
+    // Row of each sorted item in the flat q / k / v ([B·H·L, d]); query items read q, key items k and v
+    // (the other one is garbage and masked). Flat axis-0 gathers: wasm gets batchDims gathers wrong.
+    const int = (x: number) => tf.scalar(x, 'int32');
+    const bhI = tf.reshape(tf.range(0, BH, 1, 'int32'), [BH, 1]); // [BH, 1]
+    const permBH = tf.reshape(perm, [BH, Up]); // [BH, Up]
+    const padChunks = (x: tf.Tensor) => tf.pad(x, [[0, 0], [back * C, fwd * C], ...Array(x.rank - 2).fill([0, 0])]); // [BH, (nC+back+fwd)·C, …]
+    // clipByValue in float32 (wasm's int32 clip is wrong), then back to int32
+    const clipI = (x: tf.Tensor, lo: number, hi: number) => tf.cast(tf.clipByValue(tf.cast(x, 'float32'), lo, hi), 'int32');
+    const qRow = detached(() => tf.add(clipI(permBH, 0, Lq - 1), tf.mul(bhI, int(Lq)))); // [BH, Up]
+    const kRow = detached(() => padChunks(tf.add(clipI(tf.sub(permBH, int(Lq)), 0, Lk - 1), tf.mul(bhI, int(Lk))))); // [BH, (nC+back+fwd)·C]
+    const Ms = detached(() => tf.reshape(tf.gather(tf.reshape(meta, [BH * Up, 4]), tf.reshape(tf.add(permBH, tf.mul(bhI, int(Up))), [-1])), [BH, Up, 4])); // [BH, Up, 4]
+    const MsPad = padChunks(Ms); // [BH, (nC+back+fwd)·C, 4] (is-key 0 outside)
+    const qFlat = tf.reshape(qs, [BH * Lq, dk]); // [BH·Lq, dk]
+    const kFlat = tf.reshape(k, [BH * Lk, dk]); // [BH·Lk, dk]
+    const vFlat = tf.reshape(v, [BH * Lk, dv]); // [BH·Lk, dv]
+    const m4 = options.mask ? mask4d(options.mask) : null; // [b, h, Lq, Lk]
+    const mflat = m4 ? tf.reshape(tf.broadcastTo(tf.reshape(tf.cast(m4, 'float32'), [sh(m4)[0], sh(m4)[1], Lq * Lk]), [B, H, Lq * Lk]), [-1]) : null; // [B·H·Lq·Lk]
     const bhCol = tf.reshape(tf.range(0, BH, 1, 'float32'), [BH, 1, 1, 1]); // [BH, 1, 1, 1]
-    if (options.mask) {
-      const m4 = mask4d(options.mask); // [b, h, Lq, Lk]
-      const mflat = tf.reshape(tf.broadcastTo(tf.reshape(tf.cast(m4, 'float32'), [sh(m4)[0], sh(m4)[1], Lq * Lk]), [B, H, Lq * Lk]), [-1]); // [B·H·Lq·Lk]
-      const idx = tf.cast(tf.add(tf.mul(bhCol, Lq * Lk), flatIdx as tf.Tensor), 'int32'); // [BH, nC, C, W]
-      allowed = tf.mul(allowed, tf.reshape(tf.gather(mflat, tf.reshape(idx, [-1])), [BH, nC, C, W])); // [BH, nC, C, W]
+    // Chunks are processed in groups so that the score tensors stay small whatever N is.
+    const groupChunks = Math.max(1, Math.floor(GROUP_ELEMENTS / (BH * C * W)));
+    const outs: tf.Tensor[] = [];
+    const weightParts: { P: tf.Tensor; cell: tf.Tensor }[] = [];
+    for (let a = 0; a < nC; a += groupChunks) {
+      const gc = Math.min(groupChunks, nC - a);
+      const part = tf.tidy(() => {
+        // key window of chunk c: padded chunks c … c + back + fwd (i.e. c − back … c + fwd)
+        const win = (x: tf.Tensor) => {
+          const parts: tf.Tensor[] = [];
+          for (let s = 0; s <= back + fwd; s++) parts.push(tf.reshape(tf.slice(x, [0, (a + s) * C, ...Array(x.rank - 2).fill(0)], [BH, gc * C, ...sh(x).slice(2)]), [BH, gc, C, ...sh(x).slice(2)]));
+          return parts.length === 1 ? parts[0] : tf.concat(parts, 2); // [BH, gc, W, …]
+        };
+        const idxQ = tf.reshape(tf.slice(qRow, [0, a * C], [BH, gc * C]), [-1]); // [BH·gc·C]
+        const Qg = tf.reshape(tf.gather(qFlat, idxQ), [BH, gc, C, dk]); // [BH, gc, C, dk]
+        const idxK = tf.reshape(win(kRow), [-1]); // [BH·gc·W]
+        const Kg = tf.reshape(tf.gather(kFlat, idxK), [BH, gc, W, dk]); // [BH, gc, W, dk]
+        const Mr = tf.reshape(tf.slice(Ms, [0, a * C, 0], [BH, gc * C, 4]), [BH, gc, C, 4]); // [BH, gc, C, 4]
+        const Mw = win(MsPad); // [BH, gc, W, 4]
+        const col = (i: number) => tf.reshape(tf.slice(Mw, [0, 0, 0, i], [BH, gc, W, 1]), [BH, gc, 1, W]); // [BH, gc, 1, W]
+        const row = (i: number) => tf.slice(Mr, [0, 0, 0, i], [BH, gc, C, 1]); // [BH, gc, C, 1]
+        const needIdx = mflat != null || options.returnWeights;
+        const flatIdx = needIdx ? tf.add(tf.mul(tf.clipByValue(tf.sub(row(1), off), 0, Lq - 1), Lk), tf.clipByValue(col(1), 0, Lk - 1)) : null; // [BH, gc, C, W]
+        const allowed = tf.tidy(() => {
+          let al = tf.mul(tf.mul(row(2), col(3)), tf.cast(tf.equal(row(0), col(0)), 'float32')); // [BH, gc, C, W]
+          if (options.causal) al = tf.mul(al, tf.cast(tf.lessEqual(col(1), row(1)), 'float32')); // [BH, gc, C, W]
+          if (mflat && flatIdx) {
+            const idx = tf.cast(tf.add(tf.mul(bhCol, Lq * Lk), flatIdx), 'int32'); // [BH, gc, C, W]
+            al = tf.mul(al, tf.reshape(tf.gather(mflat, tf.reshape(idx, [-1])), [BH, gc, C, W])); // [BH, gc, C, W]
+          }
+          return al;
+        });
+        const P = tf.tidy(() => maskedSoftmax(tf.matMul(Qg, Kg, false, true), allowed)); // [BH, gc, C, W]
+        const Vg = tf.reshape(tf.gather(vFlat, idxK), [BH, gc, W, dv]); // [BH, gc, W, dv]
+        const O = tf.reshape(tf.matMul(P, Vg), [BH, gc * C, dv]); // [BH, gc·C, dv]
+        if (!options.returnWeights) return { O };
+        const valid = tf.mul(row(2), col(3)); // [BH, gc, C, W] query row and real key column
+        const cell = tf.where(tf.greater(valid, 0), flatIdx as tf.Tensor, tf.fill(sh(valid), Lq * Lk)); // [BH, gc, C, W]
+        return { O, P: tf.mul(P, valid), cell };
+      });
+      outs.push(part.O);
+      if (part.P && part.cell) weightParts.push({ P: part.P, cell: part.cell });
     }
-    const P = tf.tidy(() => maskedSoftmax(tf.matMul(Qs, Kw, false, true), allowed)); // [BH, nC, C, W]
-    const O = tf.reshape(tf.matMul(P, windowed(Vs)), [BH * Up, dv]); // [BH·Up, dv]
+    const O = outs.length === 1 ? outs[0] : tf.concat(outs, 1); // [BH, Up, dv]
     const invQ = detached(() => {
       const inv = tf.topk(tf.neg(tf.cast(perm, 'float32')), Up).indices; // [B, H, Up] inverse permutation
-      return tf.reshape(tf.add(tf.reshape(tf.slice(inv, [0, 0, 0], [B, H, Lq]), [BH, Lq]), offsets), [-1]); // [BH·Lq]
+      return tf.reshape(tf.add(tf.reshape(tf.slice(inv, [0, 0, 0], [B, H, Lq]), [BH, Lq]), tf.mul(bhI, int(Up))), [-1]); // [BH·Lq]
     });
-    const output = tf.reshape(tf.gather(O, invQ), [B, H, Lq, dv]); // [B, H, Lq, dv]
+    const output = tf.reshape(tf.gather(tf.reshape(O, [BH * Up, dv]), invQ), [B, H, Lq, dv]); // [B, H, Lq, dv]
     if (!options.returnWeights) return { output };
-    // Dense weights for heatmaps: scatter each (query, key) score to its place; non-pairs go to a dump cell.
-    const valid = tf.mul(row(2), col(3)); // [BH, nC, C, W] query row and real key column
-    const cell = tf.where(tf.greater(valid, 0), flatIdx as tf.Tensor, tf.fill(sh(valid), Lq * Lk)); // [BH, nC, C, W]
+    // Dense weights for heatmaps: scatter each (query, key) weight to its place; non-pairs go to a dump cell.
+    const Pall = tf.concat(weightParts.map((w) => w.P), 1); // [BH, nC, C, W]
+    const cell = tf.concat(weightParts.map((w) => w.cell), 1); // [BH, nC, C, W]
     const idx = tf.cast(tf.reshape(tf.add(tf.mul(bhCol, Lq * Lk + 1), cell), [-1, 1]), 'int32'); // [BH·nC·C·W, 1]
-    const dense = tf.scatterND(idx, tf.reshape(tf.mul(P, valid), [-1]), [B * H * (Lq * Lk + 1)]); // [B·H·(Lq·Lk+1)]
-    const weights = tf.reshape(tf.slice(tf.reshape(dense, [B * H, Lq * Lk + 1]), [0, 0], [B * H, Lq * Lk]), [B, H, Lq, Lk]); // [B, H, Lq, Lk]
+    const dense = tf.scatterND(idx, tf.reshape(Pall, [-1]), [BH * (Lq * Lk + 1)]); // [BH·(Lq·Lk+1)]
+    const weights = tf.reshape(tf.slice(tf.reshape(dense, [BH, Lq * Lk + 1]), [0, 0], [BH, Lq * Lk]), [B, H, Lq, Lk]); // [B, H, Lq, Lk]
     return { output, weights };
   });
 }
+
+/** Score elements per group of chunks (bounds the working memory of one group). */
+const GROUP_ELEMENTS = 1 << 18;

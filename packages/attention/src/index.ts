@@ -8,7 +8,7 @@ export type { AttentionFn, AttentionOptions, AttentionResult } from './types.js'
 export { MASKED_SCORE, checkQKV, checkMasks, causalMask, keyPaddingFromLengths, graphMask, denseAllowed, maskedSoftmax, type QKVDims } from './masks.js';
 export { scaledDotProductAttention, fullAttention, type FullAttentionOptions } from './full.js';
 export { AdditiveAttention, type AdditiveAttentionOptions } from './additive.js';
-export { MultiHeadAttention, type MultiHeadAttentionOptions, type MultiHeadForwardOptions } from './multi-head.js';
+export { MultiHeadAttention, type MultiHeadAttentionOptions, type MultiHeadForwardOptions, type MultiHeadResult } from './multi-head.js';
 export { buildLayout, layoutToMask, blockSparseAttention, LayoutCache, type SparseLayout, type PatternSpec } from './block-sparse.js';
 export {
   sparseAttention,

@@ -60,7 +60,12 @@ export class KVCache {
    * attend over (everything held before plus the new ones; new tensors the caller disposes), then trims
    * the stored copy to the window.
    */
-  append(kNew: tf.Tensor, vNew: tf.Tensor): { k: tf.Tensor; v: tf.Tensor } {
+  append(kNew: tf.Tensor, vNew: tf.Tensor): {
+    /** Keys to attend over `[B, H, held + t, dk]`. */
+    k: tf.Tensor;
+    /** Values to attend over `[B, H, held + t, dv]`. */
+    v: tf.Tensor;
+  } {
     checkShape('KVCache.append', 'kNew', kNew, { rank: 4 });
     checkShape('KVCache.append', 'vNew', vNew, { rank: 4, dims: { 0: sh(kNew)[0], 1: sh(kNew)[1], 2: sh(kNew)[2] } });
     if (this.k && this.v) {

@@ -117,16 +117,21 @@ export function linearAttention(config: LinearAttentionOptions = {}): AttentionF
       const nC = Math.ceil(L / c);
       const pad = nC * c - L;
       const chunked = (x: tf.Tensor) => tf.reshape(pad ? tf.pad(x, [[0, 0], [0, 0], [0, pad], [0, 0]]) : x, [B * H, nC, c, sh(x)[3]]); // [BH, nC, c, ·]
+      // Nested tidies free each intermediate as soon as the next step has it (peak memory O(N·(m + dv))).
       const Q = chunked(fq); // [BH, nC, c, m]
       const K = chunked(fk); // [BH, nC, c, m]
       const V = chunked(v); // [BH, nC, c, dv]
-      const state = exclusivePrefixSum(tf.matMul(K, V, true, false)); // [BH, nC, m, dv] Σ over earlier chunks
-      const zState = exclusivePrefixSum(tf.sum(K, 2, true)); // [BH, nC, 1, m]
-      const tril = tf.linalg.bandPart(tf.ones([c, c]), -1, 0); // [c, c]
-      const A = tf.mul(tf.matMul(Q, K, false, true), tril); // [BH, nC, c, c]
-      const num = tf.add(tf.matMul(Q, state), tf.matMul(A, V)); // [BH, nC, c, dv]
-      const den = tf.add(tf.matMul(Q, zState, false, true), tf.sum(A, -1, true)); // [BH, nC, c, 1]
-      const out = tf.reshape(tf.div(num, tf.add(den, eps)), [B, H, nC * c, dv]); // [B, H, L+pad, dv]
+      const A = tf.tidy(() => tf.mul(tf.matMul(Q, K, false, true), tf.linalg.bandPart(tf.ones([c, c]), -1, 0))); // [BH, nC, c, c]
+      const num = tf.tidy(() => {
+        const state = exclusivePrefixSum(tf.matMul(K, V, true, false)); // [BH, nC, m, dv] Σ over earlier chunks
+        return tf.add(tf.matMul(Q, state), tf.matMul(A, V)); // [BH, nC, c, dv]
+      });
+      const den = tf.tidy(() => {
+        const zState = exclusivePrefixSum(tf.sum(K, 2, true)); // [BH, nC, 1, m]
+        return tf.add(tf.add(tf.matMul(Q, zState, false, true), tf.sum(A, -1, true)), eps); // [BH, nC, c, 1]
+      });
+      tf.dispose([Q, K, V, A, fq, fk]);
+      const out = tf.reshape(tf.div(num, den), [B, H, nC * c, dv]); // [B, H, L+pad, dv]
       return { output: pad ? tf.slice(out, [0, 0, 0, 0], [B, H, L, dv]) : out }; // [B, H, L, dv]
     });
   };

@@ -101,7 +101,11 @@ export class Linformer extends Module {
     this.F = options.shareKV ? this.E : this.registerParameter('F', init([kProj, maxLen], options.rng));
   }
 
-  /** @param q `[B, H, Lq, dk]`, `k` `[B, H, Lk ≤ maxLen, dk]`, `v` `[B, H, Lk, dv]`. */
+  /**
+   * Projects keys and values to kProj positions and attends over them.
+   *
+   * @param q `[B, H, Lq, dk]`, `k` `[B, H, Lk ≤ maxLen, dk]`, `v` `[B, H, Lk, dv]`.
+   */
   forward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: AttentionOptions = {}): AttentionResult {
     return linformerAttention(q, k, v, this.E, this.F, options);
   }

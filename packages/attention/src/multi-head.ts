@@ -27,6 +27,14 @@ export interface MultiHeadAttentionOptions {
   rng?: Rng;
 }
 
+/** What {@link MultiHeadAttention.forward} returns. */
+export type MultiHeadResult = {
+  /** `[B, Lq, E]`. */
+  output: tf.Tensor;
+  /** `[B, Lq, Lk]` (averaged over heads) or `[B, H, Lq, Lk]`, with `needWeights`. */
+  weights?: tf.Tensor;
+};
+
 /** Per-call options of {@link MultiHeadAttention.forward}. */
 export interface MultiHeadForwardOptions {
   /**
@@ -163,7 +171,7 @@ export class MultiHeadAttention extends Module {
    * @param query `[B, Lq, E]`; `key` `[B, Lk, kdim]`; `value` `[B, Lk, vdim]`.
    * @returns `output` `[B, Lq, E]` and, with `needWeights`, `weights` `[B, Lq, Lk]` (averaged) or `[B, H, Lq, Lk]`.
    */
-  forward(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, options: MultiHeadForwardOptions = {}): { output: tf.Tensor; weights?: tf.Tensor } {
+  forward(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, options: MultiHeadForwardOptions = {}): MultiHeadResult {
     const where = 'MultiHeadAttention';
     const E = this.embedDim;
     const H = this.numHeads;

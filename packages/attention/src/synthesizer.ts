@@ -44,7 +44,11 @@ export class RandomSynthesizer extends Module {
     this.attention = this.registerParameter('attention', normal(0, 1 / Math.sqrt(maxLen))([heads, maxLen, maxLen], options.rng));
   }
 
-  /** @param q `[B, heads, Lq ≤ maxLen, dk]`; `k` `[B, heads, Lk ≤ maxLen, dk]`; `v` `[B, heads, Lk, dv]`. */
+  /**
+   * Softmax of the learned scores (with masks), applied to the values.
+   *
+   * @param q `[B, heads, Lq ≤ maxLen, dk]`; `k` `[B, heads, Lk ≤ maxLen, dk]`; `v` `[B, heads, Lk, dv]`.
+   */
   forward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: AttentionOptions = {}): AttentionResult {
     const where = 'RandomSynthesizer';
     const dims = checkQKV(where, q, k, v, options);
@@ -103,7 +107,11 @@ export class DenseSynthesizer extends Module {
     this.w2 = this.registerModule('w2', new Linear(hidden, maxLen, { rng: options.rng }));
   }
 
-  /** @param q `[B, H, Lq, dim]`; `k` `[B, H, Lk ≤ maxLen, ·]`; `v` `[B, H, Lk, dv]`. */
+  /**
+   * Each query's MLP scores (with masks), softmax, applied to the values.
+   *
+   * @param q `[B, H, Lq, dim]`; `k` `[B, H, Lk ≤ maxLen, ·]`; `v` `[B, H, Lk, dv]`.
+   */
   forward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: AttentionOptions = {}): AttentionResult {
     const where = 'DenseSynthesizer';
     const dims = checkQKV(where, q, k, v, options);
