@@ -107,7 +107,13 @@ export class ConvTranspose2d extends Module implements Labelled {
     return [o(h, 0), o(w, 1)];
   }
 
-  /** @param x `[N, H, W, inChannels]` → `[N, H', W', outChannels]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, H, W, inChannels]` → `[N, H', W', outChannels]`.
+
+   */
   forward(x: tf.Tensor): tf.Tensor4D {
     const where = this.describe();
     if (x == null || typeof x !== 'object' || !('shape' in x) || x.rank !== 4 || x.shape[3] !== this.inChannels) {

@@ -222,7 +222,13 @@ export class Conv2d extends Module implements Labelled {
     return [axisPadding(this.padding, 0, h, eh, this.stride[0]), axisPadding(this.padding, 1, w, ew, this.stride[1])];
   }
 
-  /** @param x `[N, H, W, inChannels]` → `[N, H', W', outChannels]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, H, W, inChannels]` → `[N, H', W', outChannels]`.
+
+   */
   forward(x: tf.Tensor): tf.Tensor4D {
     const pads = checkConvInput(this.describe(), x, this.inChannels, 4, (h, w) => this.resolvePadding(h, w), this.kernelSize, this.dilation, '[N, H, W, C] (NHWC)');
     return conv2dNHWC(x as tf.Tensor4D, this.weight, this.bias, this.stride, pads, this.dilation, this.groups, this.activation);
@@ -347,7 +353,13 @@ export class Conv1d extends Module implements Labelled {
     return `${this.label ? `${this.label} ` : ''}(Conv1d ${this.inChannels}→${this.outChannels}, ${this.kernelSize}${this.stride > 1 ? `, stride ${this.stride}` : ''}${this.dilation > 1 ? `, dilation ${this.dilation}` : ''}${this.groups > 1 ? `, groups ${this.groups}` : ''})`;
   }
 
-  /** @param x `[N, L, inChannels]` → `[N, L', outChannels]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, L, inChannels]` → `[N, L', outChannels]`.
+
+   */
   forward(x: tf.Tensor): tf.Tensor3D {
     const mode = this.padding;
     const pads = checkConvInput(
@@ -391,7 +403,12 @@ export function conv1x1(inChannels: number, outChannels: number, options: Omit<C
  * convFans([3, 3, 16, 32]); // { fanIn: 144, fanOut: 288 }
  * ```
  */
-export function convFans(shape: number[]): { fanIn: number; fanOut: number } {
+export function convFans(shape: number[]): {
+  /** (in/groups) · kernel elements. */
+  fanIn: number;
+  /** out · kernel elements. */
+  fanOut: number;
+} {
   if (shape.length < 3) throw new DLArgumentError('convFans', 'shape', 'a conv kernel shape [...k, in/groups, out]', shape);
   const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
   return { fanIn: shape[shape.length - 2] * receptive, fanOut: shape[shape.length - 1] * receptive };

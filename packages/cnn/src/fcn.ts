@@ -79,7 +79,13 @@ export class VGGBackbone extends Module implements FCNBackbone {
     this.featureChannels = [widths[2], widths[3], widths[4]];
   }
 
-  /** @param x `[N, H, W, C]` → `[pool3 (H/8), pool4 (H/16), pool5 (H/32)]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, H, W, C]` → `[pool3 (H/8), pool4 (H/16), pool5 (H/32)]`.
+
+   */
   forward(x: tf.Tensor): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
     const outs: tf.Tensor4D[] = [];
     let h = x as tf.Tensor4D;
@@ -127,7 +133,13 @@ export class ResNetBackbone extends Module implements FCNBackbone {
     this.featureChannels = [c[1], c[2], c[3]];
   }
 
-  /** @param x `[N, H, W, C]` → layer2, layer3, layer4 outputs. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, H, W, C]` → layer2, layer3, layer4 outputs.
+
+   */
   forward(x: tf.Tensor): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
     const [c2, c3, c4, c5] = this.resnet.forwardFeatures(x);
     c2.dispose();
@@ -228,7 +240,13 @@ export class FCN extends Module {
     labelLayers(this, 'FCN');
   }
 
-  /** @param x `[N, H, W, C]` with H, W multiples of 32 → per-pixel class scores `[N, H, W, numClasses]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, H, W, C]` with H, W multiples of 32 → per-pixel class scores `[N, H, W, numClasses]`.
+
+   */
   forward(x: tf.Tensor): tf.Tensor4D {
     const inC = this.backbone.inChannels;
     if (x == null || typeof x !== 'object' || !('shape' in x) || x.rank !== 4 || x.shape[3] !== inC || (x.shape[1] as number) % 32 || (x.shape[2] as number) % 32 || x.shape[1] === 0) {

@@ -21,7 +21,13 @@ export class Flatten extends Module {
     checkInt('Flatten', 'startDim', startDim, 0);
   }
 
-  /** @param x any rank > startDim → `[...x.shape[:startDim], rest]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x any rank > startDim → `[...x.shape[:startDim], rest]`.
+
+   */
   forward(x: tf.Tensor): tf.Tensor {
     if (x == null || typeof x !== 'object' || !('shape' in x) || x.rank <= this.startDim) {
       throw new DLArgumentError('Flatten', 'input', `of rank > ${this.startDim}`, x);

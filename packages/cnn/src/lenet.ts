@@ -96,7 +96,13 @@ export class LeNet5 extends Module {
     return { fc1: [c, h, w] };
   }
 
-  /** @param x `[N, inputSize, inputSize, inChannels]` → logits `[N, numClasses]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, inputSize, inputSize, inChannels]` → logits `[N, numClasses]`.
+
+   */
   forward(x: tf.Tensor): tf.Tensor2D {
     if (x == null || typeof x !== 'object' || !('shape' in x) || x.rank !== 4 || x.shape[1] !== this.inputSize || x.shape[2] !== this.inputSize || x.shape[3] !== this.inChannels) {
       throw new DLArgumentError('LeNet5', 'input', `of shape [N, ${this.inputSize}, ${this.inputSize}, ${this.inChannels}] (NHWC)`, x);

@@ -53,7 +53,13 @@ export class MlpConv extends Module {
     this.outChannels = spec.channels[spec.channels.length - 1];
   }
 
-  /** @param x `[N, H, W, in]` → `[N, H', W', channels.at(-1)]` (all ReLU). */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, H, W, in]` → `[N, H', W', channels.at(-1)]` (all ReLU).
+
+   */
   forward(x: tf.Tensor): tf.Tensor4D {
     return tf.tidy(() => {
       let h = this.conv.forward(x); // [N, H', W', c0]
@@ -137,7 +143,13 @@ export class NiN extends Module {
     labelLayers(this, 'NiN');
   }
 
-  /** @param x `[N, H, W, inChannels]` → logits `[N, numClasses]` (global average of the class maps). */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, H, W, inChannels]` → logits `[N, numClasses]` (global average of the class maps).
+
+   */
   forward(x: tf.Tensor): tf.Tensor2D {
     return tf.tidy(() => {
       let h = x as tf.Tensor4D;

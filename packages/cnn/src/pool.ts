@@ -32,6 +32,7 @@ abstract class Pool2dBase extends Module implements Labelled {
   readonly ceilMode: boolean;
   /** Path in the model, for error messages. */
   label: string | undefined = undefined;
+  /** @internal */
   protected abstract readonly kind: string;
 
   constructor(where: string, kernelSize: Pair, options: Pool2dOptions) {
@@ -55,7 +56,7 @@ abstract class Pool2dBase extends Module implements Labelled {
     return `${this.label ? `${this.label} ` : ''}(${this.kind} ${dims(this.kernelSize)}, stride ${dims(this.stride)})`;
   }
 
-  /** Output `[h, w]` and the explicit padding that produces it with a 'valid' pool. */
+  /** @internal Output `[h, w]` and the explicit padding that produces it with a 'valid' pool. */
   protected plan(x: tf.Tensor): { out: [number, number]; pads: [[number, number], [number, number], [number, number], [number, number]] } {
     const where = this.describe();
     if (x == null || typeof x !== 'object' || !('shape' in x) || x.rank !== 4) throw new DLArgumentError(where, 'input', 'of rank 4, [N, H, W, C] (NHWC)', x);
@@ -82,6 +83,7 @@ abstract class Pool2dBase extends Module implements Labelled {
  * ```
  */
 export class MaxPool2d extends Pool2dBase {
+  /** @internal */
   protected readonly kind = 'MaxPool2d';
   /**
    * @param kernelSize window `k` or `[kh, kw]`.
@@ -91,7 +93,13 @@ export class MaxPool2d extends Pool2dBase {
     super('MaxPool2d', kernelSize, options);
   }
 
-  /** @param x `[N, H, W, C]` → `[N, H', W', C]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, H, W, C]` → `[N, H', W', C]`.
+
+   */
   forward(x: tf.Tensor): tf.Tensor4D {
     const { pads } = this.plan(x);
     const any = pads.some(([a, b]) => a || b);
@@ -150,6 +158,7 @@ function maxPoolByWindows(x: tf.Tensor4D, k: [number, number], s: [number, numbe
  * ```
  */
 export class AvgPool2d extends Pool2dBase {
+  /** @internal */
   protected readonly kind = 'AvgPool2d';
   /** Whether padded zeros count in the divisor. */
   readonly countIncludePad: boolean;
@@ -163,7 +172,13 @@ export class AvgPool2d extends Pool2dBase {
     this.countIncludePad = options.countIncludePad ?? true;
   }
 
-  /** @param x `[N, H, W, C]` → `[N, H', W', C]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, H, W, C]` → `[N, H', W', C]`.
+
+   */
   forward(x: tf.Tensor): tf.Tensor4D {
     const { pads } = this.plan(x);
     return tf.tidy(() => {
@@ -202,7 +217,13 @@ export class AdaptiveAvgPool2d extends Module implements Labelled {
     this.outputSize = pair('AdaptiveAvgPool2d', 'outputSize', outputSize);
   }
 
-  /** @param x `[N, H, W, C]` → `[N, outH, outW, C]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, H, W, C]` → `[N, outH, outW, C]`.
+
+   */
   forward(x: tf.Tensor): tf.Tensor4D {
     if (x == null || typeof x !== 'object' || !('shape' in x) || x.rank !== 4) {
       throw new DLArgumentError(`${this.label ?? ''} (AdaptiveAvgPool2d ${dims(this.outputSize)})`.trim(), 'input', 'of rank 4, [N, H, W, C] (NHWC)', x);
@@ -258,7 +279,13 @@ export class GlobalAvgPool2d extends Module implements Labelled {
     super();
   }
 
-  /** @param x `[N, H, W, C]` → `[N, C]` or `[N, 1, 1, C]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, H, W, C]` → `[N, C]` or `[N, 1, 1, C]`.
+
+   */
   forward(x: tf.Tensor): tf.Tensor {
     if (x == null || typeof x !== 'object' || !('shape' in x) || x.rank !== 4) {
       throw new DLArgumentError(`${this.label ?? ''} (GlobalAvgPool2d)`.trim(), 'input', 'of rank 4, [N, H, W, C] (NHWC)', x);

@@ -85,7 +85,13 @@ export class BasicBlock extends Module implements Labelled {
     if (options.zeroInitResidual) tf.tidy(() => this.bn2.weight!.assign(tf.zeros([planes])));
   }
 
-  /** @param x `[N, H, W, inplanes]` → `[N, H/stride, W/stride, planes]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, H, W, inplanes]` → `[N, H/stride, W/stride, planes]`.
+
+   */
   forward(x: tf.Tensor): tf.Tensor4D {
     return tf.tidy(() => {
       const h = tf.relu(this.bn1.forward(this.conv1.forward(x))); // [N, H', W', planes]
@@ -151,7 +157,13 @@ export class Bottleneck extends Module implements Labelled {
     if (options.zeroInitResidual) tf.tidy(() => this.bn3.weight!.assign(tf.zeros([out])));
   }
 
-  /** @param x `[N, H, W, inplanes]` → `[N, H/stride, W/stride, planes·4]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, H, W, inplanes]` → `[N, H/stride, W/stride, planes·4]`.
+
+   */
   forward(x: tf.Tensor): tf.Tensor4D {
     return tf.tidy(() => {
       let h = tf.relu(this.bn1.forward(this.conv1.forward(x))); // [N, H, W, width]

@@ -126,7 +126,13 @@ export class ResNet extends Module {
     return feats;
   }
 
-  /** @param x `[N, H, W, inChannels]` → logits `[N, numClasses]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, H, W, inChannels]` → logits `[N, numClasses]`.
+
+   */
   forward(x: tf.Tensor): tf.Tensor2D {
     return tf.tidy(() => {
       const feats = this.forwardFeatures(x);

@@ -56,7 +56,13 @@ export class Upsample extends Module implements Labelled {
     if (this.alignCorners && this.mode === 'nearest') throw new DLArgumentError('Upsample', 'alignCorners', "false with mode 'nearest' (as in PyTorch)", true);
   }
 
-  /** @param x `[N, H, W, C]` → `[N, H', W', C]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, H, W, C]` → `[N, H', W', C]`.
+
+   */
   forward(x: tf.Tensor): tf.Tensor4D {
     if (x == null || typeof x !== 'object' || !('shape' in x) || x.rank !== 4) {
       throw new DLArgumentError(`${this.label ?? ''} (Upsample ${this.mode})`.trim(), 'input', 'of rank 4, [N, H, W, C] (NHWC)', x);

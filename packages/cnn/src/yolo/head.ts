@@ -74,7 +74,13 @@ export class YoloV1Head extends Module {
     return { fc1: [c, h, w] };
   }
 
-  /** @param x `[N, h, w, c]` → raw predictions `[N, S, S, B·5 + C]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, h, w, c]` → raw predictions `[N, S, S, B·5 + C]`.
+
+   */
   forward(x: tf.Tensor): tf.Tensor4D {
     const [h, w, c] = this.inputShape;
     if (x == null || typeof x !== 'object' || !('shape' in x) || x.rank !== 4 || x.shape[1] !== h || x.shape[2] !== w || x.shape[3] !== c) {
@@ -155,7 +161,13 @@ export class YoloV1 extends Module {
     labelLayers(this, 'YoloV1');
   }
 
-  /** @param x `[N, inputSize, inputSize, inChannels]` → raw predictions `[N, S, S, B·5 + C]`. */
+  /**
+
+   * Forward pass.
+
+   * @param x `[N, inputSize, inputSize, inChannels]` → raw predictions `[N, S, S, B·5 + C]`.
+
+   */
   forward(x: tf.Tensor): tf.Tensor4D {
     const n = this.inputSize;
     if (x == null || typeof x !== 'object' || !('shape' in x) || x.rank !== 4 || x.shape[1] !== n || x.shape[2] !== n || x.shape[3] !== this.inChannels) {
@@ -188,7 +200,12 @@ export class YoloV1 extends Module {
  * const { boxes, classes } = yoloActivate(tf.zeros([1, 7, 7, 30]), { B: 2, C: 20 });
  * ```
  */
-export function yoloActivate(raw: tf.Tensor, layout: { B: number; C: number }): { boxes: tf.Tensor; classes: tf.Tensor } {
+export function yoloActivate(raw: tf.Tensor, layout: { B: number; C: number }): {
+  /** `[N, S·S, B, 5]`: x, y, √w, √h, confidence, each in (0, 1). */
+  boxes: tf.Tensor;
+  /** `[N, S·S, C]`: Pr(class | object). */
+  classes: tf.Tensor;
+} {
   const { B, C } = layout;
   if (raw == null || typeof raw !== 'object' || !('shape' in raw) || raw.rank !== 4 || raw.shape[1] !== raw.shape[2] || raw.shape[3] !== B * 5 + C) {
     throw new DLArgumentError('yoloActivate', 'predictions', `of shape [N, S, S, B·5 + C = ${B * 5 + C}] (B = ${B}, C = ${C})`, raw);

@@ -1,0 +1,11 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend, crossEntropy } from '@dl/core';
+import { LeNet5 } from './dist/index.js';
+await useBackend('cpu');
+const net = new LeNet5();
+const x = tf.randomNormal([16, 28, 28, 1]); const y = tf.tensor1d(Array.from({length:16},(_, i)=>i%10),'int32');
+const opt = tf.train.adam(1e-3);
+const info = await tf.profile(() => { const l = opt.minimize(() => crossEntropy(net.forward(x), y), true, net.parameters(true)); return l; });
+const agg = {};
+for (const k of info.kernels) agg[k.name] = (agg[k.name] ?? 0) + k.kernelTimeMs;
+console.log(Object.entries(agg).sort((a,b)=>b[1]-a[1]).slice(0,8));
