@@ -7,7 +7,7 @@
 // (e.g. conv2DBackpropFilter) are bundled, and they too reach the engine through the public API. So the
 // result shares the user's engine, kernel registry and Tensor class: there is exactly one tfjs-core.
 import * as esbuild from 'esbuild';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +53,7 @@ function importedNames(src, spec) {
 }
 
 const bundled = new Set();
+const chained = [];
 const publicTfjs = {
   name: 'public-tfjs-core',
   setup(build) {
@@ -71,6 +72,31 @@ const publicTfjs = {
       return { path: file };
     });
     build.onLoad({ filter: /.*/, namespace: 'public' }, (args) => ({ contents: args.pluginData, resolveDir: coreDist }));
+    // A few gradients call chained tensor methods (`x.reshape(shape)`), which exist only when tfjs's
+    // chained ops are registered: rewrite them to the functional op.
+    build.onLoad({ filter: /[\\/]dist[\\/](gradients|ops)[\\/][^\\/]+\.js$/ }, (args) => {
+      const src = readFileSync(args.path, 'utf8');
+      let rewritten = 0;
+      const out = src
+        .replace(/\b([A-Za-z_$][\w$]*)\.reshape\(/g, (m, name) => {
+          if (NAMESPACES.includes(name) || name === 'tf') return m;
+          rewritten++;
+          return `__dlReshape(${name}, `;
+        })
+        // `.slice(` and `.split(` are also array and string methods: only these names hold tensors
+        // (GatherV2's batchDims path).
+        .replace(/\b(dy|indices)\.slice\(/g, (m, name) => {
+          rewritten++;
+          return `__dlSlice(${name}, `;
+        })
+        .replace(/\b(x)\.split\(/g, (m, name) => {
+          rewritten++;
+          return `__dlSplit(${name}, `;
+        });
+      if (!rewritten) return undefined;
+      chained.push(`${path.relative(coreDist, args.path)} (${rewritten})`);
+      return { contents: `import { reshape as __dlReshape, slice as __dlSlice, split as __dlSplit } from '@tensorflow/tfjs-core';\n${out}`, resolveDir: path.dirname(args.path) };
+    });
     // Export the config list instead of registering: @dl/core decides what to register.
     build.onLoad({ filter: /register_all_gradients\.js$/ }, (args) => {
       const src = readFileSync(args.path, 'utf8');
@@ -98,8 +124,18 @@ await esbuild.build({
 // Nothing that holds global state may be bundled: that would be a second tfjs-core.
 const forbidden = [...bundled].filter((f) => /^(engine|tensor|environment|kernel_registry|global_util)\.js$/.test(f));
 if (forbidden.length) throw new Error(`bundle-gradients: would duplicate tfjs-core state: ${forbidden.join(', ')}`);
+// Any other chained tensor method left in the bundle would fail at run time with tfjs-core alone. The
+// names come from tfjs-core's own chained-op registrations; those arrays and strings also have (slice,
+// concat, reverse, split) are checked on the receivers known to be tensors.
+const chainedDir = path.join(coreDist, 'public', 'chained_ops');
+const OPS = [...new Set(readdirSync(chainedDir).filter((f) => f.endsWith('.js')).flatMap((f) => [...readFileSync(path.join(chainedDir, f), 'utf8').matchAll(/prototype\.(\w+) = /g)].map((m) => m[1])))]
+  .filter((n) => !['slice', 'concat', 'reverse', 'split', 'cast', 'clone'].includes(n));
+const bundleText = readFileSync(path.join(outDir, 'tfjs-gradients.js'), 'utf8').replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, '');
+const leftover = [...bundleText.matchAll(new RegExp(`(?<![.\\w$])([A-Za-z_$][\\w$]*)\\.(${OPS.join('|')})\\(|\\b(dy|indices|x)\\.(slice|split|concat|reverse)\\(`, 'g'))]
+  .filter((m) => !(m[1] ?? '').startsWith('tf') && !NAMESPACES.includes(m[1]) && !['Math', 'Object', 'Array', 'console', 'axis_util', 'conv_util'].includes(m[1]));
+if (leftover.length) throw new Error(`bundle-gradients: chained tensor methods remain: ${leftover.map((m) => m[0]).join(', ')}`);
 writeFileSync(
   path.join(outDir, 'tfjs-gradients.d.ts'),
   "import type { GradConfig } from '@tensorflow/tfjs-core';\nexport declare const gradConfigs: GradConfig[];\n",
 );
-console.log(`bundle-gradients: tfjs-core ${tf.version_core}, bundled internals: ${[...bundled].sort().join(', ') || 'none'}`);
+console.log(`bundle-gradients: tfjs-core ${tf.version_core}, bundled internals: ${[...bundled].sort().join(', ') || 'none'}; chained calls rewritten: ${chained.join(', ') || 'none'}`);

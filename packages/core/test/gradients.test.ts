@@ -34,6 +34,21 @@ describe('gradients', () => {
     });
   });
 
+  it('gradients that tfjs writes with chained tensor methods work with tfjs-core alone (prod, batched gather)', async () => {
+    await assertNoLeaks(async () => {
+      const x = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
+      // d/dx Π_j x_ij = Π_{k≠j} x_ik
+      const g = tf.grad((v: tf.Tensor) => tf.sum(tf.prod(v, 1)))(x);
+      expect(Array.from(await g.data())).toEqual([6, 3, 2, 30, 24, 20]);
+      const p = tf.tensor3d([[[1, 2], [3, 4]], [[5, 6], [7, 8]]]);
+      const idx = tf.tensor2d([[1], [0]], [2, 1], 'int32');
+      // batchDims = 1: batch 0 picks row 1, batch 1 picks row 0, so those rows get gradient 1.
+      const gg = tf.grad((v: tf.Tensor) => tf.sum(tf.gather(v, idx, 1, 1)))(p);
+      expect(Array.from(await gg.data())).toEqual([0, 0, 1, 1, 1, 1, 0, 0]);
+      tf.dispose([x, g, p, idx, gg]);
+    });
+  });
+
   it('rejects an unknown backend name', async () => {
     await expect(useBackend('tpu' as never)).rejects.toThrow(/useBackend: name must be one of/);
   });
