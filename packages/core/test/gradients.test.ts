@@ -49,6 +49,27 @@ describe('gradients', () => {
     });
   });
 
+  it('cumsum has the right gradient along any axis (tfjs 4.22 transposes it wrongly)', async () => {
+    await assertNoLeaks(async () => {
+      const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]]);
+      const w = tf.tensor2d([[1, 10], [100, 1000], [1e4, 1e5]]);
+      // L = Σ w ⊙ cumsum(x, 0): dL/dx[i] = Σ_{k ≥ i} w[k]; exclusive drops k = i; reverse flips the range.
+      const g = (exclusive: boolean, reverse: boolean) => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(w, tf.cumsum(v, 0, exclusive, reverse))))(x);
+      const cases: [boolean, boolean, number[]][] = [
+        [false, false, [10101, 101010, 10100, 101000, 10000, 100000]],
+        [true, false, [10100, 101000, 10000, 100000, 0, 0]],
+        [false, true, [1, 10, 101, 1010, 10101, 101010]],
+      ];
+      for (const [exclusive, reverse, want] of cases) {
+        const got = g(exclusive, reverse);
+        expect(got.shape).toEqual([3, 2]);
+        expect(Array.from(await got.data()), `exclusive ${exclusive} reverse ${reverse}`).toEqual(want);
+        got.dispose();
+      }
+      tf.dispose([x, w]);
+    });
+  });
+
   it('rejects an unknown backend name', async () => {
     await expect(useBackend('tpu' as never)).rejects.toThrow(/useBackend: name must be one of/);
   });
