@@ -1,6 +1,8 @@
-// The main demo: an MLP built from @dl/core layers learns the real MNIST digits.
+// The main demo: an MLP built from @dl/core layers learns the real MNIST digits, trained with @dl/optim's
+// AdamW (no weight decay on biases) and a linear-warmup + cosine learning-rate schedule.
 import * as tf from '@tensorflow/tfjs-core';
 import { manualSeed, Sequential, Linear, ReLU, Dropout, crossEntropy, Rng } from '@dl/core';
+import { AdamW, decayGroups, warmupCosine } from '@dl/optim';
 import { loadMnist } from '../lib/mnist.mjs';
 import { progressBar } from '../lib/progress.mjs';
 
@@ -15,14 +17,16 @@ export async function run({ quick = false, epochs } = {}) {
   manualSeed(0);
   const model = new Sequential(new Linear(784, 256), new ReLU(), new Dropout(0.2), new Linear(256, 128), new ReLU(), new Dropout(0.2), new Linear(128, 10));
   console.log(`parameters: ${model.numParameters().toLocaleString('en')}`);
-  const opt = tf.train.adam(1e-3);
   const yAll = tf.tensor1d(data.train.y.subarray(0, nTrain), 'int32'); // [n]
   const rng = new Rng(0);
   const shifted = new Float32Array(batch * 784);
   const steps = Math.floor(nTrain / batch);
+  const lr = warmupCosine({ peak: 2e-3, warmupSteps: steps, totalSteps: E * steps, end: 2e-5 }); // one warmup epoch
+  const opt = new AdamW(decayGroups(model, 1e-4), { lr });
+  console.log(`optimizer: AdamW (weight decay 1e-4 on weights only), lr: warmup 1 epoch to 2e-3, cosine to 2e-5`);
   let images = 0;
   let trainSeconds = 0;
-  let startTensors = -1; // taken after the first step, once Adam has made its moment estimates
+  let startTensors = -1; // taken after the first step, once AdamW has made its moment estimates
   for (let epoch = 0; epoch < E; epoch++) {
     const bar = progressBar(steps, `epoch ${epoch + 1}/${E}`);
     let lossSum = 0;
@@ -34,11 +38,12 @@ export async function run({ quick = false, epochs } = {}) {
       const x = tf.tensor2d(shifted, [batch, 784]); // [batch, 784]
       const y = tf.slice(yAll, [s * batch], [batch]); // [batch]
       let hits;
-      const loss = opt.minimize(() => {
+      const stepLr = opt.currentLr(0);
+      const loss = await opt.minimize(() => {
         const logits = model.forward(x); // [batch, 10]
         hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), y), 'int32')));
         return crossEntropy(logits, y);
-      }, true, model.parameters(true));
+      });
       // Reading the loss every step keeps the bar live; it is one small sync per batch.
       const [l, h] = await Promise.all([loss.data(), hits.data()]);
       lossSum += l[0];
@@ -46,7 +51,7 @@ export async function run({ quick = false, epochs } = {}) {
       tf.dispose([x, y, loss, hits]);
       images += batch;
       if (startTensors < 0) startTensors = tf.memory().numTensors;
-      if (s % 5 === 0 || s === steps - 1) bar.update(s + 1, { loss: (lossSum / (s + 1)).toFixed(4), acc: `${((100 * correct) / ((s + 1) * batch)).toFixed(1)}%` });
+      if (s % 5 === 0 || s === steps - 1) bar.update(s + 1, { lr: stepLr.toExponential(2), loss: (lossSum / (s + 1)).toFixed(4), acc: `${((100 * correct) / ((s + 1) * batch)).toFixed(1)}%` });
     }
     trainSeconds += (performance.now() - t0) / 1000;
     bar.done();
