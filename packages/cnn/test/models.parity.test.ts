@@ -106,7 +106,7 @@ describe('parameter counts equal torchvision', () => {
       expect(Object.keys(counts).length).toBe(big ? 6 : 4);
       expect(counts.resnet18).toBe(11_689_512);
     });
-  });
+  }, 180_000); // initialising 60M parameters takes a while on a loaded 2-core machine
 });
 
 describe('a PyTorch ResNet-18 state dict (safetensors) reproduces PyTorch logits', () => {
