@@ -141,6 +141,7 @@ export function clusteredAttention(
       if (part.P && part.cell) weightParts.push({ P: part.P, cell: part.cell });
     }
     const O = outs.length === 1 ? outs[0] : tf.concat(outs, 1); // [BH, Up, dv]
+    if (outs.length > 1) tf.dispose(outs); // keep only the concatenation alive
     const invQ = detached(() => {
       const inv = tf.topk(tf.neg(tf.cast(perm, 'float32')), Up).indices; // [B, H, Up] inverse permutation
       return tf.reshape(tf.add(tf.reshape(tf.slice(inv, [0, 0, 0], [B, H, Lq]), [BH, Lq]), tf.mul(bhI, int(Up))), [-1]); // [BH·Lq]
