@@ -32,5 +32,5 @@ export { linearAttention, linearAttentionQuadratic, resolveFeatureMap, type Line
 export { linformerAttention, Linformer, type LinformerOptions } from './linformer.js';
 export { RandomSynthesizer, DenseSynthesizer, type SynthesizerOptions } from './synthesizer.js';
 export { KVCache, cachedAttention, LinearAttentionState, type KVCacheOptions } from './kv-cache.js';
-export { encodePng, heatmapPng, type HeatmapOptions } from './heatmap.js';
+export { heatmapPng, type HeatmapOptions } from './heatmap.js';
 export { benchmarkAttention, scalingExponent, formatBenchTable, type BenchVariant, type BenchRow, type BenchOptions } from './benchmark.js';

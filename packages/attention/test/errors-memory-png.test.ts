@@ -3,8 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { assertNoLeaks } from '@dl/core/testing';
+import { encodePng } from '@dl/core';
 import {
-  encodePng,
   globalAttention,
   heatmapPng,
   KMeansRouting,
@@ -126,7 +126,7 @@ describe('PNG heatmaps', () => {
 
   it('splits big images into several stored blocks', () => {
     const rgb = new Uint8Array(200 * 200 * 3).map((_, i) => i % 251);
-    const png = encodePng(200, 200, rgb);
+    const png = encodePng(rgb, 200, 200, 3);
     const view = new DataView(png.buffer);
     const raw = inflateSync(png.slice(41, 41 + view.getUint32(33)));
     expect(raw.length).toBe(200 * 601);

@@ -52,3 +52,4 @@ export {
   type Checkpoint,
   type SafetensorsDtype,
 } from './checkpoint.js';
+export { encodePng } from './png.js';
