@@ -22,6 +22,5 @@ export { nonMaxSuppression, boxIou, type Detection, type NmsOptions } from './yo
 export { convOutputSize, receptiveField, type OutputSizeOptions, type RFLayer, type RFStep } from './sizes.js';
 export { confusionMatrix, meanIoU, meanAveragePrecision, type IoUResult, type MapResult } from './metrics.js';
 export { loadPytorchStateDict, toPytorchStateDict, convertPytorchLayout } from './pytorch.js';
-export { encodePng } from './png.js';
 export { makeShapes, SHAPE_NAMES, type ShapesOptions, type ShapesSet } from './shapes.js';
 export { labelLayers, type Labelled, type Pair, type Padding2d } from './util.js';

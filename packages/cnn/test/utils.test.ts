@@ -1,10 +1,11 @@
 // The seed's formulas, box utilities, metrics, the PNG encoder and the generated data sets.
 import * as tf from '@tensorflow/tfjs-core';
+import { encodePng } from '@dl/core';
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { assertNoLeaks } from '@dl/core/testing';
 import {
-  Conv2d, Flatten, LeNet5, MaxPool2d, boxIou, confusionMatrix, convOutputSize, decodeYolo, encodePng, encodeYoloTargets, makeShapes,
+  Conv2d, Flatten, LeNet5, MaxPool2d, boxIou, confusionMatrix, convOutputSize, decodeYolo, encodeYoloTargets, makeShapes,
   meanAveragePrecision, meanIoU, nonMaxSuppression, receptiveField, type Detection,
 } from '../src/index.js';
 

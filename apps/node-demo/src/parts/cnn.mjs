@@ -7,9 +7,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { crossEntropy, manualSeed, Rng } from '@dl/core';
+import { crossEntropy, encodePng, manualSeed, Rng } from '@dl/core';
 import {
-  FCN, LeNet5, VGGBackbone, YoloV1, confusionMatrix, decodeYolo, encodePng, encodeYoloTargets, makeShapes, meanAveragePrecision, meanIoU, yoloLoss, SHAPE_NAMES,
+  FCN, LeNet5, VGGBackbone, YoloV1, confusionMatrix, decodeYolo, encodeYoloTargets, makeShapes, meanAveragePrecision, meanIoU, yoloLoss, SHAPE_NAMES,
 } from '@dl/cnn';
 import { loadMnist } from '../lib/mnist.mjs';
 import { progressBar } from '../lib/progress.mjs';
