@@ -25,7 +25,11 @@ const backend = await useBackend(flag('backend', 'auto'));
 console.log(`backend: ${backend.summary}`);
 if (backend.fallbackKernels.length) console.log(`  (${backend.fallbackKernels.length} kernels this backend lacks run on cpu: ${backend.fallbackKernels.slice(0, 4).join(', ')}…)`);
 
-const options = { quick: Boolean(flag('quick', false)), epochs: flag('epochs') ? Number(flag('epochs')) : undefined };
+const options = {
+  quick: Boolean(flag('quick', false)),
+  epochs: flag('epochs') ? Number(flag('epochs')) : undefined,
+  only: flag('only') ? String(flag('only')).split(',') : undefined,
+};
 for (const part of parts) {
   const file = new URL(`./parts/${part}.mjs`, import.meta.url);
   if (!existsSync(file)) {
