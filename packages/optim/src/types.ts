@@ -148,6 +148,20 @@ export function mapUpdates(updates: Updates, fn: (u: tf.Tensor, i: number) => tf
   return updates.map((u, i) => (u === null ? null : fn(u, i)));
 }
 
+/**
+ * A memo of scalar tensors for one update: each distinct hyperparameter value is uploaded once and shared
+ * by every parameter, instead of once per parameter and op (`tf.mul(x, 0.9)` uploads a new scalar each
+ * call, which dominates a step over many small variables). Call inside the optimizer step's tidy.
+ */
+export function scalarMemo(): (value: number) => tf.Scalar {
+  const memo = new Map<number, tf.Scalar>();
+  return (value) => {
+    let s = memo.get(value);
+    if (!s) memo.set(value, (s = tf.scalar(value)));
+    return s;
+  };
+}
+
 /** `n` zero tensors shaped like `params` (float32). */
 export function zerosLike(params: readonly tf.Tensor[]): tf.Tensor[] {
   return params.map((p) => tf.zeros(p.shape, 'float32'));

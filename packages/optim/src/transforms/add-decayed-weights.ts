@@ -20,8 +20,9 @@ export function addDecayedWeights(weightDecay: Hyper): GradientTransformation {
     update(updates, state, params) {
       const t = groupCount(state);
       const l = resolve(wd, t);
+      let lT: tf.Scalar | undefined; // one upload per step, shared by every parameter
       return {
-        updates: l === 0 ? updates : mapUpdates(updates, (u, i) => tf.add(u, tf.mul(params[i], l))), // [param shape]
+        updates: l === 0 ? updates : mapUpdates(updates, (u, i) => tf.add(u, tf.mul(params[i], (lT ??= tf.scalar(l))))), // [param shape]
         state: { slots: {}, numbers: { step: [t + 1] }, inner: [] },
       };
     },

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber } from '@dl/core';
-import { bumpCounts, checkBool, checkKeys, mapUpdates, zerosLike, type GradientTransformation } from '../types.js';
+import { bumpCounts, checkBool, checkKeys, mapUpdates, scalarMemo, zerosLike, type GradientTransformation } from '../types.js';
 
 /** Options of {@link scaleByAdam}. */
 export interface ScaleByAdamOptions {
@@ -49,16 +49,17 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransform
       const v = exp_avg_sq.slice();
       const vmax = max_exp_avg_sq?.slice();
       const counts = state.numbers.count;
+      const c = scalarMemo();
       const out = mapUpdates(updates, (g, i) => {
         const t = counts[i] + 1;
         const bc1 = 1 - b1 ** t;
         const bc2Sqrt = Math.sqrt(1 - b2 ** t);
-        m[i] = tf.add(tf.mul(exp_avg[i]!, b1), tf.mul(g, 1 - b1)); // [param shape]
-        v[i] = tf.add(tf.mul(exp_avg_sq[i]!, b2), tf.mul(tf.square(g), 1 - b2)); // [param shape]
+        m[i] = tf.add(tf.mul(exp_avg[i]!, c(b1)), tf.mul(g, c(1 - b1))); // [param shape]
+        v[i] = tf.add(tf.mul(exp_avg_sq[i]!, c(b2)), tf.mul(tf.square(g), c(1 - b2))); // [param shape]
         let second = v[i]!;
         if (vmax) second = vmax[i] = tf.maximum(max_exp_avg_sq[i]!, v[i]!); // [param shape]
-        const denom = tf.add(tf.sqrt(second), eps * bc2Sqrt); // [param shape]
-        return tf.mul(tf.div(m[i]!, denom), bc2Sqrt / bc1); // [param shape]
+        const denom = tf.add(tf.sqrt(second), c(eps * bc2Sqrt)); // [param shape]
+        return tf.mul(tf.div(m[i]!, denom), c(bc2Sqrt / bc1)); // [param shape]
       });
       return {
         updates: out,

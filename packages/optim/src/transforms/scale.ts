@@ -20,8 +20,9 @@ export function scale(factor: Hyper): GradientTransformation {
     update(updates, state) {
       const t = groupCount(state);
       const s = resolve(f, t);
+      let factorT: tf.Scalar | undefined; // one upload per step, shared by every parameter
       return {
-        updates: s === 1 ? updates : mapUpdates(updates, (u) => tf.mul(u, s)), // [param shape]
+        updates: s === 1 ? updates : mapUpdates(updates, (u) => tf.mul(u, factorT ??= tf.scalar(s))), // [param shape]
         state: { slots: {}, numbers: { step: [t + 1] }, inner: [] },
       };
     },
@@ -47,8 +48,9 @@ export function scaleByLearningRate(lr: Hyper): GradientTransformation {
     update(updates, state) {
       const t = groupCount(state);
       const s = -resolve(eta, t);
+      let lrT: tf.Scalar | undefined; // one upload per step, shared by every parameter
       return {
-        updates: mapUpdates(updates, (u) => tf.mul(u, s)), // [param shape]
+        updates: mapUpdates(updates, (u) => tf.mul(u, (lrT ??= tf.scalar(s)))), // [param shape]
         state: { slots: {}, numbers: { step: [t + 1] }, inner: [] },
       };
     },
