@@ -1,6 +1,7 @@
 // Table-driven: each bad argument is rejected up front and the message names it.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+import { assertNoLeaks } from '@dl/core/testing';
 import {
   Adam, AdamW, SGD, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam, Lion, Lamb, chain, clipGradNorm, constant, cosine, cosineWarmRestarts, criticalPoint, cyclic,
   exponential, GradientAccumulator, hessian, hvp, join, linear, linearWarmup, multiStep, multiply, noam, oneCycle, polynomial, reduceOnPlateau, scaleByAdam,
@@ -61,9 +62,10 @@ const cases: [string, () => unknown, RegExp][] = [
 ];
 
 describe('bad input is rejected with the argument named', () => {
-  for (const [name, fn, re] of cases) it(name, () => expect(fn).toThrow(re));
+  // tidy frees the tensors a case makes before it throws; assertNoLeaks checks nothing else stays behind.
+  for (const [name, fn, re] of cases) it(name, () => assertNoLeaks(() => tf.tidy(() => void expect(fn).toThrow(re)), name));
 
-  it('step rejects gradients of the wrong count, shape or name', async () => {
+  it('step rejects gradients of the wrong count, shape or name', () => assertNoLeaks(async () => {
     const opt = new Adam([w]);
     await expect(opt.step([])).rejects.toThrow(/Adam.step: grads must be an array of 1 gradients/);
     const g = tf.zeros([3]);
@@ -74,12 +76,12 @@ describe('bad input is rejected with the argument named', () => {
     opt.dispose();
     expect(() => opt.freeze(w)).not.toThrow();
     await expect(opt.step([null])).rejects.toThrow(/used after dispose/);
-  });
+  }));
 
-  it('hessian and criticalPoint want a flat vector', async () => {
+  it('hessian and criticalPoint want a flat vector', () => assertNoLeaks(async () => {
     const x = tf.zeros([2, 2]);
     await expect(hessian((v) => tf.sum(v) as tf.Scalar, x)).rejects.toThrow(/hessian: x must be a rank-1 tensor/);
     await expect(criticalPoint((v) => tf.sum(v) as tf.Scalar, x)).rejects.toThrow(/criticalPoint: x must be a rank-1 tensor/);
     x.dispose();
-  });
+  }));
 });
