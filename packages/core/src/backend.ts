@@ -97,6 +97,15 @@ async function tryBackend(name: BackendName, options: UseBackendOptions): Promis
     const gpu = await installNodeWebGPU();
     if (!gpu.ok) return { name, ok: false, reason: gpu.reason };
   }
+  if (name === 'webgpu') {
+    // Without an adapter tfjs fails with a bare TypeError; say what is missing instead.
+    const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
+    if (!gpu) return { name, ok: false, reason: 'no navigator.gpu' };
+    const adapter = await gpu.requestAdapter().catch(() => null);
+    if (!adapter) {
+      return { name, ok: false, reason: isNode ? 'no WebGPU adapter (no GPU Vulkan driver; without a GPU, VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json runs it on SwiftShader)' : 'no WebGPU adapter in this browser' };
+    }
+  }
   if (tf.findBackendFactory(name) == null) {
     let loaded = false;
     let lastError = '';
