@@ -54,6 +54,14 @@ export interface PatternSpec {
 /**
  * Turns a pattern into a {@link SparseLayout}: sparse queries are cut into blocks of `blockSize`, each
  * block gathers the union of its queries' keys. Host cost O(lq·width).
+ *
+ * @example
+ * ```ts
+ * import { buildLayout, layoutToMask } from '@dl/attention';
+ * // Each of 8 queries sees itself and its left neighbour, in blocks of 4 queries.
+ * const layout = buildLayout({ lq: 8, lk: 8, candidates: (i) => [i - 1, i].filter((j) => j >= 0), blockSize: 4, causal: false });
+ * const mask = layoutToMask(layout); // [8, 8] bool, a band of width 2
+ * ```
  */
 export function buildLayout(spec: PatternSpec): SparseLayout {
   const { lq, lk, blockSize: c, causal } = spec;
@@ -110,6 +118,12 @@ export function buildLayout(spec: PatternSpec): SparseLayout {
 /**
  * The dense boolean `[lq, lk]` mask a layout stands for (true = attended). O(lq·lk): for tests, heatmaps
  * and equivalence checks, not for the efficient path.
+ *
+ * @example
+ * ```ts
+ * import { layoutToMask, patternLayout } from '@dl/attention';
+ * const mask = layoutToMask(patternLayout({ local: { lookBack: 2, lookForward: 2 } }, 16, 16)); // [16, 16] bool
+ * ```
  */
 export function layoutToMask(layout: SparseLayout): tf.Tensor {
   const { lq, lk, blockSize: c, width } = layout;
@@ -135,6 +149,15 @@ const GROUP_ELEMENTS = 1 << 18;
  * slots `[width, d]`, scores `[c, width]`, masked softmax, weighted sum; dense rows (global queries)
  * are computed against all keys; a final gather puts every query's row back in place. Memory
  * O(Lq·width + g·Lk): never an Lq×Lk tensor unless `returnWeights` is set.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { blockSparseAttention, checkQKV, patternLayout } from '@dl/attention';
+ * const q = tf.randomNormal([1, 2, 16, 8]); // [B, H, L, d]
+ * const dims = checkQKV('example', q, q, q);
+ * const { output } = blockSparseAttention('example', q, q, q, dims, patternLayout({ local: { lookBack: 2, lookForward: 2 } }, 16, 16), 1 / Math.sqrt(8), {});
+ * ```
  */
 export function blockSparseAttention(where: string, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, dims: QKVDims, layout: SparseLayout, scale: number, options: AttentionOptions): AttentionResult {
   if (layout.lq !== dims.lq || layout.lk !== dims.lk) throw new DLArgumentError(where, 'layout', `built for Lq=${dims.lq}, Lk=${dims.lk}`, `Lq=${layout.lq}, Lk=${layout.lk}`);
@@ -256,7 +279,18 @@ function scatterWeights(layout: SparseLayout, dims: QKVDims, P: tf.Tensor, dense
   return tf.transpose(tf.reshape(cut, [lq, lk, B, H]), [2, 3, 0, 1]); // [B, H, Lq, Lk]
 }
 
-/** A small cache of layouts by key (pattern parameters and lengths). */
+/**
+ * A small cache of layouts by key (pattern parameters and lengths).
+ *
+ * @example
+ * ```ts
+ * import { LayoutCache, buildLayout } from '@dl/attention';
+ * const cache = new LayoutCache(4);
+ * const spec = { lq: 8, lk: 8, candidates: (i: number) => [i], blockSize: 4, causal: false };
+ * const a = cache.get('diag-8', () => buildLayout(spec));
+ * const b = cache.get('diag-8', () => buildLayout(spec)); // the same object: built once
+ * ```
+ */
 export class LayoutCache {
   private readonly map = new Map<string, SparseLayout>();
   /** @param capacity how many layouts to keep. */

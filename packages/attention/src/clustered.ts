@@ -26,6 +26,15 @@ export interface ClusterChunking {
  * With one cluster and a chunk ≥ Lq + Lk it is exactly full attention.
  *
  * @param qBuckets int32 `[B, H, Lq]` cluster of each query; `kBuckets` int32 `[B, H, Lk]`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { checkQKV, clusteredAttention } from '@dl/attention';
+ * const q = tf.randomNormal([1, 1, 8, 4]); // [B, H, L, d]
+ * const buckets = tf.tensor3d([[[0, 0, 1, 1, 0, 1, 0, 1]]], [1, 1, 8], 'int32'); // cluster of each position
+ * const { output } = clusteredAttention('example', q, q, q, checkQKV('example', q, q, q), buckets, buckets, 2, { chunkSize: 16, lookBack: 1, lookForward: 1 }, 0.5, {});
+ * ```
  */
 export function clusteredAttention(
   where: string,

@@ -17,7 +17,16 @@ export interface LinearAttentionOptions {
   eps?: number;
 }
 
-/** Resolves a feature-map option. */
+/**
+ * Resolves a feature-map option.
+ *
+ * @example
+ * ```ts
+ * import { resolveFeatureMap } from '@dl/attention';
+ * const phi = resolveFeatureMap('example', 'elu'); // elu(x) + 1
+ * phi.featureDim(64); // 64
+ * ```
+ */
 export function resolveFeatureMap(where: string, f: LinearAttentionOptions['featureMap']): FeatureMap {
   if (f === undefined || f === 'elu') return eluFeatureMap;
   if (f === 'relu') return reluFeatureMap;

@@ -156,6 +156,14 @@ export function graphMask(n: number, edges: [number, number][], options: { undir
 /**
  * Everything in `options` as one float 0/1 tensor broadcastable to `[B, H, Lq, Lk]` (1 = may attend),
  * or null when nothing is masked. Dense: Lq·Lk. Caller disposes.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { checkQKV, denseAllowed } from '@dl/attention';
+ * const q = tf.zeros([1, 1, 4, 8]);
+ * const allowed = denseAllowed(checkQKV('example', q, q, q, { causal: true }), { causal: true }); // lower-triangular 0/1
+ * ```
  */
 export function denseAllowed(dims: QKVDims, options: AttentionOptions): tf.Tensor | null {
   if (!options.causal && !options.keyPaddingMask && !options.mask) return null;
@@ -180,6 +188,13 @@ export function denseAllowed(dims: QKVDims, options: AttentionOptions): tf.Tenso
 /**
  * Softmax over the last axis where `allowed` (0/1 floats, broadcastable) is 1; masked entries get weight
  * exactly 0 and a fully masked row is all zeros. With `allowed` null, the plain softmax.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { maskedSoftmax } from '@dl/attention';
+ * const w = maskedSoftmax(tf.tensor2d([[1, 2, 3], [1, 1, 1]]), tf.tensor2d([[1, 1, 0], [0, 0, 0]])); // row 2 is all zeros
+ * ```
  */
 export function maskedSoftmax(scores: tf.Tensor, allowed: tf.Tensor | null): tf.Tensor {
   if (allowed == null) return tf.softmax(scores);

@@ -88,7 +88,15 @@ function globalPositions(where: string, p: SparsePatternOptions, lq: number, lk:
 
 const cache = new LayoutCache(16);
 
-/** Builds (or fetches from the cache) the {@link SparseLayout} of a pattern for given lengths. */
+/**
+ * Builds (or fetches from the cache) the {@link SparseLayout} of a pattern for given lengths.
+ *
+ * @example
+ * ```ts
+ * import { patternLayout } from '@dl/attention';
+ * const layout = patternLayout({ local: { lookBack: 2, lookForward: 0 }, global: { positions: [0] } }, 32, 32);
+ * ```
+ */
 export function patternLayout(p: SparsePatternOptions, lq: number, lk: number, where = 'patternLayout'): SparseLayout {
   checkPattern(where, p);
   const gPos = globalPositions(where, p, lq, lk);

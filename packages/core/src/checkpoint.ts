@@ -9,7 +9,15 @@ export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 
 const BYTES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 const MAX_HEADER = 100 * 1024 * 1024;
 
-/** The error thrown for a malformed, truncated or inconsistent safetensors file. */
+/**
+ * The error thrown for a malformed, truncated or inconsistent safetensors file.
+ *
+ * @example
+ * ```ts
+ * import { CheckpointError, decodeSafetensors } from '@dl/core';
+ * try { decodeSafetensors(new Uint8Array(3)); } catch (e) { console.log(e instanceof CheckpointError, (e as Error).message); }
+ * ```
+ */
 export class CheckpointError extends Error {
   /** @param message what is wrong, and where. */
   constructor(message: string) {

@@ -29,7 +29,15 @@ export class DLArgumentError extends Error {
   }
 }
 
-/** Text that {@link describe} prints as it is (see {@link asIs}). */
+/**
+ * Text that {@link describe} prints as it is (see {@link asIs}).
+ *
+ * @example
+ * ```ts
+ * import { AsIs, describe } from '@dl/core';
+ * describe(new AsIs('3 at position 1')); // '3 at position 1', not '"3 at position 1"'
+ * ```
+ */
 export class AsIs {
   /** @param text printed verbatim. */
   constructor(readonly text: string) {}

@@ -34,7 +34,15 @@ export function logSoftmaxRows(s: ScoreMatrix): ScoreMatrix {
   return { rows: s.rows, vocab: s.vocab, data: out };
 }
 
-/** log Σ exp over `data[offset .. offset + n)`, float64. */
+/**
+ * log Σ exp over `data[offset .. offset + n)`, float64.
+ *
+ * @example
+ * ```ts
+ * import { logSumExp } from '@dl/decode';
+ * logSumExp([0, 0, 0, 0], 0, 4); // log 4
+ * ```
+ */
 export function logSumExp(data: ArrayLike<number>, offset: number, n: number): number {
   let max = -Infinity;
   for (let j = 0; j < n; j++) if (data[offset + j] > max) max = data[offset + j];
@@ -44,7 +52,15 @@ export function logSumExp(data: ArrayLike<number>, offset: number, n: number): n
   return max + Math.log(sum);
 }
 
-/** Softmax of one row into a Float64Array. */
+/**
+ * Softmax of one row into a Float64Array.
+ *
+ * @example
+ * ```ts
+ * import { softmaxRow } from '@dl/decode';
+ * softmaxRow([0, Math.log(3)], 0, 2); // Float64Array [0.25, 0.75]
+ * ```
+ */
 export function softmaxRow(data: ArrayLike<number>, offset: number, n: number): Float64Array {
   const p = new Float64Array(n);
   let max = -Infinity;
@@ -59,7 +75,15 @@ export function softmaxRow(data: ArrayLike<number>, offset: number, n: number): 
   return p;
 }
 
-/** Index of the largest value of a row (the first on ties, as `torch.argmax`). */
+/**
+ * Index of the largest value of a row (the first on ties, as `torch.argmax`).
+ *
+ * @example
+ * ```ts
+ * import { argmaxRow } from '@dl/decode';
+ * argmaxRow([0.1, 0.7, 0.7], 0, 3); // 1 (first of the tie)
+ * ```
+ */
 export function argmaxRow(data: ArrayLike<number>, offset: number, n: number): number {
   let best = 0;
   let bestV = -Infinity;
@@ -76,6 +100,12 @@ export function argmaxRow(data: ArrayLike<number>, offset: number, n: number): n
 /**
  * Indices of the `k` largest of `data[offset .. offset + n)`, largest first; ties go to the lower index.
  * `-Infinity` entries are taken only when fewer than `k` entries are finite. O(n·k) worst case, O(n) typical.
+ *
+ * @example
+ * ```ts
+ * import { topKIndices } from '@dl/decode';
+ * topKIndices([0.1, 0.5, 0.2, 0.5], 0, 4, 2); // [1, 3]
+ * ```
  */
 export function topKIndices(data: ArrayLike<number>, offset: number, n: number, k: number): number[] {
   k = Math.min(k, n);

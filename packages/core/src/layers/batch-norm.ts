@@ -17,6 +17,13 @@ export interface BatchNormOptions {
 /**
  * Shared implementation of {@link BatchNorm1d} and {@link BatchNorm2d}: normalise each channel (the
  * last axis, tfjs's channels-last layout) with batch statistics in training, running ones in evaluation.
+ *
+ * @example
+ * ```ts
+ * import { BatchNormBase, BatchNorm1d } from '@dl/core';
+ * const bn: BatchNormBase = new BatchNorm1d(8, { momentum: 0.05 });
+ * bn.runningMean; // tf.Variable [8], saved as 'running_mean'
+ * ```
  */
 export abstract class BatchNormBase extends Module {
   /** γ, `[numFeatures]`, or null. */
