@@ -16,13 +16,17 @@ import { progressBar } from '../lib/progress.mjs';
 
 const OUT = fileURLToPath(new URL('../../out/cnn/', import.meta.url));
 
-/** AdamW from @dl/optim when it is built, else tfjs's Adam; `step` returns the loss. */
-async function makeOptimizer(params, lr, weightDecay = 1e-4) {
+/**
+ * AdamW from @dl/optim when it is built (weight decay on weights only, via `decayGroups`, and a linear-warmup
+ * cosine learning rate when `totalSteps` is given), else tfjs's Adam; `step` returns the loss.
+ */
+async function makeOptimizer(module, lr, { weightDecay = 1e-4, totalSteps, warmupSteps } = {}) {
   try {
-    const { AdamW } = await import('@dl/optim');
-    const opt = new AdamW(params, { lr, weightDecay });
+    const { AdamW, decayGroups, warmupCosine } = await import('@dl/optim');
+    const schedule = totalSteps ? warmupCosine({ peak: lr, warmupSteps: warmupSteps ?? Math.max(1, Math.round(totalSteps / 20)), totalSteps, end: lr / 100 }) : lr;
+    const opt = new AdamW(decayGroups(module, weightDecay), { lr: schedule, weightDecay });
     return {
-      name: `@dl/optim AdamW (lr ${lr}, weight decay ${weightDecay})`,
+      name: `@dl/optim AdamW (lr ${lr}${totalSteps ? `, warmup + cosine over ${totalSteps} steps` : ''}, weight decay ${weightDecay} on weights)`,
       async step(lossFn) {
         const loss = await opt.minimize(lossFn);
         const v = (await loss.data())[0];
@@ -31,7 +35,9 @@ async function makeOptimizer(params, lr, weightDecay = 1e-4) {
       },
       dispose: () => opt.dispose?.(),
     };
-  } catch {
+  } catch (e) {
+    if (!(e?.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find/.test(String(e?.message)))) throw e;
+    const params = module.parameters(true);
     const opt = tf.train.adam(lr);
     return {
       name: `tf.train.adam (lr ${lr}; @dl/optim not built)`,
@@ -46,13 +52,13 @@ async function makeOptimizer(params, lr, weightDecay = 1e-4) {
   }
 }
 
-/** Copies digits [start, start + n) into `out` (NHWC 28×28×1), each moved by a seeded offset in [−2, 2]². */
-function shiftDigits(x, start, n, out, rng) {
+/** Copies digits order[start … start + n) into `out` (NHWC 28×28×1), each moved by a seeded offset in [−2, 2]². */
+function shiftDigits(x, order, start, n, out, rng) {
   out.fill(0);
   for (let k = 0; k < n; k++) {
     const dx = Math.floor(rng.uniform() * 5) - 2;
     const dy = Math.floor(rng.uniform() * 5) - 2;
-    const src = (start + k) * 784;
+    const src = order[start + k] * 784;
     for (let r = 0; r < 28; r++) {
       const rr = r - dy;
       if (rr < 0 || rr >= 28) continue;
@@ -78,26 +84,32 @@ async function predictBatches(n, batch, makeInput, forward) {
 async function lenetOnMnist({ quick, epochs }) {
   const data = loadMnist();
   const nTrain = quick ? 2000 : data.train.n;
-  const E = epochs ?? (quick ? 1 : 4);
+  const E = epochs ?? (quick ? 1 : 12);
   const batch = 32;
+  const steps = Math.floor(nTrain / batch);
   manualSeed(0);
   const net = new LeNet5();
-  const opt = await makeOptimizer(net.parameters(true), 2e-3);
-  console.log(`LeNet-5 (${net.numParameters().toLocaleString('en')} parameters) on ${nTrain} real MNIST digits (shifted ±2 px), ${data.test.n} held out; ${E} epochs, batch ${batch}, ${opt.name}`);
-  const yAll = tf.tensor1d(data.train.y.subarray(0, nTrain), 'int32'); // [n]
+  const opt = await makeOptimizer(net, 3e-3, { weightDecay: 5e-4, totalSteps: E * steps });
+  console.log(`LeNet-5 (${net.numParameters().toLocaleString('en')} parameters) on ${nTrain} real MNIST digits (shifted ±2 px, reshuffled each epoch), ${data.test.n} held out; ${E} epochs, batch ${batch}, ${opt.name}`);
   const rng = new Rng(0);
   const buf = new Float32Array(batch * 784);
-  const steps = Math.floor(nTrain / batch);
+  const ybuf = new Int32Array(batch);
+  const order = Int32Array.from({ length: nTrain }, (_, i) => i);
   let seconds = 0;
   let flat = -1;
   for (let epoch = 0; epoch < E; epoch++) {
     const bar = progressBar(steps, `epoch ${epoch + 1}/${E}`);
     let lossSum = 0;
     const t0 = performance.now();
+    for (let i = nTrain - 1; i > 0; i--) {
+      const j = Math.floor(rng.uniform() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
     for (let s = 0; s < steps; s++) {
-      shiftDigits(data.train.x, s * batch, batch, buf, rng);
+      shiftDigits(data.train.x, order, s * batch, batch, buf, rng);
+      for (let k = 0; k < batch; k++) ybuf[k] = data.train.y[order[s * batch + k]];
       const x = tf.tensor4d(buf, [batch, 28, 28, 1]); // [B, 28, 28, 1]
-      const y = tf.slice(yAll, [s * batch], [batch]); // [B]
+      const y = tf.tensor1d(ybuf, 'int32'); // [B]
       lossSum += await opt.step(() => crossEntropy(net.forward(x), y));
       tf.dispose([x, y]);
       if (s === 1 && epoch === 0) flat = tf.memory().numTensors;
@@ -137,7 +149,6 @@ async function lenetOnMnist({ quick, epochs }) {
   });
   writeFileSync(`${OUT}lenet-misclassified.png`, encodePng(px, W, H, 3));
   console.log(`wrote out/cnn/lenet-misclassified.png (${wrong.length} misclassified; red bar = true digit, green = predicted, length ∝ digit)`);
-  yAll.dispose();
   opt.dispose();
   net.dispose();
   return { accuracy, seconds };
@@ -145,19 +156,21 @@ async function lenetOnMnist({ quick, epochs }) {
 
 const PALETTE = [[30, 30, 30], [230, 80, 80], [80, 200, 90], [80, 130, 240]];
 
-async function fcnOnShapes({ quick }) {
+async function fcnOnShapes({ quick, epochs }) {
   const size = 64;
-  const nTrain = quick ? 96 : 320;
+  const nTrain = quick ? 96 : 800;
   const nTest = quick ? 32 : 96;
-  const E = quick ? 2 : 8;
+  const E = epochs ?? (quick ? 2 : 10);
   const batch = 8;
+  const steps = Math.floor(nTrain / batch);
   const train = makeShapes(nTrain, { size, seed: 1 });
   const test = makeShapes(nTest, { size, seed: 2 });
   manualSeed(1);
-  const fcn = new FCN({ numClasses: 4, variant: '8s', backbone: new VGGBackbone({ widths: [8, 16, 32, 32, 32], depths: [1, 1, 1, 1, 1] }), headChannels: 64 });
-  const opt = await makeOptimizer(fcn.parameters(true), 5e-3);
-  console.log(`FCN-8s (${fcn.numParameters().toLocaleString('en')} parameters) on ${nTrain} generated ${size}×${size} shape images (background + ${SHAPE_NAMES.join(', ')}), ${nTest} held out; ${E} epochs, ${opt.name}`);
-  const steps = Math.floor(nTrain / batch);
+  const fcn = new FCN({ numClasses: 4, variant: '8s', backbone: new VGGBackbone({ widths: [16, 32, 64, 64, 64], depths: [1, 1, 1, 1, 1] }), headChannels: 64 });
+  // As in the FCN paper, the final ×8 up-sampling stays fixed bilinear (also: its filter gradient has no fast kernel on cpu/wasm).
+  fcn.freeze('upscore8');
+  const opt = await makeOptimizer(fcn, 5e-3, { totalSteps: E * steps });
+  console.log(`FCN-8s (${fcn.numParameters().toLocaleString('en')} parameters, upscore8 fixed bilinear) on ${nTrain} generated ${size}×${size} shape images (background + ${SHAPE_NAMES.join(', ')}), ${nTest} held out; ${E} epochs, batch ${batch}, ${opt.name}`);
   const t0 = performance.now();
   for (let epoch = 0; epoch < E; epoch++) {
     const bar = progressBar(steps, `epoch ${epoch + 1}/${E}`);
@@ -200,23 +213,23 @@ async function fcnOnShapes({ quick }) {
   return { meanIoU: iou.meanIoU, seconds };
 }
 
-async function yoloOnShapes({ quick }) {
+async function yoloOnShapes({ quick, epochs }) {
   const size = 64;
   const S = 4;
   const B = 2;
   const C = 3;
-  const nTrain = quick ? 128 : 640;
+  const nTrain = quick ? 128 : 1280;
   const nTest = quick ? 32 : 200;
-  const E = quick ? 2 : 15;
+  const E = epochs ?? (quick ? 2 : 9);
   const batch = 16;
+  const steps = Math.floor(nTrain / batch);
   const train = makeShapes(nTrain, { size, seed: 11 });
   const test = makeShapes(nTest, { size, seed: 12 });
   manualSeed(2);
-  const yolo = new YoloV1({ S, B, C, inputSize: size, widths: [8, 16, 32, 32, 64], hidden: 128, dropout: 0.1 });
-  const opt = await makeOptimizer(yolo.parameters(true), 1e-3);
-  console.log(`YOLOv1 (S=${S}, B=${B}, C=${C}; ${yolo.numParameters().toLocaleString('en')} parameters) on ${nTrain} generated shape images, ${nTest} held out; ${E} epochs, ${opt.name}`);
+  const yolo = new YoloV1({ S, B, C, inputSize: size, widths: [16, 32, 64, 64, 128], hidden: 512, dropout: 0.1 });
+  const opt = await makeOptimizer(yolo, 2e-3, { totalSteps: E * steps });
+  console.log(`YOLOv1 (S=${S}, B=${B}, C=${C}; ${yolo.numParameters().toLocaleString('en')} parameters) on ${nTrain} generated shape images, ${nTest} held out; ${E} epochs, batch ${batch}, ${opt.name}`);
   const targets = encodeYoloTargets(train.objects, { S, C }); // [n, S, S, 5 + C]
-  const steps = Math.floor(nTrain / batch);
   const t0 = performance.now();
   for (let epoch = 0; epoch < E; epoch++) {
     const bar = progressBar(steps, `epoch ${epoch + 1}/${E}`);
@@ -269,8 +282,8 @@ export async function run({ quick = false, epochs, only } = {}) {
   const report = { backend: tf.getBackend() };
   const want = (name) => !only || only.includes(name);
   if (want('lenet')) report.lenet = await lenetOnMnist({ quick, epochs });
-  if (want('fcn')) report.fcn = await fcnOnShapes({ quick });
-  if (want('yolo')) report.yolo = await yoloOnShapes({ quick });
+  if (want('fcn')) report.fcn = await fcnOnShapes({ quick, epochs });
+  if (want('yolo')) report.yolo = await yoloOnShapes({ quick, epochs });
   console.log(`summary: ${JSON.stringify(report)}`);
   return report;
 }
