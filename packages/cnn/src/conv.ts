@@ -100,6 +100,16 @@ function conv2dFastFilterGrad(
  * The convolution every conv layer runs: NHWC `x`, kernel `[kh, kw, in/groups, out]`, explicit padding,
  * any stride and dilation (dilation through a zero-stuffed kernel, since tfjs has no dilated conv
  * gradient), groups by splitting (depthwise through `tf.depthwiseConv2d`), bias and a fused ReLU.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { conv2dNHWC } from '@dl/cnn';
+ * const x = tf.ones([1, 5, 5, 2]) as tf.Tensor4D; // [N, H, W, in]
+ * const w = tf.ones([3, 3, 2, 4]); // [kh, kw, in, out]
+ * // stride 2, one pixel of padding on every side, dilation 1, one group, no bias
+ * const y = conv2dNHWC(x, w, null, [2, 2], [[1, 1], [1, 1]], [1, 1], 1); // [1, 3, 3, 4]
+ * ```
  */
 export function conv2dNHWC(
   x: tf.Tensor4D,
@@ -238,6 +248,17 @@ export class Conv2d extends Module implements Labelled {
 /**
  * Checks rank, channels and that the (padded) input is at least as large as the dilated kernel; returns
  * the explicit padding. Errors name the layer, the expected shape and the given one.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { checkConvInput } from '@dl/cnn';
+ * const x = tf.zeros([1, 8, 8, 3]);
+ * // a 3×3 kernel with 'same' padding (one pixel on every side): returns [[1, 1], [1, 1]]
+ * const pads = checkConvInput('MyConv', x, 3, 4, () => [[1, 1], [1, 1]], [3, 3], [1, 1], '[N, H, W, C]');
+ * // 4 channels expected, 3 given:
+ * checkConvInput('MyConv', x, 4, 4, () => [[1, 1], [1, 1]], [3, 3], [1, 1], '[N, H, W, C]'); // throws "MyConv: input must be of shape [N, H, W, 4] (4 input channels), got …"
+ * ```
  */
 export function checkConvInput(
   where: string,

@@ -71,8 +71,11 @@ function converters(model: Module): Map<string, Converter> {
  * @example
  * ```ts
  * import { readFileSync } from 'node:fs';
- * import { decodeSafetensors } from '@dl/core';
- * import { resnet18, loadPytorchStateDict } from '@dl/cnn';
+ * import { decodeSafetensors, saveCheckpoint } from '@dl/core';
+ * import { resnet18, loadPytorchStateDict, toPytorchStateDict } from '@dl/cnn';
+ * // In Python: save_file(torchvision.models.resnet18().state_dict(), 'resnet18.safetensors'); here a
+ * // file in the same layout is written from JS so that the example runs on its own.
+ * await saveCheckpoint(toPytorchStateDict(resnet18()), 'resnet18.safetensors');
  * const net = resnet18();
  * const { tensors } = decodeSafetensors(readFileSync('resnet18.safetensors'));
  * loadPytorchStateDict(net, tensors);

@@ -116,6 +116,16 @@ export interface Labelled {
 /**
  * Gives every labelled layer in `root` (convolutions, pools, …) its dotted path, so errors name the
  * layer: `ResNet.layer2.0.conv1 (Conv2d 64→128, 3×3, stride 2): input must be …`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { Sequential } from '@dl/core';
+ * import { Conv2d, MaxPool2d, labelLayers } from '@dl/cnn';
+ * const stem = new Sequential(new Conv2d(3, 8, 3), new MaxPool2d(2));
+ * labelLayers(stem, 'stem');
+ * stem.forward(tf.zeros([1, 16, 16, 1])); // throws "stem.0 (Conv2d 3→8, 3×3): input must be of shape [N, H, W, 3] …"
+ * ```
  */
 export function labelLayers(root: { namedModules(prefix?: string): [string, object][] }, prefix: string): void {
   for (const [path, m] of root.namedModules(prefix)) {

@@ -92,8 +92,10 @@ export async function encodeSafetensors(tensors: StateDict | Record<string, tf.T
  *
  * @example
  * ```ts
- * import { decodeSafetensors } from '@dl/core';
- * const { tensors, metadata } = decodeSafetensors(new Uint8Array(await (await fetch('model.safetensors')).arrayBuffer()));
+ * import { Linear, decodeSafetensors, encodeSafetensors } from '@dl/core';
+ * // In a browser: const bytes = new Uint8Array(await (await fetch('model.safetensors')).arrayBuffer());
+ * const bytes = await encodeSafetensors(new Linear(4, 2).stateDict(), { epoch: '3' });
+ * const { tensors, metadata } = decodeSafetensors(bytes); // tensors: Map { 'weight' → [2, 4], 'bias' → [2] }
  * ```
  */
 export function decodeSafetensors(data: ArrayBuffer | Uint8Array): Checkpoint {
@@ -224,8 +226,9 @@ export async function saveCheckpoint(source: Module | StateDict | Record<string,
  *
  * @example
  * ```ts
- * import { loadCheckpoint } from '@dl/core';
- * const { tensors } = await loadCheckpoint('linear.safetensors');
+ * import { Linear, loadCheckpoint, saveCheckpoint } from '@dl/core';
+ * await saveCheckpoint(new Linear(4, 2), 'linear.safetensors');
+ * const { tensors } = await loadCheckpoint('linear.safetensors'); // Map { 'weight' → [2, 4], 'bias' → [2] }
  * ```
  */
 export async function loadCheckpoint(source: string | ArrayBuffer | Uint8Array): Promise<Checkpoint> {
@@ -242,9 +245,10 @@ export async function loadCheckpoint(source: string | ArrayBuffer | Uint8Array):
  *
  * @example
  * ```ts
- * import { Linear, loadIntoModule } from '@dl/core';
+ * import { Linear, loadIntoModule, saveCheckpoint } from '@dl/core';
+ * await saveCheckpoint(new Linear(4, 2), 'linear.safetensors');
  * const fc = new Linear(4, 2);
- * await loadIntoModule(fc, 'linear.safetensors');
+ * await loadIntoModule(fc, 'linear.safetensors'); // fc now holds the saved weights
  * ```
  */
 export async function loadIntoModule(module: Module, source: string | ArrayBuffer | Uint8Array, options: { strict?: boolean } = {}): Promise<LoadResult> {

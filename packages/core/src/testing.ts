@@ -16,7 +16,8 @@ import { importAtRuntime } from './runtime-import.js';
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
  * import { assertNoLeaks } from '@dl/core/testing';
- * await assertNoLeaks(() => { tf.tidy(() => tf.add(tf.ones([2]), 1)); });
+ * await assertNoLeaks(() => tf.tidy(() => { tf.add(tf.ones([2]), 1); })); // passes: tidy freed both
+ * await assertNoLeaks(() => { tf.add(tf.ones([2]), 1); }); // throws "block leaked 2 tensor(s): …" (the ones and the sum)
  * ```
  */
 export async function assertNoLeaks<T>(fn: () => T | Promise<T>, label = 'block', allowReturned = 0): Promise<T> {

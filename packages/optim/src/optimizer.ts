@@ -23,7 +23,11 @@ export interface OptimizerConfig {
  *
  * @example
  * ```ts
+ * import { Linear } from '@dl/core';
  * import { AdamW, type ParamGroup, type AdamWOptions } from '@dl/optim';
+ * const fc = new Linear(3, 2);
+ * const weights = [fc.weight];
+ * const biases = [fc.bias!];
  * const groups: ParamGroup<AdamWOptions>[] = [{ params: weights }, { params: biases, weightDecay: 0 }];
  * const opt = new AdamW(groups, { lr: 1e-3 });
  * ```

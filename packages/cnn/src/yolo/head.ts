@@ -14,7 +14,17 @@ export interface YoloLayout {
   C: number;
 }
 
-/** Checks a layout, returns it. */
+/**
+ * Checks a YOLO layout (S, B, C positive integers; the paper's 7, 2 and 20 where left out) and returns
+ * it; a bad value throws an error naming `where` and the argument.
+ *
+ * @example
+ * ```ts
+ * import { checkLayout } from '@dl/cnn';
+ * checkLayout('MyHead', { S: 4, C: 3 }); // { S: 4, B: 2, C: 3 }
+ * checkLayout('MyHead', { S: 0 }); // throws "MyHead: S must be a positive integer, got 0"
+ * ```
+ */
 export function checkLayout(where: string, layout: Partial<YoloLayout>): YoloLayout {
   return { S: checkInt(where, 'S', layout.S ?? 7), B: checkInt(where, 'B', layout.B ?? 2), C: checkInt(where, 'C', layout.C ?? 20) };
 }

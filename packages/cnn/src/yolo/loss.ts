@@ -83,7 +83,19 @@ export interface YoloLossTerms {
   total: tf.Scalar;
 }
 
-/** Intersection over union of corner boxes `[..., 4]` (x1, y1, x2, y2), broadcasting. */
+/**
+ * Intersection over union of corner boxes `[..., 4]` (x1, y1, x2, y2), broadcasting: the tensor form of
+ * {@link boxIou}, differentiable, used by the loss to pick each cell's responsible predictor.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { boxIouTensor } from '@dl/cnn';
+ * const a = tf.tensor2d([[0, 0, 2, 2], [0, 0, 1, 1]]); // [2, 4]
+ * const b = tf.tensor1d([1, 1, 3, 3]); // [4], broadcast against both rows
+ * boxIouTensor(a, b); // [2]: [1/7, 0]
+ * ```
+ */
 export function boxIouTensor(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const [ax1, ay1, ax2, ay2] = tf.unstack(a, -1);

@@ -100,7 +100,9 @@ export interface OneCycleMomentumOptions {
  *
  * @example
  * ```ts
+ * import { Linear } from '@dl/core';
  * import { oneCycle, oneCycleMomentum, SGD } from '@dl/optim';
+ * const params = new Linear(3, 1).parameters();
  * const opt = new SGD(params, { lr: oneCycle({ maxValue: 0.1, totalSteps: 1000 }), momentum: oneCycleMomentum({ totalSteps: 1000 }) });
  * ```
  */

@@ -60,10 +60,12 @@ export interface PlateauSchedule extends Schedule {
  *
  * @example
  * ```ts
+ * import { Linear } from '@dl/core';
  * import { reduceOnPlateau, SGD } from '@dl/optim';
  * const lr = reduceOnPlateau({ init: 0.1, patience: 5 });
- * const opt = new SGD(params, { lr });
- * // each epoch: lr.report(validationLoss);
+ * const opt = new SGD(new Linear(3, 1).parameters(), { lr });
+ * for (const validationLoss of [1, 1, 1, 1, 1, 1, 1]) lr.report(validationLoss); // no improvement for 6 reports
+ * lr(0); // 0.01
  * ```
  */
 export function reduceOnPlateau(options: ReduceOnPlateauOptions): PlateauSchedule {
