@@ -220,39 +220,55 @@ async function yoloOnShapes({ quick, epochs }) {
   const C = 3;
   const nTrain = quick ? 128 : 1280;
   const nTest = quick ? 32 : 200;
-  const E = epochs ?? (quick ? 2 : 9);
+  const E = epochs ?? (quick ? 2 : 16);
+  const evalEvery = quick ? E : 4;
   const batch = 16;
   const steps = Math.floor(nTrain / batch);
-  const train = makeShapes(nTrain, { size, seed: 11 });
   const test = makeShapes(nTest, { size, seed: 12 });
   manualSeed(2);
   const yolo = new YoloV1({ S, B, C, inputSize: size, widths: [16, 32, 64, 64, 128], hidden: 512, dropout: 0.1 });
   const opt = await makeOptimizer(yolo, 2e-3, { totalSteps: E * steps });
-  console.log(`YOLOv1 (S=${S}, B=${B}, C=${C}; ${yolo.numParameters().toLocaleString('en')} parameters) on ${nTrain} generated shape images, ${nTest} held out; ${E} epochs, batch ${batch}, ${opt.name}`);
-  const targets = encodeYoloTargets(train.objects, { S, C }); // [n, S, S, 5 + C]
-  const t0 = performance.now();
+  console.log(`YOLOv1 (S=${S}, B=${B}, C=${C}; ${yolo.numParameters().toLocaleString('en')} parameters) on ${nTrain} freshly generated shape images per epoch, ${nTest} held out; ${E} epochs, batch ${batch}, ${opt.name}`);
+  // Held-out detections for every test image (eval mode: no dropout).
+  const detect = async () => {
+    yolo.eval();
+    const found = [];
+    for (let i = 0; i < nTest; i += 25) {
+      const m = Math.min(25, nTest - i);
+      const raw = tf.tidy(() => yolo.forward(tf.tensor4d(test.images.subarray(i * size * size * 3, (i + m) * size * size * 3), [m, size, size, 3])));
+      found.push(...(await decodeYolo(raw, { B, C, scoreThreshold: 0.05, iouThreshold: 0.5 })));
+      raw.dispose();
+    }
+    yolo.train();
+    return found;
+  };
+  let seconds = 0;
+  let detections = [];
+  let result = { mAP: 0, perClass: [] };
   for (let epoch = 0; epoch < E; epoch++) {
+    // The generator is unlimited, so every epoch sees new images (seeds 1000 + epoch; the test set uses seed 12).
+    const train = makeShapes(nTrain, { size, seed: 1000 + epoch });
+    const targets = encodeYoloTargets(train.objects, { S, C }); // [n, S, S, 5 + C]
+    const t0 = performance.now();
     const bar = progressBar(steps, `epoch ${epoch + 1}/${E}`);
     let lossSum = 0;
     for (let s = 0; s < steps; s++) {
-      const x = tf.tensor4d(train.images.subarray(s * batch * size * size * 3, (s + 1) * batch * size * size * 3), [batch, size, size, 3]);
-      const t = tf.slice(targets, [s * batch, 0, 0, 0], [batch, S, S, 5 + C]);
+      const x = tf.tensor4d(train.images.subarray(s * batch * size * size * 3, (s + 1) * batch * size * size * 3), [batch, size, size, 3]); // [batch, 64, 64, 3]
+      const t = tf.slice(targets, [s * batch, 0, 0, 0], [batch, S, S, 5 + C]); // [batch, S, S, 5 + C]
       lossSum += await opt.step(() => yoloLoss(yolo.forward(x), t, { B, C }));
       tf.dispose([x, t]);
       if (s % 5 === 0 || s === steps - 1) bar.update(s + 1, { loss: (lossSum / (s + 1)).toFixed(4) });
     }
     bar.done();
+    targets.dispose();
+    seconds += (performance.now() - t0) / 1000;
+    if ((epoch + 1) % evalEvery === 0 || epoch === E - 1) {
+      detections = await detect();
+      result = meanAveragePrecision(detections, test.objects, { numClasses: C, iouThreshold: 0.5 });
+      console.log(`after epoch ${epoch + 1}: held-out mAP@0.5 ${result.mAP.toFixed(3)} (training ${seconds.toFixed(1)} s so far)`);
+    }
   }
-  const seconds = (performance.now() - t0) / 1000;
-  yolo.eval();
-  const detections = [];
-  for (let i = 0; i < nTest; i += 25) {
-    const m = Math.min(25, nTest - i);
-    const raw = tf.tidy(() => yolo.forward(tf.tensor4d(test.images.subarray(i * size * size * 3, (i + m) * size * size * 3), [m, size, size, 3])));
-    detections.push(...(await decodeYolo(raw, { B, C, scoreThreshold: 0.05, iouThreshold: 0.5 })));
-    raw.dispose();
-  }
-  const { mAP, perClass } = meanAveragePrecision(detections, test.objects, { numClasses: C, iouThreshold: 0.5 });
+  const { mAP, perClass } = result;
   console.log(`held-out mAP@0.5: ${mAP.toFixed(3)} (AP: ${SHAPE_NAMES.map((n, i) => `${n} ${perClass[i].toFixed(3)}`).join(', ')}); training ${seconds.toFixed(1)} s`);
   // 8 held-out images with detections scoring ≥ 0.3 (box colour = class).
   const show = 8;
@@ -270,7 +286,6 @@ async function yoloOnShapes({ quick, epochs }) {
   }
   writeFileSync(`${OUT}yolo-detections.png`, encodePng(px, W, size, 3));
   console.log('wrote out/cnn/yolo-detections.png (boxes with score ≥ 0.3; red circle, green square, blue triangle)');
-  targets.dispose();
   opt.dispose();
   yolo.dispose();
   return { mAP, seconds };
