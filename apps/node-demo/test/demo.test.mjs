@@ -1,0 +1,87 @@
+// Smoke test of every demo part in quick mode on wasm: each must exit 0, print its figures, learn
+// something (accuracy well above chance where the quick run is long enough to show it) and write its
+// images. The full-length figures are in the package READMEs; these runs take about a minute in all.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const main = new URL('../src/main.mjs', import.meta.url).pathname;
+const out = new URL('../out/', import.meta.url);
+const counts = { numPassedTests: 0, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0 };
+
+/** Runs one part with --quick on wasm; returns its stdout. */
+async function part(name) {
+  const { stdout } = await run(process.execPath, [main, name, '--quick', '--backend=wasm'], { timeout: 240_000, maxBuffer: 1 << 26 });
+  return stdout;
+}
+const number = (text, re, what) => {
+  const m = re.exec(text);
+  assert.ok(m, `no ${what} in the output`);
+  return Number(m[1]);
+};
+const isPng = (file) => readFileSync(file).subarray(0, 8).equals(Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]));
+
+function check(name, fn) {
+  test(name, { timeout: 300_000 }, async () => {
+    try {
+      await fn();
+      counts.numPassedTests++;
+    } catch (e) {
+      counts.numFailedTests++;
+      throw e;
+    }
+  });
+}
+
+check('mlp: the MNIST MLP learns (held-out accuracy > 50 % after the quick run; chance is 10 %)', async () => {
+  const text = await part('mlp');
+  const acc = number(text, /held-out accuracy: ([\d.]+)%/, 'held-out accuracy');
+  assert.ok(acc > 50 && acc <= 100, `held-out accuracy ${acc}%`);
+  assert.match(text, /training throughput: \d+ images\/s/);
+});
+
+check('optim: AdamW + warmup-cosine separates the spirals (train accuracy > 90 %)', async () => {
+  const text = await part('optim');
+  const acc = number(text, /train accuracy ([\d.]+)%/, 'train accuracy');
+  assert.ok(acc > 90, `train accuracy ${acc}%`);
+});
+
+check('attention: the variant table has every row and the 12 heatmaps are PNGs', async () => {
+  rmSync(new URL('attention/', out), { recursive: true, force: true });
+  const text = await part('attention');
+  for (const v of ['full', 'local', 'strided', 'global', 'LSH', 'k-means', 'linear elu+1', 'linear causal', 'FAVOR+', 'Linformer']) {
+    assert.match(text, new RegExp(`^\\| ${v.replace('+', '\\+')}.*\\|`, 'm'), `no row for ${v}`);
+  }
+  const pngs = readdirSync(new URL('attention/', out)).filter((f) => f.endsWith('.png'));
+  assert.equal(pngs.length, 12);
+  for (const f of pngs) assert.ok(isPng(new URL(`attention/${f}`, out)), `${f} is not a PNG`);
+});
+
+check('cnn: LeNet learns (> 40 % held-out after one quick epoch), FCN and YOLO report finite figures, 3 PNGs', async () => {
+  rmSync(new URL('cnn/', out), { recursive: true, force: true });
+  const text = await part('cnn');
+  const summary = JSON.parse(/^summary: (.*)$/m.exec(text)[1]);
+  assert.ok(summary.lenet.accuracy > 0.4, `LeNet held-out accuracy ${summary.lenet.accuracy}`);
+  for (const v of [summary.fcn.meanIoU, summary.yolo.mAP]) assert.ok(Number.isFinite(v) && v >= 0 && v <= 1, `figure ${v}`);
+  assert.match(text, /confusion matrix/);
+  for (const f of ['lenet-misclassified.png', 'fcn-predictions.png', 'yolo-detections.png']) assert.ok(isPng(new URL(`cnn/${f}`, out)), `${f} missing`);
+});
+
+check('decode: greedy, beam search and sampling produce sentences that end', async () => {
+  const text = await part('decode');
+  assert.match(text, /^greedy: .*<eos>/m);
+  assert.match(text, /beam search, 5 beams/);
+  const beams = text.split('\n').filter((l) => /^\s+-\d+\.\d+ {2}\S/.test(l));
+  assert.ok(beams.length >= 5, `${beams.length} beam lines`);
+  assert.match(text, /sample, top-k 3:/);
+});
+
+after(() => {
+  // Same shape as vitest's JSON report, for scripts/summarize-tests.mjs.
+  const dir = new URL('../test-results/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(new URL('node-wasm.json', dir), JSON.stringify(counts));
+});
