@@ -37,7 +37,11 @@ export function installCpuFallbacks(name: string): string[] {
 }
 
 function runOnCpu(cpuKernel: tf.KernelConfig, { inputs, attrs, backend }: Parameters<tf.KernelFunc>[0]) {
-  const cpu = tf.engine().findBackend('cpu') as Backend;
+  const cpu = tf.engine().findBackend('cpu') as Backend & { firstUse?: boolean };
+  // tfjs-backend-cpu prints "looks like you are running TensorFlow.js in Node.js … install tfjs-node" on
+  // its first write. Here it only runs a few kernels for another backend that the user chose, so the
+  // banner would mislead; a user who selects cpu itself still gets it.
+  if (cpu.firstUse) cpu.firstUse = false;
   const target = backend as Backend;
   const cpuInputs: Record<string, tf.TensorInfo> = {};
   for (const [key, info] of Object.entries(inputs)) {

@@ -16,4 +16,13 @@ describe('plain node scripts', () => {
       expect(result.last).toBeLessThan(result.first);
     });
   }
+
+  it('a wasm kernel that runs on cpu gives the right values without tfjs-backend-cpu\'s tfjs-node banner', () => {
+    const script = fileURLToPath(new URL('../test-node/fallback-quiet.mjs', import.meta.url));
+    const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 120_000, env: process.env });
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(result).toEqual({ backend: 'wasm', fallbacks: true, sums: [4, 6] });
+    expect(r.stdout + r.stderr).not.toMatch(/tfjs-node/);
+  });
 });
