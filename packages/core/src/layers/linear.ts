@@ -61,16 +61,14 @@ export class Linear extends Module {
     return tf.tidy(() => {
       const lead = x.shape.slice(0, -1);
       const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, this.inFeatures]); // [n, in]
-      let y: tf.Tensor;
-      if (tf.getBackend() === 'wasm') {
-        // wasm's BatchMatMul with transposeB is ~10× slower than transposing W first (tfjs 4.22), and its
-        // fused bias is only right without transposeB: so transpose, then one fused matMul + bias.
-        const wT = tf.transpose(this.weight); // [in, out]
-        y = tf.fused.matMul({ a: x2, b: wT, bias: this.bias ?? undefined }); // [n, out]
-      } else {
-        const xw = tf.matMul(x2, this.weight, false, true); // [n, out]
-        y = this.bias ? tf.add(xw, this.bias) : xw;
-      }
+      // wasm's BatchMatMul with transposeB is up to ~10× slower than transposing W first (tfjs 4.22).
+      // Plain matMul + add rather than tf.fused.matMul: the fused op's gradient computes the input's
+      // gradient even when nothing needs it (the first layer's), which on wasm is another slow
+      // transposeB matMul; plain ops let the tape skip it.
+      const xw = tf.getBackend() === 'wasm'
+        ? tf.matMul(x2, tf.transpose(this.weight)) // [n, in] · [in, out] → [n, out]
+        : tf.matMul(x2, this.weight, false, true); // [n, out]
+      const y = this.bias ? tf.add(xw, this.bias) : xw; // [n, out]
       return x.rank === 2 ? y : tf.reshape(y, [...lead, this.outFeatures]);
     });
   }
