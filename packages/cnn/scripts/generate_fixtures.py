@@ -119,6 +119,13 @@ def layers():
          nn.Upsample(size=(5, 7), mode='bilinear', align_corners=True), (2, 2, 3, 4)),
     ]:
         cases.append(layer_case(name, cfg, mod, r(*shape)))
+    # Stride 1 with padding > kernel − 1: the input gradient cannot be a padded forward convolution
+    # (the padding would be negative), so @dl/cnn takes its other path. Own seed, and the global
+    # generator is restored, so every case above and every model fixture keeps its values.
+    with torch.random.fork_rng():
+        torch.manual_seed(101)
+        kw = dict(in_channels=2, out_channels=3, kernel_size=2, padding=2)
+        cases.append(layer_case('conv_pad_over_kernel', {'kind': 'Conv2d', **kw}, nn.Conv2d(**kw), r(1, 2, 4, 5)))
     return cases
 
 
