@@ -1,14 +1,11 @@
 #!/usr/bin/env node
 // Every function and class a package exports publicly (from src/index.ts or src/testing.ts) must carry a TSDoc `@example` (the brief: "every
 // export has TSDoc with a runnable example"). Types and interfaces are described, not run. Exits 1 with the list.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { tsSources } from './lib/sources.mjs';
 
 const missing = [];
-const walk = (dir) => readdirSync(dir).flatMap((f) => {
-  const p = path.join(dir, f);
-  return statSync(p).isDirectory() ? (f === 'generated' ? [] : walk(p)) : p.endsWith('.ts') ? [p] : [];
-});
 /** Names a package exports publicly: what its entry files re-export (`export { a, b as c }`, `export class …`). */
 function publicNames(pkg) {
   const names = new Set();
@@ -32,7 +29,7 @@ function publicNames(pkg) {
 
 for (const pkg of readdirSync('packages')) {
   const exported = publicNames(pkg);
-  for (const file of walk(path.join('packages', pkg, 'src'))) {
+  for (const file of tsSources(path.join('packages', pkg, 'src'))) {
     const src = readFileSync(file, 'utf8');
     const re = /(\/\*\*[\s\S]*?\*\/\s*)?export (?:abstract )?(?:async )?(function|class) (\w+)/g;
     for (const m of src.matchAll(re)) {

@@ -3,24 +3,22 @@
 // example"). Each ```ts block is stripped of its types by esbuild, given the cpu backend, and run as its
 // own ES module by plain `node`, from a scratch directory (examples may write files), against the built
 // packages (`pnpm build` first). Examples are written into `packages/<name>/.examples/`, so they resolve
-// imports as the package does (its dependencies and devDependencies, and itself by name). A statement whose line comment starts with `throws` must throw, and with
-// `throws "text …"` its message must contain the text before the `…`.
+// imports as the package does (its dependencies and devDependencies, and itself by name).
+// A statement whose line comment starts with `throws` must throw, and with `throws "text …"` its
+// message must contain the text before the `…`.
 // Exits 1 with the failing examples. Usage: node scripts/run-examples.mjs [package …]
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { tsSources } from './lib/sources.mjs';
 import { promisify } from 'node:util';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { transform } = createRequire(path.join(root, 'packages/core/package.json'))('esbuild');
 const run = promisify(execFile);
 
-const walk = (dir) => readdirSync(dir).flatMap((f) => {
-  const p = path.join(dir, f);
-  return statSync(p).isDirectory() ? (f === 'generated' ? [] : walk(p)) : p.endsWith('.ts') ? [p] : [];
-});
 
 /** The ```ts blocks of the `@example` sections of a source file, with their line numbers. */
 function examplesOf(file) {
@@ -68,7 +66,7 @@ for (const pkg of packages) {
 }
 const jobs = [];
 for (const pkg of packages) {
-  for (const file of walk(path.join(root, 'packages', pkg, 'src'))) {
+  for (const file of tsSources(path.join(root, 'packages', pkg, 'src'))) {
     for (const ex of examplesOf(file)) jobs.push({ pkg, ...ex });
   }
 }
