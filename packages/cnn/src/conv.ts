@@ -97,7 +97,6 @@ function conv2dFastFilterGrad(
         const [sx, sk, sy] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
         const g = activation === 'relu' ? tf.mul(dy, tf.cast(tf.greater(sy, 0), 'float32')) : dy; // [N, oH, oW, out]
         const [kh, kw, cin, cout] = sk.shape;
-        const [n, oh, ow] = g.shape;
         const dx = inputGradient(g as tf.Tensor4D, sk, sx.shape, stride, pads, pad); // [N, H, W, in]
         // dW[i, j, c, o] = Σ_{n,r,q} xpad[n, i + s·r, j + s·q, c] · g[n, r, q, o]: a forward convolution
         // with the batch as the channel axis and g as the filter, dilated by the stride.
@@ -107,9 +106,6 @@ function conv2dFastFilterGrad(
         const full = tf.conv2d(xt, gt, 1, 'valid', 'NHWC', stride); // [in, ≥kh, ≥kw, out]
         const dk = tf.transpose(tf.slice(full, [0, 0, 0, 0], [cin, kh, kw, cout]), [1, 2, 0, 3]); // [kh, kw, in, out]
         const db = tf.sum(g, [0, 1, 2]); // [out]
-        void n;
-        void oh;
-        void ow;
         return [dx, dk, db];
       },
     };

@@ -118,26 +118,6 @@ export interface AvgPool2dOptions extends Omit<Pool2dOptions, 'ceilMode'> {
 const LOWEST = -3.4028234663852886e38;
 
 /**
- * The max over axes 2 and 4 of `[N, oh, kh, ow, kw, C]` windows, kept as `[N, oh, 1, ow, 1, C]`, with
- * tf.max's gradient (dy to every element equal to its window's max). The mask is 1 − step(max − x) rather
- * than tf.max's `equal(x, max)`: on wasm a broadcasting comparison is ~20× slower than the arithmetic,
- * and was 45 % of a LeNet training step.
- */
-const windowMax = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [windows, save] = args as [tf.Tensor, tf.GradSaveFunc];
-  const y = tf.max(windows, [2, 4], true); // [N, oh, 1, ow, 1, C]
-  save([windows, y]);
-  return {
-    value: y,
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [w, m] = saved;
-      const isMax = tf.sub(1, tf.step(tf.sub(m, w))); // [N, oh, kh, ow, kw, C]: 1 where x = its window's max
-      return tf.mul(dy, isMax); // [N, oh, kh, ow, kw, C]
-    },
-  };
-});
-
-/**
  * Max pooling from plain differentiable ops (reshape + max for non-overlapping windows, gathers + max
  * otherwise). Used on wasm, whose native MaxPoolGrad kernel (tfjs 4.22) returns wrong gradients for some
  * inputs (caught by the PyTorch parity tests); the forward values are identical to `tf.maxPool`.
@@ -152,8 +132,7 @@ function maxPoolByWindows(x: tf.Tensor4D, k: [number, number], s: [number, numbe
     const ow = Math.floor((wp - k[1]) / s[1]) + 1;
     if (k[0] === s[0] && k[1] === s[1]) {
       const cropped = tf.slice(xp, [0, 0, 0, 0], [n, oh * k[0], ow * k[1], c]); // [N, oh·kh, ow·kw, C]
-      const windows = tf.reshape(cropped, [n, oh, k[0], ow, k[1], c]); // [N, oh, kh, ow, kw, C]
-      return tf.reshape(windowMax(windows), [n, oh, ow, c]) as tf.Tensor4D; // [N, oh, ow, C]
+      return tf.max(tf.reshape(cropped, [n, oh, k[0], ow, k[1], c]), [2, 4]) as tf.Tensor4D; // [N, oh, ow, C]
     }
     let y: tf.Tensor | null = null;
     for (let i = 0; i < k[0]; i++) {

@@ -70,6 +70,33 @@ describe('gradients', () => {
     });
   });
 
+  it('max and min route dy to every element equal to the result, over any axes (tfjs\'s mask, built without a broadcasting equal)', async () => {
+    await assertNoLeaks(async () => {
+      // x has a tie in row 0 (two 3s); w weights each output so the routing is visible.
+      const x = tf.tensor2d([[3, 1, 3], [0, 5, -2]]);
+      const w = tf.tensor1d([10, 100]);
+      const cases: [string, (v: tf.Tensor) => tf.Tensor, number[]][] = [
+        // max over axis 1: row maxima 3 (at 0 and 2) and 5 (at 1), each gets its row's weight.
+        ['max axis 1', (v) => tf.sum(tf.mul(tf.max(v, 1), w)), [10, 0, 10, 0, 100, 0]],
+        // min over axis 1: row minima 1 (at 1) and −2 (at 2).
+        ['min axis 1', (v) => tf.sum(tf.mul(tf.min(v, 1), w)), [0, 10, 0, 0, 0, 100]],
+        // keepDims, over axis 0: column maxima 3, 5, 3 → dy 1 to x[0,0], x[1,1], x[0,2].
+        ['max axis 0 keepDims', (v) => tf.sum(tf.max(v, 0, true)), [1, 0, 1, 0, 1, 0]],
+        // over both axes: the global max 5.
+        ['max all', (v) => tf.max(v), [0, 0, 0, 0, 1, 0]],
+        // the global min −2.
+        ['min all', (v) => tf.min(v), [0, 0, 0, 0, 0, 1]],
+      ];
+      for (const [name, f, want] of cases) {
+        const got = tf.grad(f)(x);
+        expect(got.shape, name).toEqual([2, 3]);
+        expect(Array.from(await got.data()), name).toEqual(want);
+        got.dispose();
+      }
+      tf.dispose([x, w]);
+    });
+  });
+
   it('rejects an unknown backend name', async () => {
     await expect(useBackend('tpu' as never)).rejects.toThrow(/useBackend: name must be one of/);
   });
