@@ -151,3 +151,24 @@ export function checkShape(
     if (!dtypes.includes(x.dtype)) throw new DLArgumentError(where, argument, `of dtype ${dtypes.join(' or ')}`, x);
   }
 }
+
+/**
+ * Throws a {@link DLArgumentError} unless `options` is `undefined` or a plain object whose keys are all
+ * in `known`; the message names the unknown key and lists the valid ones. Every `@dl` options object is
+ * checked this way, so a misspelt option (`{ num_beams: 4 }`, `{ strides: 2 }`) fails loudly instead of
+ * silently running with the default.
+ *
+ * @example
+ * ```ts
+ * import { checkKeys } from '@dl/core';
+ * checkKeys('RMSNorm', { eps: 1e-6 }, ['eps', 'elementwiseAffine']); // ok
+ * checkKeys('RMSNorm', { epsilon: 1e-6 }, ['eps', 'elementwiseAffine']); // throws "RMSNorm: options.epsilon must be one of the known options (eps, elementwiseAffine)"
+ * ```
+ */
+export function checkKeys(where: string, options: unknown, known: readonly string[]): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new DLArgumentError(where, 'options', 'an object', options);
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k)) throw new DLArgumentError(where, `options.${k}`, `one of the known options (${known.join(', ')})`, k);
+  }
+}

@@ -7,7 +7,7 @@
 export { ensureGradients, hasGradient } from './gradients.js';
 export { useBackend, installNodeWebGPU, type WebGPUAvailability, type BackendName, type BackendAttempt, type BackendReport, type UseBackendOptions } from './backend.js';
 export { installCpuFallbacks } from './kernel-fallbacks.js';
-export { DLArgumentError, AsIs, asIs, describe, checkInt, checkNumber, checkShape } from './errors.js';
+export { DLArgumentError, AsIs, asIs, describe, checkInt, checkNumber, checkShape, checkKeys } from './errors.js';
 export { Rng, manualSeed, getRng, randUniform, randNormal } from './random.js';
 export {
   calculateGain,
@@ -30,6 +30,7 @@ export { Module, ModuleList, type StateDict, type LoadResult } from './module.js
 export { Linear, type LinearOptions } from './layers/linear.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
 export { LayerNorm, type LayerNormOptions } from './layers/layer-norm.js';
+export { RMSNorm, type RMSNormOptions } from './layers/rms-norm.js';
 export { BatchNormBase, BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './layers/batch-norm.js';
 export { Dropout } from './layers/dropout.js';
 export { gelu, silu, softmax, logSoftmax, ReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax } from './layers/activations.js';
