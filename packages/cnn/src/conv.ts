@@ -51,7 +51,8 @@ function defaultInits(fanIn: number, fanOut: number): { weight: Initializer; bia
  */
 const FAST_FILTER_GRAD = new Set(['cpu', 'wasm']);
 
-type ExplicitPad = number | [[number, number], [number, number], [number, number], [number, number]];
+/** What the tfjs ops get: 'valid' or explicit `[[0, 0], [top, bottom], [left, right], [0, 0]]`, never one number. */
+type ExplicitPad = 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 
 /**
  * The gradient of a convolution with respect to its input. With stride 1 and padding p ≤ k − 1 it is a
@@ -142,8 +143,10 @@ export function conv2dNHWC(
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const k = dilateKernel(weight, dilation); // [effH, effW, in/g, out]
-    const symmetric = pads[0][0] === pads[0][1] && pads[1][0] === pads[1][1] && pads[0][0] === pads[1][0];
-    const pad: number | [[number, number], [number, number], [number, number], [number, number]] = symmetric ? pads[0][0] : [[0, 0], pads[0], pads[1], [0, 0]];
+    // Always 'valid' or explicit: given one number, tfjs sizes both axes from the kernel's height and
+    // stride, which is wrong for non-square kernels and unequal strides or dilations.
+    const none = pads[0][0] === 0 && pads[0][1] === 0 && pads[1][0] === 0 && pads[1][1] === 0;
+    const pad: ExplicitPad = none ? 'valid' : [[0, 0], pads[0], pads[1], [0, 0]];
     const inC = x.shape[3];
     const outC = weight.shape[3] as number;
     if (groups === 1) {
