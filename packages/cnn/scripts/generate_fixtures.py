@@ -13,11 +13,21 @@ networks; a YOLOv1 loss case written with plain per-cell loops.
 resnet18_w8.safetensors: an eval-mode ResNet-18 of base width 8 (hand-built here, torchvision's layout
 and names; torchvision is not installed) with non-trivial batch-norm statistics; its input and logits are
 in models.json.
+sweep.json: a randomised sweep (fixed seed SWEEP_SEED) of a few hundred small Conv1d, Conv2d,
+ConvTranspose2d, MaxPool2d and AvgPool2d configurations (odd sizes, non-square kernels, unequal strides and
+dilations, symmetric, asymmetric, 'same' and 'valid' padding, groups, depthwise, bias on and off, ceil mode,
+count_include_pad), forward and backward, as in layers.json. Each case stores our constructor's options;
+inputs, weights and upstream gradients are multiples of 1/128, so they are exact in float32 and JSON.
+
+Pass file names to write only some files (e.g. `generate_fixtures.py sweep`); torch's last-digit rounding
+differs between machines, so regenerating a file that did not change its inputs is not byte-identical.
 """
 import json
 import math
 import os
+import random
 import struct
+import sys
 
 import torch
 import torch.nn as nn
@@ -363,10 +373,193 @@ def models():
     return out
 
 
+SWEEP_SEED = 20261130
+
+
+def exact(x, scale=128):
+    """Rounds to a multiple of 1/scale: exact in float32 and in a short JSON decimal."""
+    return torch.round(x * scale) / scale
+
+
+def sweep_case(kind, args, options, module, x, pad=None):
+    """One sweep case: our constructor's positional arguments and options; forward and backward of
+    sum(out * upstream), everything in our layout.
+    `pad` (F.pad's order: left, right, top, bottom) is applied before the module, for asymmetric padding."""
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(exact(p))
+    x = exact(x).requires_grad_(True)
+    out = module(F.pad(x, pad) if pad else x)
+    up = exact(torch.randn(out.shape, generator=SWEEP_GEN), 32)
+    (out * up).sum().backward()
+    return {
+        'kind': kind, 'args': args, 'options': options,
+        'input': t(nhwc(x)), 'output': t(nhwc(out)), 'upstream': t(nhwc(up)), 'inputGrad': t(nhwc(x.grad)),
+        'state': {k: t(ours(k, v, module)) for k, v in module.state_dict().items()},
+        'paramGrads': {k: t(ours(k, p.grad, module)) for k, p in module.named_parameters()},
+    }
+
+
+def sweep_channels(rng):
+    """(in, out, groups): plain, grouped or depthwise (groups = in, out a multiple of in)."""
+    shape = rng.choice(['plain', 'plain', 'plain', 'groups', 'depthwise'])
+    if shape == 'depthwise':
+        cin = rng.randint(1, 3)
+        return cin, cin * rng.randint(1, 2), cin
+    if shape == 'groups':
+        g = rng.choice([2, 3])
+        return g * rng.randint(1, 2), g * rng.randint(1, 2), g
+    return rng.randint(1, 3), rng.randint(1, 3), 1
+
+
+def sweep_size(rng, eff, pads):
+    """A spatial size that the (dilated) kernel fits after padding, 0 to 3 positions to spare."""
+    return max(1, eff - pads + rng.randint(0, 3))
+
+
+def sweep_conv2d(rng):
+    cin, cout, groups = sweep_channels(rng)
+    k = [rng.randint(1, 4) for _ in range(2)]
+    if rng.random() < 0.3:
+        k[1] = k[0]
+    s = [rng.choice([1, 1, 2, 3]) for _ in range(2)]
+    d = [rng.choice([1, 1, 1, 2, 3]) for _ in range(2)]
+    mode = rng.choice(['int', 'pair', 'asym', 'asym', 'same', 'valid'])
+    if mode == 'same':
+        s = [1, 1]  # PyTorch allows 'same' only with stride 1
+    eff = [d[a] * (k[a] - 1) + 1 for a in range(2)]
+    if mode == 'int':
+        p = rng.randint(0, 3)
+        ours_pad, pads, torch_pad = p, [[p, p], [p, p]], p
+    elif mode == 'pair':
+        p = [rng.randint(0, 3), rng.randint(0, 3)]
+        ours_pad, pads, torch_pad = p, [[p[0], p[0]], [p[1], p[1]]], tuple(p)
+    elif mode == 'asym':
+        pads = [[rng.randint(0, 3), rng.randint(0, 3)], [rng.randint(0, 3), rng.randint(0, 3)]]
+        ours_pad, torch_pad = pads, 0
+    elif mode == 'same':
+        ours_pad, torch_pad = 'same', 'same'
+        pads = [[(e - 1) // 2, e - 1 - (e - 1) // 2] for e in eff]
+    else:
+        ours_pad, pads, torch_pad = 'valid', [[0, 0], [0, 0]], 0
+    h, w = (sweep_size(rng, eff[a], sum(pads[a])) for a in range(2))
+    bias = rng.random() < 0.6
+    m = nn.Conv2d(cin, cout, tuple(k), stride=tuple(s), padding=torch_pad, dilation=tuple(d), groups=groups, bias=bias)
+    options = {'stride': s, 'padding': ours_pad, 'dilation': d, 'groups': groups, 'bias': bias}
+    x = torch.randn(rng.randint(1, 2), cin, h, w, generator=SWEEP_GEN)
+    pad = (pads[1][0], pads[1][1], pads[0][0], pads[0][1]) if mode == 'asym' else None
+    return sweep_case('Conv2d', [cin, cout, k], options, m, x, pad)
+
+
+def sweep_conv1d(rng):
+    cin, cout, groups = sweep_channels(rng)
+    k, s, d = rng.randint(1, 5), rng.choice([1, 1, 2, 3]), rng.choice([1, 1, 1, 2, 3])
+    mode = rng.choice(['default', 'int', 'asym', 'same', 'valid'])
+    if mode == 'same':
+        s = 1
+    eff = d * (k - 1) + 1
+    pads, ours_pad, torch_pad = [0, 0], None, 0
+    if mode == 'int':
+        p = rng.randint(0, 3)
+        pads, ours_pad, torch_pad = [p, p], p, p
+    elif mode == 'asym':
+        pads = [rng.randint(0, 3), rng.randint(0, 3)]
+        ours_pad = pads
+    elif mode == 'same':
+        pads, ours_pad, torch_pad = [(eff - 1) // 2, eff - 1 - (eff - 1) // 2], 'same', 'same'
+    elif mode == 'valid':
+        ours_pad = 'valid'
+    length = sweep_size(rng, eff, sum(pads)) + rng.randint(0, 3)
+    bias = rng.random() < 0.6
+    m = nn.Conv1d(cin, cout, k, stride=s, padding=torch_pad, dilation=d, groups=groups, bias=bias)
+    options = {'stride': s, 'dilation': d, 'groups': groups, 'bias': bias}
+    if ours_pad is not None:
+        options['padding'] = ours_pad
+    x = torch.randn(rng.randint(1, 2), cin, length, generator=SWEEP_GEN)
+    return sweep_case('Conv1d', [cin, cout, k], options, m, x, tuple(pads) if mode == 'asym' else None)
+
+
+def sweep_conv_transpose(rng):
+    while True:
+        shape = rng.choice(['plain', 'plain', 'groups'])
+        g = rng.choice([2, 3]) if shape == 'groups' else 1
+        cin, cout = g * rng.randint(1, 2), g * rng.randint(1, 2)
+        k = [rng.randint(1, 4) for _ in range(2)]
+        s = [rng.choice([1, 2, 3]) for _ in range(2)]
+        d = [rng.choice([1, 1, 2]) for _ in range(2)]
+        p = [rng.randint(0, d[a] * (k[a] - 1)) for a in range(2)]
+        op = [rng.randint(0, max(s[a], d[a]) - 1) for a in range(2)]
+        hw = [rng.randint(1, 4) for _ in range(2)]
+        if all((hw[a] - 1) * s[a] - 2 * p[a] + d[a] * (k[a] - 1) + op[a] + 1 >= 1 for a in range(2)):
+            break
+    bias = rng.random() < 0.6
+    m = nn.ConvTranspose2d(cin, cout, tuple(k), stride=tuple(s), padding=tuple(p), output_padding=tuple(op), groups=g, bias=bias, dilation=tuple(d))
+    options = {'stride': s, 'padding': p, 'outputPadding': op, 'dilation': d, 'groups': g, 'bias': bias}
+    x = torch.randn(rng.randint(1, 2), cin, hw[0], hw[1], generator=SWEEP_GEN)
+    return sweep_case('ConvTranspose2d', [cin, cout, k], options, m, x)
+
+
+def sweep_pool(rng, kind):
+    k = [rng.randint(1, 4) for _ in range(2)]
+    if rng.random() < 0.3:
+        k[1] = k[0]
+    stride = None if rng.random() < 0.3 else [rng.randint(1, 3) for _ in range(2)]
+    p = [rng.randint(0, k[a] // 2) for a in range(2)]
+    ceil = rng.random() < 0.5
+    h, w = (sweep_size(rng, k[a], 2 * p[a]) + rng.randint(0, 2) for a in range(2))
+    shape = (rng.randint(1, 2), rng.randint(1, 3), h, w)
+    # Distinct values (a shuffled ramp of multiples of 1/32): no ties, whose gradient is implementation-defined.
+    n = math.prod(shape)
+    x = ((torch.randperm(n, generator=SWEEP_GEN) - n / 2) / 32).reshape(shape)
+    options = {'padding': p, 'ceilMode': ceil}
+    if stride is not None:
+        options['stride'] = stride
+    torch_stride = tuple(stride) if stride else None
+    if kind == 'MaxPool2d':
+        m = nn.MaxPool2d(tuple(k), torch_stride, tuple(p), ceil_mode=ceil)
+    else:
+        include = rng.random() < 0.5
+        options['countIncludePad'] = include
+        m = nn.AvgPool2d(tuple(k), torch_stride, tuple(p), ceil_mode=ceil, count_include_pad=include)
+    return sweep_case(kind, [k], options, m, x)
+
+
+def sweep():
+    """The randomised sweep (see the module docstring). Its own generators: the other files are unaffected."""
+    global SWEEP_GEN
+    SWEEP_GEN = torch.Generator().manual_seed(SWEEP_SEED)
+    rng = random.Random(SWEEP_SEED)
+    cases = []
+    with torch.random.fork_rng():
+        torch.manual_seed(SWEEP_SEED)  # the modules' own initialisation (then rounded by sweep_case)
+        for _ in range(110):
+            cases.append(sweep_conv2d(rng))
+        for _ in range(60):
+            cases.append(sweep_conv1d(rng))
+        for _ in range(50):
+            cases.append(sweep_conv_transpose(rng))
+        for _ in range(45):
+            cases.append(sweep_pool(rng, 'MaxPool2d'))
+        for _ in range(45):
+            cases.append(sweep_pool(rng, 'AvgPool2d'))
+    for i, c in enumerate(cases):
+        c['name'] = f"{c['kind']} #{i}"
+    return {'torch': torch.__version__, 'seed': SWEEP_SEED, 'cases': cases}
+
+
 if __name__ == '__main__':
     os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(OUT, 'layers.json'), 'w') as f:
-        json.dump({'torch': torch.__version__, 'cases': layers()}, f, separators=(',', ':'))
-    with open(os.path.join(OUT, 'models.json'), 'w') as f:
-        json.dump({'torch': torch.__version__, **models()}, f, separators=(',', ':'))
-    print('wrote', OUT)
+    wanted = set(sys.argv[1:]) or {'layers', 'models', 'sweep'}
+    unknown = wanted - {'layers', 'models', 'sweep'}
+    if unknown:
+        raise SystemExit(f'unknown fixture file(s) {sorted(unknown)}: choose from layers, models, sweep')
+    if 'layers' in wanted:
+        with open(os.path.join(OUT, 'layers.json'), 'w') as f:
+            json.dump({'torch': torch.__version__, 'cases': layers()}, f, separators=(',', ':'))
+    if 'models' in wanted:
+        with open(os.path.join(OUT, 'models.json'), 'w') as f:
+            json.dump({'torch': torch.__version__, **models()}, f, separators=(',', ':'))
+    if 'sweep' in wanted:
+        with open(os.path.join(OUT, 'sweep.json'), 'w') as f:
+            json.dump(sweep(), f, separators=(',', ':'))
+    print('wrote', ', '.join(sorted(wanted)), 'to', OUT)

@@ -110,7 +110,7 @@ export class MaxPool2d extends Pool2dBase {
 }
 
 /** Options of {@link AvgPool2d}. */
-export interface AvgPool2dOptions extends Omit<Pool2dOptions, 'ceilMode'> {
+export interface AvgPool2dOptions extends Pool2dOptions {
   /** Count padded zeros in the divisor (PyTorch's default, true) or average only real pixels. */
   countIncludePad?: boolean;
 }
@@ -147,7 +147,8 @@ function maxPoolByWindows(x: tf.Tensor4D, k: [number, number], s: [number, numbe
 }
 
 /**
- * Average pooling over NHWC images, as `torch.nn.AvgPool2d` (including `count_include_pad`).
+ * Average pooling over NHWC images, as `torch.nn.AvgPool2d` (including `count_include_pad` and
+ * `ceil_mode`: a window running past the bottom/right padding averages only the cells inside it).
  *
  * @example
  * ```ts
@@ -165,10 +166,10 @@ export class AvgPool2d extends Pool2dBase {
 
   /**
    * @param kernelSize window `k` or `[kh, kw]`.
-   * @param options stride (default the window), padding, countIncludePad.
+   * @param options stride (default the window), padding, ceilMode, countIncludePad.
    */
   constructor(kernelSize: Pair, options: AvgPool2dOptions = {}) {
-    super('AvgPool2d', kernelSize, { ...options, ceilMode: false });
+    super('AvgPool2d', kernelSize, options);
     this.countIncludePad = options.countIncludePad ?? true;
   }
 
@@ -182,13 +183,18 @@ export class AvgPool2d extends Pool2dBase {
   forward(x: tf.Tensor): tf.Tensor4D {
     const { pads } = this.plan(x);
     return tf.tidy(() => {
+      const [, h, w] = x.shape as [number, number, number, number];
       const any = pads.some(([a, b]) => a || b);
       const padded = any ? tf.pad(x, pads) : x; // [N, H+p, W+p, C]
       const avg = tf.avgPool(padded as tf.Tensor4D, this.kernelSize, this.stride, 'valid'); // [N, H', W', C]
-      if (!any || this.countIncludePad) return avg;
-      // Divide by the share of real pixels in each window instead.
-      const ones = tf.pad(tf.ones([1, x.shape[1] as number, x.shape[2] as number, 1]), pads); // [1, H+p, W+p, 1]
-      return tf.div(avg, tf.avgPool(ones as tf.Tensor4D, this.kernelSize, this.stride, 'valid')); // [N, H', W', C]
+      // The divisor counts the cells of a window inside the padded input (countIncludePad) or inside the
+      // input only; ceil mode's overhang past the bottom/right padding never counts.
+      const overhang = pads[1][1] > this.padding[0] || pads[2][1] > this.padding[1];
+      if (!any || (this.countIncludePad && !overhang)) return avg;
+      const counted = this.countIncludePad
+        ? tf.pad(tf.ones([1, h + pads[1][0] + Math.min(pads[1][1], this.padding[0]), w + pads[2][0] + Math.min(pads[2][1], this.padding[1]), 1]), [[0, 0], [0, Math.max(pads[1][1] - this.padding[0], 0)], [0, Math.max(pads[2][1] - this.padding[1], 0)], [0, 0]]) // [1, H+p, W+p, 1]
+        : tf.pad(tf.ones([1, h, w, 1]), pads); // [1, H+p, W+p, 1]
+      return tf.div(avg, tf.avgPool(counted as tf.Tensor4D, this.kernelSize, this.stride, 'valid')); // [N, H', W', C]
     });
   }
 }
