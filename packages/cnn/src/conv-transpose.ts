@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, DLArgumentError, kaimingUniform, Module, uniform, type Initializer, type Rng } from '@dl/core';
-import { dilateKernel, dims, effectiveKernel, pair, type Labelled, type Pair } from './util.js';
+import { checkInt, checkKeys, DLArgumentError, kaimingUniform, Module, uniform, type Initializer, type Rng } from '@dl/core';
+import { checkBool, dilateKernel, dims, effectiveKernel, optionKeys, pair, type Labelled, type Pair } from './util.js';
 
 /** Options of {@link ConvTranspose2d}. */
 export interface ConvTranspose2dOptions {
@@ -23,6 +23,8 @@ export interface ConvTranspose2dOptions {
   /** Generator for the initial values. */
   rng?: Rng;
 }
+
+const KEYS = optionKeys<ConvTranspose2dOptions>()(['stride', 'padding', 'outputPadding', 'dilation', 'groups', 'bias', 'weightInit', 'biasInit', 'rng']);
 
 /**
  * Transposed convolution ("deconvolution", learned up-sampling) over NHWC images, as
@@ -71,6 +73,7 @@ export class ConvTranspose2d extends Module implements Labelled {
     options: ConvTranspose2dOptions = {},
   ) {
     super();
+    checkKeys('ConvTranspose2d', options, KEYS);
     checkInt('ConvTranspose2d', 'inChannels', inChannels);
     checkInt('ConvTranspose2d', 'outChannels', outChannels);
     this.kernelSize = pair('ConvTranspose2d', 'kernelSize', kernelSize);
@@ -93,7 +96,7 @@ export class ConvTranspose2d extends Module implements Labelled {
     const bound = 1 / Math.sqrt(fanIn);
     const wInit = options.weightInit ?? kaimingUniform({ a: Math.sqrt(5), fans: { fanIn, fanOut: inChannels * kh * kw } });
     this.weight = this.registerParameter('weight', wInit([kh, kw, outChannels / this.groups, inChannels], options.rng));
-    this.bias = options.bias === false ? null : this.registerParameter('bias', (options.biasInit ?? uniform(-bound, bound))([outChannels], options.rng));
+    this.bias = !checkBool('ConvTranspose2d', 'bias', options.bias ?? true) ? null : this.registerParameter('bias', (options.biasInit ?? uniform(-bound, bound))([outChannels], options.rng));
   }
 
   /** A short description used in error messages. */

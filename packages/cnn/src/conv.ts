@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, DLArgumentError, kaimingNormal, kaimingUniform, Module, uniform, type Initializer, type Rng } from '@dl/core';
-import { axisPadding, checkPadding, dilateKernel, dims, effectiveKernel, pair, type Labelled, type Pair, type Padding2d } from './util.js';
+import { checkInt, checkKeys, DLArgumentError, kaimingNormal, kaimingUniform, Module, uniform, type Initializer, type Rng } from '@dl/core';
+import { axisPadding, checkBool, checkPadding, dilateKernel, dims, effectiveKernel, optionKeys, pair, type Labelled, type Pair, type Padding2d } from './util.js';
 
 /** Options of {@link Conv2d}. */
 export interface Conv2dOptions {
@@ -26,6 +26,8 @@ export interface Conv2dOptions {
   /** Generator for the initial values. */
   rng?: Rng;
 }
+
+const CONV2D_KEYS = optionKeys<Conv2dOptions>()(['stride', 'padding', 'dilation', 'groups', 'bias', 'activation', 'weightInit', 'biasInit', 'rng']);
 
 /** Geometry of a sliding-window layer along one axis, for {@link receptiveField}-style bookkeeping. */
 export interface LayerGeometry {
@@ -215,6 +217,7 @@ export class Conv2d extends Module implements Labelled {
     options: Conv2dOptions = {},
   ) {
     super();
+    checkKeys('Conv2d', options, CONV2D_KEYS);
     checkInt('Conv2d', 'inChannels', inChannels);
     checkInt('Conv2d', 'outChannels', outChannels);
     this.kernelSize = pair('Conv2d', 'kernelSize', kernelSize);
@@ -233,7 +236,7 @@ export class Conv2d extends Module implements Labelled {
     const fanOut = outChannels * kh * kw; // PyTorch: weight.size(0) · receptive field
     const init = defaultInits(fanIn, fanOut);
     this.weight = this.registerParameter('weight', (options.weightInit ?? init.weight)(shape, options.rng));
-    this.bias = options.bias === false ? null : this.registerParameter('bias', (options.biasInit ?? init.bias)([outChannels], options.rng));
+    this.bias = checkBool('Conv2d', 'bias', options.bias ?? true) ? this.registerParameter('bias', (options.biasInit ?? init.bias)([outChannels], options.rng)) : null;
   }
 
   /** Kernel, stride and dilation, for receptive-field arithmetic. */
@@ -322,6 +325,9 @@ export interface Conv1dOptions extends Omit<Conv2dOptions, 'stride' | 'padding' 
   dilation?: number;
 }
 
+const CONV1D_KEYS = optionKeys<Conv1dOptions>()(['stride', 'padding', 'dilation', 'groups', 'bias', 'activation', 'weightInit', 'biasInit', 'rng']);
+const CONV1X1_KEYS = optionKeys<Omit<Conv2dOptions, 'padding' | 'dilation'>>()(['stride', 'groups', 'bias', 'activation', 'weightInit', 'biasInit', 'rng']);
+
 /**
  * 1-D convolution over `[N, L, C]` sequences (channels last; PyTorch's `[N, C, L]` transposed), as
  * `torch.nn.Conv1d`. Kernel stored `[k, in/groups, out]` (PyTorch's `[out, in/groups, k]` converts with
@@ -367,6 +373,7 @@ export class Conv1d extends Module implements Labelled {
     options: Conv1dOptions = {},
   ) {
     super();
+    checkKeys('Conv1d', options, CONV1D_KEYS);
     checkInt('Conv1d', 'inChannels', inChannels);
     checkInt('Conv1d', 'outChannels', outChannels);
     this.kernelSize = checkInt('Conv1d', 'kernelSize', kernelSize);
@@ -388,7 +395,7 @@ export class Conv1d extends Module implements Labelled {
     const fanIn = (inChannels / this.groups) * k;
     const init = defaultInits(fanIn, outChannels * k);
     this.weight = this.registerParameter('weight', (options.weightInit ?? init.weight)([k, inChannels / this.groups, outChannels], options.rng));
-    this.bias = options.bias === false ? null : this.registerParameter('bias', (options.biasInit ?? init.bias)([outChannels], options.rng));
+    this.bias = checkBool('Conv1d', 'bias', options.bias ?? true) ? this.registerParameter('bias', (options.biasInit ?? init.bias)([outChannels], options.rng)) : null;
   }
 
   /** A short description used in error messages. */
@@ -433,6 +440,7 @@ export class Conv1d extends Module implements Labelled {
  * ```
  */
 export function conv1x1(inChannels: number, outChannels: number, options: Omit<Conv2dOptions, 'padding' | 'dilation'> = {}): Conv2d {
+  checkKeys('conv1x1', options, CONV1X1_KEYS);
   return new Conv2d(inChannels, outChannels, 1, options);
 }
 

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchNorm2d, checkInt, DLArgumentError, Module, ModuleList, Sequential, ReLU, type Rng, type UnaryModule } from '@dl/core';
+import { BatchNorm2d, checkInt, checkKeys, DLArgumentError, Module, ModuleList, Sequential, ReLU, type Rng, type UnaryModule } from '@dl/core';
 import { Conv2d, convKaimingNormal } from './conv.js';
 import { bilinearKernel, ConvTranspose2d } from './conv-transpose.js';
 import { MaxPool2d } from './pool.js';
 import type { ResNet } from './resnet.js';
-import { labelLayers } from './util.js';
+import { checkBool, labelLayers, optionKeys } from './util.js';
 
 /**
  * A backbone for {@link FCN}: maps `[N, H, W, C]` to feature maps at strides 8, 16 and 32
@@ -33,6 +33,8 @@ export interface VGGBackboneOptions {
   rng?: Rng;
 }
 
+const VGG_KEYS = optionKeys<VGGBackboneOptions>()(['inChannels', 'widths', 'depths', 'batchNorm', 'rng']);
+
 /**
  * A VGG-style backbone (FCN's original one, scalable): five stages of 3×3 convs (+ batch norm) + ReLU,
  * each ending in a 2×2 max pool; returns the outputs of stages 3, 4, 5 (strides 8, 16, 32).
@@ -56,12 +58,13 @@ export class VGGBackbone extends Module implements FCNBackbone {
   /** @param options channels, widths, depths, batch norm. */
   constructor(options: VGGBackboneOptions = {}) {
     super();
+    checkKeys('VGGBackbone', options, VGG_KEYS);
     this.inChannels = checkInt('VGGBackbone', 'inChannels', options.inChannels ?? 3);
     const widths = options.widths ?? [64, 128, 256, 512, 512];
     const depths = options.depths ?? [2, 2, 3, 3, 3];
     if (!Array.isArray(widths) || widths.length !== 5) throw new DLArgumentError('VGGBackbone', 'widths', 'five stage widths', widths);
     if (!Array.isArray(depths) || depths.length !== 5) throw new DLArgumentError('VGGBackbone', 'depths', 'five stage depths', depths);
-    const bn = options.batchNorm ?? true;
+    const bn = checkBool('VGGBackbone', 'batchNorm', options.batchNorm ?? true);
     let c = this.inChannels;
     const stages: ModuleList<Sequential>[] = [];
     widths.forEach((w, i) => {
@@ -161,6 +164,8 @@ export interface FCNOptions {
   rng?: Rng;
 }
 
+const FCN_KEYS = optionKeys<FCNOptions>()(['numClasses', 'variant', 'backbone', 'headChannels', 'rng']);
+
 /**
  * Fully Convolutional Network for semantic segmentation (Long et al. 2015, seed 001 §4): a backbone,
  * a convolutional "fc6/fc7" head, 1×1 class-score layers, and **learned up-sampling**
@@ -202,6 +207,7 @@ export class FCN extends Module {
   /** @param options classes, variant, backbone, head width. */
   constructor(options: FCNOptions) {
     super();
+    checkKeys('FCN', options ?? null, FCN_KEYS);
     this.numClasses = checkInt('FCN', 'numClasses', options?.numClasses);
     const variant = options.variant ?? '8s';
     if (variant !== '32s' && variant !== '16s' && variant !== '8s') throw new DLArgumentError('FCN', 'variant', "'32s', '16s' or '8s'", variant);

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, DLArgumentError, Linear, Module, type Rng } from '@dl/core';
+import { checkInt, checkKeys, DLArgumentError, Linear, Module, type Rng } from '@dl/core';
 import { Conv2d } from './conv.js';
 import { AvgPool2d, MaxPool2d } from './pool.js';
 import { convOutputSize } from './sizes.js';
-import { labelLayers } from './util.js';
+import { labelLayers, optionKeys } from './util.js';
 
 /** Options of {@link LeNet5}. */
 export interface LeNet5Options {
@@ -20,6 +20,8 @@ export interface LeNet5Options {
   /** Generator for the initial values. */
   rng?: Rng;
 }
+
+const KEYS = optionKeys<LeNet5Options>()(['inputSize', 'inChannels', 'numClasses', 'activation', 'pool', 'rng']);
 
 /**
  * LeNet-5 as seed 001 §1 describes it: input, conv, pool, conv, pool, fully connected, fully connected,
@@ -64,6 +66,7 @@ export class LeNet5 extends Module {
   /** @param options input size and channels, classes, activation, pooling. */
   constructor(options: LeNet5Options = {}) {
     super();
+    checkKeys('LeNet5', options, KEYS);
     this.inputSize = checkInt('LeNet5', 'inputSize', options.inputSize ?? 28);
     this.inChannels = checkInt('LeNet5', 'inChannels', options.inChannels ?? 1);
     this.numClasses = checkInt('LeNet5', 'numClasses', options.numClasses ?? 10);

@@ -1,4 +1,4 @@
-import { checkInt, checkNumber, DLArgumentError } from '@dl/core';
+import { checkInt, checkKeys, checkNumber, DLArgumentError } from '@dl/core';
 import type { GroundTruthBox } from './yolo/loss.js';
 import { boxIou, type Detection } from './yolo/nms.js';
 
@@ -83,6 +83,7 @@ export interface MapResult {
  * ```
  */
 export function meanAveragePrecision(detections: Detection[][], truths: GroundTruthBox[][], options: { numClasses: number; iouThreshold?: number }): MapResult {
+  checkKeys('meanAveragePrecision', options ?? null, ['numClasses', 'iouThreshold']);
   const C = checkInt('meanAveragePrecision', 'numClasses', options?.numClasses);
   const thr = checkNumber('meanAveragePrecision', 'iouThreshold', options.iouThreshold ?? 0.5, 0, 1);
   if (!Array.isArray(detections) || !Array.isArray(truths) || detections.length !== truths.length) {

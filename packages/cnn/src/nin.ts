@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkNumber, DLArgumentError, Dropout, Module, ModuleList, type Rng } from '@dl/core';
+import { checkInt, checkKeys, checkNumber, DLArgumentError, Dropout, Module, ModuleList, type Rng } from '@dl/core';
 import { Conv2d } from './conv.js';
 import { AvgPool2d, MaxPool2d } from './pool.js';
-import { labelLayers, type Pair } from './util.js';
+import { checkObjectKeys, labelLayers, optionKeys, type Pair } from './util.js';
 
 /** One mlpconv block of {@link NiN}: a spatial conv followed by 1×1 convs (the "micro network"). */
 export interface MlpConvSpec {
@@ -17,6 +17,8 @@ export interface MlpConvSpec {
   /** Pooling after the block (3×3 stride 2 padding 1), or none. Default none. */
   pool?: 'max' | 'avg' | null;
 }
+
+const SPEC_KEYS = optionKeys<MlpConvSpec>()(['channels', 'kernel', 'stride', 'padding', 'pool']);
 
 /**
  * An mlpconv block: spatial conv + ReLU, then 1×1 convs + ReLU ("a network in the network": a small MLP
@@ -44,6 +46,7 @@ export class MlpConv extends Module {
    */
   constructor(inChannels: number, spec: MlpConvSpec, rng?: Rng) {
     super();
+    checkObjectKeys('MlpConv', 'spec', spec, SPEC_KEYS);
     if (!Array.isArray(spec.channels) || spec.channels.length < 1) throw new DLArgumentError('MlpConv', 'channels', 'a non-empty list', spec.channels);
     spec.channels.forEach((c, i) => checkInt('MlpConv', `channels[${i}]`, c));
     this.conv = this.registerModule('conv', new Conv2d(inChannels, spec.channels[0], spec.kernel, { stride: spec.stride ?? 1, padding: spec.padding ?? 'same', activation: 'relu', rng }));
@@ -86,6 +89,8 @@ export interface NiNOptions {
   rng?: Rng;
 }
 
+const KEYS = optionKeys<NiNOptions>()(['inChannels', 'numClasses', 'blocks', 'dropout', 'rng']);
+
 /**
  * Network-in-Network (Lin et al. 2013, seed 001 §2): mlpconv blocks (1×1 convolutions mixing channels),
  * pooling and dropout between blocks, and **global average pooling** of one feature map per class
@@ -113,6 +118,7 @@ export class NiN extends Module {
   /** @param options input channels, classes, blocks, dropout. */
   constructor(options: NiNOptions = {}) {
     super();
+    checkKeys('NiN', options, KEYS);
     const inChannels = checkInt('NiN', 'inChannels', options.inChannels ?? 3);
     this.numClasses = checkInt('NiN', 'numClasses', options.numClasses ?? 10);
     const p = checkNumber('NiN', 'dropout', options.dropout ?? 0.5, 0, 1, false, true);
@@ -122,6 +128,7 @@ export class NiN extends Module {
       { channels: [192, 192, this.numClasses], kernel: 3 },
     ];
     if (!Array.isArray(specs) || specs.length === 0) throw new DLArgumentError('NiN', 'blocks', 'a non-empty list of mlpconv specs', specs);
+    specs.forEach((s, i) => checkObjectKeys('NiN', `blocks[${i}]`, s, SPEC_KEYS));
     const last = specs[specs.length - 1].channels;
     if (last[last.length - 1] !== this.numClasses) {
       throw new DLArgumentError('NiN', 'blocks', `a last block ending in numClasses (${this.numClasses}) channels for global average pooling`, `${last[last.length - 1]} channels`);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DLArgumentError, Module } from '@dl/core';
+import { checkKeys, DLArgumentError, Module } from '@dl/core';
 import type { LayerGeometry } from './conv.js';
-import { applySpatialMatrices, dims, pair, tapMatrix, type Labelled, type Pair } from './util.js';
+import { applySpatialMatrices, checkBool, dims, optionKeys, pair, tapMatrix, type Labelled, type Pair } from './util.js';
 
 /** Options of {@link MaxPool2d} and {@link AvgPool2d}. */
 export interface Pool2dOptions {
@@ -12,6 +12,8 @@ export interface Pool2dOptions {
   /** Use ⌈⌉ instead of ⌊⌋ for the output size (windows may run past the bottom/right). Default false. */
   ceilMode?: boolean;
 }
+
+const MAX_KEYS = optionKeys<Pool2dOptions>()(['stride', 'padding', 'ceilMode']);
 
 /** Output size of a pooling window along one axis, PyTorch's rule (a last window must start inside the input or left padding). */
 function poolOut(n: number, k: number, s: number, p: number, ceil: boolean): number {
@@ -35,12 +37,13 @@ abstract class Pool2dBase extends Module implements Labelled {
   /** @internal */
   protected abstract readonly kind: string;
 
-  constructor(where: string, kernelSize: Pair, options: Pool2dOptions) {
+  constructor(where: string, kernelSize: Pair, options: Pool2dOptions, known: readonly string[]) {
     super();
+    checkKeys(where, options, known);
     this.kernelSize = pair(where, 'kernelSize', kernelSize);
     this.stride = pair(where, 'stride', options.stride ?? this.kernelSize);
     this.padding = pair(where, 'padding', options.padding ?? 0, 0);
-    this.ceilMode = options.ceilMode ?? false;
+    this.ceilMode = checkBool(where, 'ceilMode', options.ceilMode ?? false);
     for (const a of [0, 1]) {
       if (this.padding[a] * 2 > this.kernelSize[a]) throw new DLArgumentError(where, 'padding', `at most half the kernel size ${dims(this.kernelSize)}`, options.padding);
     }
@@ -90,7 +93,7 @@ export class MaxPool2d extends Pool2dBase {
    * @param options stride (default the window), padding, ceilMode.
    */
   constructor(kernelSize: Pair, options: Pool2dOptions = {}) {
-    super('MaxPool2d', kernelSize, options);
+    super('MaxPool2d', kernelSize, options, MAX_KEYS);
   }
 
   /**
@@ -114,6 +117,8 @@ export interface AvgPool2dOptions extends Pool2dOptions {
   /** Count padded zeros in the divisor (PyTorch's default, true) or average only real pixels. */
   countIncludePad?: boolean;
 }
+
+const AVG_KEYS = optionKeys<AvgPool2dOptions>()(['stride', 'padding', 'ceilMode', 'countIncludePad']);
 
 const LOWEST = -3.4028234663852886e38;
 
@@ -169,8 +174,8 @@ export class AvgPool2d extends Pool2dBase {
    * @param options stride (default the window), padding, ceilMode, countIncludePad.
    */
   constructor(kernelSize: Pair, options: AvgPool2dOptions = {}) {
-    super('AvgPool2d', kernelSize, options);
-    this.countIncludePad = options.countIncludePad ?? true;
+    super('AvgPool2d', kernelSize, options, AVG_KEYS);
+    this.countIncludePad = checkBool('AvgPool2d', 'countIncludePad', options.countIncludePad ?? true);
   }
 
   /**
@@ -283,6 +288,7 @@ export class GlobalAvgPool2d extends Module implements Labelled {
   /** @param keepDims keep the spatial axes as size 1. Default false. */
   constructor(readonly keepDims = false) {
     super();
+    checkBool('GlobalAvgPool2d', 'keepDims', keepDims);
   }
 
   /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DLArgumentError, type LoadResult, type Module, type StateDict } from '@dl/core';
+import { checkKeys, DLArgumentError, type LoadResult, type Module, type StateDict } from '@dl/core';
 import { Conv1d, Conv2d } from './conv.js';
 import { ConvTranspose2d } from './conv-transpose.js';
 
@@ -83,6 +83,7 @@ function converters(model: Module): Map<string, Converter> {
  * ```
  */
 export function loadPytorchStateDict(model: Module, dict: StateDict | Record<string, tf.Tensor>, options: { strict?: boolean } = {}): LoadResult {
+  checkKeys('loadPytorchStateDict', options, ['strict']);
   const entries = dict instanceof Map ? dict : new Map(Object.entries(dict));
   const conv = converters(model);
   const converted: StateDict = new Map();

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchNorm2d, checkInt, DLArgumentError, Module, Sequential, type UnaryModule } from '@dl/core';
+import { BatchNorm2d, checkInt, checkKeys, DLArgumentError, Module, Sequential, type UnaryModule } from '@dl/core';
 import { Conv2d, convKaimingNormal } from './conv.js';
-import type { Labelled } from './util.js';
+import { optionKeys, type Labelled } from './util.js';
 
 /** Options of {@link BasicBlock} and {@link Bottleneck}. */
 export interface ResidualBlockOptions {
@@ -20,6 +20,8 @@ export interface ResidualBlockOptions {
   /** Start the last batch norm's γ at zero, so the block starts as the identity. Default false. */
   zeroInitResidual?: boolean;
 }
+
+const KEYS = optionKeys<ResidualBlockOptions>()(['stride', 'downsample', 'groups', 'baseWidth', 'zeroInitResidual']);
 
 function conv3x3(inC: number, outC: number, stride = 1, groups = 1): Conv2d {
   return new Conv2d(inC, outC, 3, { stride, padding: 1, groups, bias: false, weightInit: convKaimingNormal() });
@@ -72,6 +74,7 @@ export class BasicBlock extends Module implements Labelled {
    */
   constructor(readonly inplanes: number, readonly planes: number, options: ResidualBlockOptions = {}) {
     super();
+    checkKeys('BasicBlock', options, KEYS);
     checkInt('BasicBlock', 'inplanes', inplanes);
     checkInt('BasicBlock', 'planes', planes);
     const stride = checkInt('BasicBlock', 'stride', options.stride ?? 1);
@@ -140,6 +143,7 @@ export class Bottleneck extends Module implements Labelled {
    */
   constructor(readonly inplanes: number, readonly planes: number, options: ResidualBlockOptions = {}) {
     super();
+    checkKeys('Bottleneck', options, KEYS);
     checkInt('Bottleneck', 'inplanes', inplanes);
     checkInt('Bottleneck', 'planes', planes);
     const stride = checkInt('Bottleneck', 'stride', options.stride ?? 1);

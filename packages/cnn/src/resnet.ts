@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchNorm2d, checkInt, DLArgumentError, Linear, Module, ModuleList, type Rng } from '@dl/core';
+import { BatchNorm2d, checkInt, checkKeys, DLArgumentError, Linear, Module, ModuleList, type Rng } from '@dl/core';
 import { Conv2d, convKaimingNormal } from './conv.js';
 import { MaxPool2d } from './pool.js';
 import { BasicBlock, Bottleneck } from './residual.js';
-import { labelLayers } from './util.js';
+import { labelLayers, optionKeys } from './util.js';
 
 /** Options of {@link ResNet}. */
 export interface ResNetOptions {
@@ -63,6 +63,7 @@ export class ResNet extends Module {
   /** @param options block type, layers per stage, widths, stem, classes. */
   constructor(options: ResNetOptions) {
     super();
+    checkKeys('ResNet', options ?? null, KEYS);
     const stem = options.stem ?? 'imagenet';
     if (stem !== 'imagenet' && stem !== 'cifar') throw new DLArgumentError('ResNet', 'stem', "'imagenet' or 'cifar'", stem);
     if (options.block !== 'basic' && options.block !== 'bottleneck') throw new DLArgumentError('ResNet', 'block', "'basic' or 'bottleneck'", options.block);
@@ -145,6 +146,9 @@ export class ResNet extends Module {
 /** Options shared by the ResNet factories. */
 export type ResNetFactoryOptions = Omit<ResNetOptions, 'block' | 'layers' | 'stem'>;
 
+const KEYS = optionKeys<ResNetOptions>()(['block', 'layers', 'widths', 'stem', 'numClasses', 'inChannels', 'zeroInitResidual', 'rng']);
+const FACTORY_KEYS = optionKeys<ResNetFactoryOptions>()(['widths', 'numClasses', 'inChannels', 'zeroInitResidual', 'rng']);
+
 /**
  * ResNet-18 (ImageNet layout, basic blocks [2, 2, 2, 2]); with default widths it has torchvision's
  * 11,689,512 parameters.
@@ -157,6 +161,7 @@ export type ResNetFactoryOptions = Omit<ResNetOptions, 'block' | 'layers' | 'ste
  * ```
  */
 export function resnet18(options: ResNetFactoryOptions = {}): ResNet {
+  checkKeys('resnet18', options, FACTORY_KEYS);
   return new ResNet({ ...options, block: 'basic', layers: [2, 2, 2, 2], stem: 'imagenet' });
 }
 
@@ -170,6 +175,7 @@ export function resnet18(options: ResNetFactoryOptions = {}): ResNet {
  * ```
  */
 export function resnet34(options: ResNetFactoryOptions = {}): ResNet {
+  checkKeys('resnet34', options, FACTORY_KEYS);
   return new ResNet({ ...options, block: 'basic', layers: [3, 4, 6, 3], stem: 'imagenet' });
 }
 
@@ -183,6 +189,7 @@ export function resnet34(options: ResNetFactoryOptions = {}): ResNet {
  * ```
  */
 export function resnet50(options: ResNetFactoryOptions = {}): ResNet {
+  checkKeys('resnet50', options, FACTORY_KEYS);
   return new ResNet({ ...options, block: 'bottleneck', layers: [3, 4, 6, 3], stem: 'imagenet' });
 }
 
@@ -201,6 +208,7 @@ export function resnet50(options: ResNetFactoryOptions = {}): ResNet {
  */
 export function cifarResNet(depth: 20 | 32 | 44 | 56 | 110 | number, options: ResNetFactoryOptions = {}): ResNet {
   if (!Number.isInteger(depth) || depth < 8 || (depth - 2) % 6 !== 0) throw new DLArgumentError('cifarResNet', 'depth', '6n + 2 with n ≥ 1 (20, 32, 56, …)', depth);
+  checkKeys('cifarResNet', options, FACTORY_KEYS);
   const n = (depth - 2) / 6;
   return new ResNet({ ...options, block: 'basic', layers: [n, n, n], stem: 'cifar' });
 }

@@ -1,4 +1,5 @@
-import { checkInt, checkNumber, Rng } from '@dl/core';
+import { checkInt, checkKeys, checkNumber, Rng } from '@dl/core';
+import { optionKeys } from './util.js';
 import type { GroundTruthBox } from './yolo/loss.js';
 
 /** Shape classes of the generated data sets (class 0 is the background in segmentation). */
@@ -15,6 +16,8 @@ export interface ShapesOptions {
   /** Objects per image, at most. Default 3. */
   maxObjects?: number;
 }
+
+const KEYS = optionKeys<ShapesOptions>()(['size', 'seed', 'noise', 'maxObjects']);
 
 /** Images and per-image objects of a generated shape set. */
 export interface ShapesSet {
@@ -52,6 +55,7 @@ function inside(kind: number, x: number, y: number, cx: number, cy: number, r: n
  */
 export function makeShapes(n: number, options: ShapesOptions = {}): ShapesSet {
   checkInt('makeShapes', 'n', n);
+  checkKeys('makeShapes', options, KEYS);
   const size = checkInt('makeShapes', 'size', options.size ?? 64);
   const noise = checkNumber('makeShapes', 'noise', options.noise ?? 0.15, 0);
   const maxObjects = checkInt('makeShapes', 'maxObjects', options.maxObjects ?? 3);

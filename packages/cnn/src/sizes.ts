@@ -1,4 +1,5 @@
-import { checkInt, DLArgumentError } from '@dl/core';
+import { checkInt, checkKeys, DLArgumentError } from '@dl/core';
+import { checkObjectKeys, optionKeys } from './util.js';
 
 /** Options of {@link convOutputSize}. */
 export interface OutputSizeOptions {
@@ -11,6 +12,8 @@ export interface OutputSizeOptions {
   /** Round up (pooling's `ceilMode`). Default false. */
   ceil?: boolean;
 }
+
+const KEYS = optionKeys<OutputSizeOptions>()(['padding', 'stride', 'dilation', 'ceil']);
 
 /**
  * The output size of a convolution or pooling window along one axis, seed 000 §2's
@@ -26,6 +29,7 @@ export interface OutputSizeOptions {
  * ```
  */
 export function convOutputSize(n: number, f: number, options: OutputSizeOptions = {}): number {
+  checkKeys('convOutputSize', options, KEYS);
   checkInt('convOutputSize', 'n', n);
   checkInt('convOutputSize', 'f', f);
   const s = checkInt('convOutputSize', 'stride', options.stride ?? 1);
@@ -53,6 +57,8 @@ export interface RFLayer {
   /** A name to carry into the result. */
   name?: string;
 }
+
+const LAYER_KEYS = optionKeys<RFLayer>()(['kernel', 'stride', 'dilation', 'padding', 'name']);
 
 /** The receptive field after one layer of a stack. */
 export interface RFStep {
@@ -84,6 +90,7 @@ export function receptiveField(layers: RFLayer[]): RFStep[] {
   let jump = 1;
   let start = 0.5;
   return layers.map((l, i) => {
+    checkObjectKeys('receptiveField', `layers[${i}]`, l, LAYER_KEYS);
     const f = checkInt('receptiveField', `layers[${i}].kernel`, l.kernel);
     const s = checkInt('receptiveField', `layers[${i}].stride`, l.stride ?? 1);
     const d = checkInt('receptiveField', `layers[${i}].dilation`, l.dilation ?? 1);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber, DLArgumentError, Module } from '@dl/core';
-import { applySpatialMatrices, pair, tapMatrix, type Labelled, type Pair } from './util.js';
+import { checkKeys, checkNumber, DLArgumentError, Module } from '@dl/core';
+import { applySpatialMatrices, checkBool, optionKeys, pair, tapMatrix, type Labelled, type Pair } from './util.js';
 
 /** Options of {@link Upsample}: give either `size` or `scaleFactor`. */
 export interface UpsampleOptions {
@@ -13,6 +13,8 @@ export interface UpsampleOptions {
   /** Bilinear only: align the corner pixels (PyTorch's `align_corners`). Default false. */
   alignCorners?: boolean;
 }
+
+const KEYS = optionKeys<UpsampleOptions>()(['size', 'scaleFactor', 'mode', 'alignCorners']);
 
 /**
  * Up-sampling of NHWC images, as `torch.nn.Upsample` / `F.interpolate` with `mode` `'nearest'` or
@@ -43,6 +45,7 @@ export class Upsample extends Module implements Labelled {
   /** @param options size or scaleFactor, mode, alignCorners. */
   constructor(options: UpsampleOptions) {
     super();
+    checkKeys('Upsample', options ?? null, KEYS);
     const { size, scaleFactor } = options;
     if ((size === undefined) === (scaleFactor === undefined)) throw new DLArgumentError('Upsample', 'options', 'exactly one of size or scaleFactor', JSON.stringify(options));
     this.size = size === undefined ? null : pair('Upsample', 'size', size);
@@ -52,7 +55,7 @@ export class Upsample extends Module implements Labelled {
     } else this.scaleFactor = null;
     this.mode = options.mode ?? 'nearest';
     if (this.mode !== 'nearest' && this.mode !== 'bilinear') throw new DLArgumentError('Upsample', 'mode', "'nearest' or 'bilinear'", options.mode);
-    this.alignCorners = options.alignCorners ?? false;
+    this.alignCorners = checkBool('Upsample', 'alignCorners', options.alignCorners ?? false);
     if (this.alignCorners && this.mode === 'nearest') throw new DLArgumentError('Upsample', 'alignCorners', "false with mode 'nearest' (as in PyTorch)", true);
   }
 

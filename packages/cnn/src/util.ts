@@ -3,6 +3,29 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, DLArgumentError } from '@dl/core';
 
+/**
+ * The option names of `T` for `checkKeys`, written out once: the compiler rejects a name `T` lacks and
+ * reports any option of `T` left out, so the runtime list cannot drift from the interface.
+ * Usage: `const KEYS = optionKeys<Conv2dOptions>()(['stride', …])`.
+ */
+export function optionKeys<T>() {
+  return <const K extends readonly (keyof T & string)[]>(keys: K & ([Exclude<keyof T, K[number]>] extends [never] ? unknown : { missingOptions: Exclude<keyof T, K[number]> })): readonly string[] => keys;
+}
+
+/** Throws unless `value` is an object whose keys are all in `known`; errors name `argument.key` and list the valid keys. */
+export function checkObjectKeys(where: string, argument: string, value: unknown, known: readonly string[]): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new DLArgumentError(where, argument, 'an object', value);
+  for (const k of Object.keys(value)) {
+    if (!known.includes(k)) throw new DLArgumentError(where, `${argument}.${k}`, `one of the known options (${known.join(', ')})`, k);
+  }
+}
+
+/** Throws unless `value` is a boolean. */
+export function checkBool(where: string, argument: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new DLArgumentError(where, argument, 'a boolean', value);
+  return value;
+}
+
 /** A size given once for both spatial axes, or per axis `[h, w]`. */
 export type Pair = number | [number, number];
 

@@ -5,11 +5,12 @@ import { decodeSafetensors } from '@dl/core';
 import { assertNoLeaks } from '@dl/core/testing';
 import {
   Conv1d, Conv2d, ConvTranspose2d, FCN, LeNet5, MaxPool2d, ResNet, Upsample, VGGBackbone, YoloV1, convOutputSize, encodeYoloTargets,
-  loadPytorchStateDict, resnet18, yoloLoss,
+  loadPytorchStateDict, nonMaxSuppression, resnet18, yoloLoss, type Detection,
 } from '../src/index.js';
 import { fixtureBytes } from './helpers.js';
 
 const zeros = (shape: number[]) => tf.zeros(shape);
+const det = (): Detection => ({ box: [0, 0, 0.5, 0.5], score: 0.9, classId: 0 });
 const resnet = new ResNet({ block: 'basic', layers: [1, 1], widths: [4, 8], stem: 'cifar', numClasses: 3 });
 
 const table: [string, () => unknown, RegExp][] = [
@@ -34,6 +35,18 @@ const table: [string, () => unknown, RegExp][] = [
   ['class id beyond the head', () => encodeYoloTargets([[{ box: [0, 0, 0.5, 0.5], classId: 3 }]], { S: 7, C: 3 }), /encodeYoloTargets: objects\[0\]\[0\]\.classId must be a class index in \[0, 3\) \(the head has C = 3 classes\), got 3/],
   ['malformed box', () => encodeYoloTargets([[{ box: [0.5, 0, 0.2, 0.5], classId: 0 }]], { S: 7, C: 3 }), /objects\[0\]\[0\]\.box must be \[x1, y1, x2, y2\]/],
   ['output-size formula with a too-small input', () => convOutputSize(3, 5), /convOutputSize: n must be at least the kernel's extent 5/],
+  ['NMS: NaN score', () => nonMaxSuppression([det(), { ...det(), score: NaN }]), /^nonMaxSuppression: detections\[1\]\.score must be a finite number, got NaN/],
+  ['NMS: infinite score', () => nonMaxSuppression([{ ...det(), score: Infinity }]), /^nonMaxSuppression: detections\[0\]\.score must be a finite number, got Infinity/],
+  ['NMS: inverted box (x2 < x1)', () => nonMaxSuppression([det(), { ...det(), box: [0.5, 0, 0.2, 0.5] }]), /^nonMaxSuppression: detections\[1\]\.box must be \[x1, y1, x2, y2\] with x1 ≤ x2 and y1 ≤ y2 \(finite corners\), got \[0\.5,0,0\.2,0\.5\]/],
+  ['NMS: inverted box (y2 < y1)', () => nonMaxSuppression([{ ...det(), box: [0, 0.6, 0.2, 0.5] }]), /^nonMaxSuppression: detections\[0\]\.box must be \[x1, y1, x2, y2\] with x1 ≤ x2 and y1 ≤ y2/],
+  ['NMS: 3-number box', () => nonMaxSuppression([{ ...det(), box: [0, 0, 1] as never }]), /^nonMaxSuppression: detections\[0\]\.box must be \[x1, y1, x2, y2\].*got \[0,0,1\]/],
+  ['NMS: NaN corner', () => nonMaxSuppression([{ ...det(), box: [0, NaN, 1, 1] }]), /^nonMaxSuppression: detections\[0\]\.box must be \[x1, y1, x2, y2\].*got \[0,NaN,1,1\]/],
+  ['NMS: missing classId', () => nonMaxSuppression([{ box: [0, 0, 1, 1], score: 0.5 } as never]), /^nonMaxSuppression: detections\[0\]\.classId must be an integer ≥ 0, got undefined/],
+  ['NMS: not a detection', () => nonMaxSuppression([null as never]), /^nonMaxSuppression: detections\[0\] must be a \{ box, score, classId \} object, got null/],
+  ['NMS: negative limit', () => nonMaxSuppression([det()], { maxDetections: -1 }), /^nonMaxSuppression: maxDetections must be an integer ≥ 0 or Infinity, got -1/],
+  ['NMS: fractional limit', () => nonMaxSuppression([det()], { maxDetections: 1.5 }), /^nonMaxSuppression: maxDetections must be an integer ≥ 0 or Infinity, got 1\.5/],
+  ['NMS: perClass not a boolean', () => nonMaxSuppression([det()], { perClass: 'no' as never }), /^nonMaxSuppression: perClass must be a boolean, got "no"/],
+  ['NMS: NaN IoU threshold', () => nonMaxSuppression([det()], { iouThreshold: NaN }), /^nonMaxSuppression: iouThreshold must be a number in \[0, 1\], got NaN/],
 ];
 
 describe('bad input gives clear errors', () => {
@@ -52,5 +65,13 @@ describe('bad input gives clear errors', () => {
     expect(() => loadPytorchStateDict(net, tensors)).toThrow(/ResNet\.loadStateDict: 'fc\.weight' must be of shape \[5,64\], got Tensor float32 \[10,64\]/);
     net.dispose();
     for (const t of tensors.values()) t.dispose();
+  });
+
+  it('NMS still accepts zero-area boxes, a limit of 0 and Infinity, and keeps the best of overlapping boxes', () => {
+    const point: Detection = { box: [0.3, 0.3, 0.3, 0.3], score: 0.5, classId: 1 };
+    const boxes: Detection[] = [det(), { ...det(), box: [0.05, 0, 0.5, 0.5], score: 0.8 }, point];
+    expect(nonMaxSuppression(boxes, { maxDetections: 0 })).toEqual([]);
+    expect(nonMaxSuppression(boxes, { maxDetections: Infinity })).toEqual([det(), point]);
+    expect(nonMaxSuppression(boxes, { maxDetections: 1 })).toEqual([det()]);
   });
 });

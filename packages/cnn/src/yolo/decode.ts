@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkNumber } from '@dl/core';
+import { checkInt, checkKeys, checkNumber } from '@dl/core';
+import { optionKeys } from '../util.js';
 import { yoloActivate } from './head.js';
 import { nonMaxSuppression, type Detection } from './nms.js';
 
@@ -16,6 +17,8 @@ export interface DecodeYoloOptions {
   /** At most this many boxes per image. Default 100. */
   maxDetections?: number;
 }
+
+const KEYS = optionKeys<DecodeYoloOptions>()(['B', 'C', 'scoreThreshold', 'iouThreshold', 'maxDetections']);
 
 /**
  * Turns YOLOv1 outputs into boxes: for every cell and predictor, centre = ((col + x)/S, (row + y)/S),
@@ -35,6 +38,7 @@ export interface DecodeYoloOptions {
  * ```
  */
 export async function decodeYolo(predictions: tf.Tensor, options: DecodeYoloOptions): Promise<Detection[][]> {
+  checkKeys('decodeYolo', options ?? null, KEYS);
   const B = checkInt('decodeYolo', 'B', options?.B);
   const C = checkInt('decodeYolo', 'C', options?.C);
   const thr = checkNumber('decodeYolo', 'scoreThreshold', options.scoreThreshold ?? 0.1, 0, 1);

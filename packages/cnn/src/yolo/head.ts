@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchNorm2d, checkInt, checkNumber, DLArgumentError, Dropout, Linear, Module, ModuleList, type Rng } from '@dl/core';
+import { BatchNorm2d, checkInt, checkKeys, checkNumber, DLArgumentError, Dropout, Linear, Module, ModuleList, type Rng } from '@dl/core';
 import { Conv2d, convKaimingNormal } from '../conv.js';
 import { MaxPool2d } from '../pool.js';
-import { labelLayers } from '../util.js';
+import { labelLayers, optionKeys } from '../util.js';
 
 /** The grid and class layout of a YOLOv1 output: S×S cells, B boxes per cell, C classes. */
 export interface YoloLayout {
@@ -39,6 +39,8 @@ export interface YoloV1HeadOptions extends Partial<YoloLayout> {
   rng?: Rng;
 }
 
+const HEAD_KEYS = optionKeys<YoloV1HeadOptions>()(['S', 'B', 'C', 'hidden', 'dropout', 'rng']);
+
 /**
  * YOLOv1's detection head (seed 001 §5): flatten the backbone's `[h, w, c]` map → fc (hidden, leaky
  * ReLU 0.1) → dropout → fc to S·S·(B·5 + C), reshaped to `[N, S, S, B·5 + C]`. Per cell the last axis
@@ -67,6 +69,7 @@ export class YoloV1Head extends Module {
    */
   constructor(readonly inputShape: [number, number, number], options: YoloV1HeadOptions = {}) {
     super();
+    checkKeys('YoloV1Head', options, HEAD_KEYS);
     if (!Array.isArray(inputShape) || inputShape.length !== 3) throw new DLArgumentError('YoloV1Head', 'inputShape', '[h, w, c]', inputShape);
     inputShape.forEach((d, i) => checkInt('YoloV1Head', `inputShape[${i}]`, d));
     this.layout = checkLayout('YoloV1Head', options);
@@ -120,6 +123,8 @@ export interface YoloV1Options extends YoloV1HeadOptions {
   widths?: number[];
 }
 
+const YOLO_KEYS = optionKeys<YoloV1Options>()(['S', 'B', 'C', 'hidden', 'dropout', 'rng', 'inputSize', 'inChannels', 'widths']);
+
 /**
  * YOLOv1 (Redmon et al. 2016): a convolutional backbone down to an S×S map, then {@link YoloV1Head}.
  * The backbone here is a compact Darknet-style stack (3×3 conv + batch norm + leaky ReLU, 2×2 max pool);
@@ -150,6 +155,7 @@ export class YoloV1 extends Module {
   /** @param options layout, input size and channels, backbone widths, head width, dropout. */
   constructor(options: YoloV1Options = {}) {
     super();
+    checkKeys('YoloV1', options, YOLO_KEYS);
     this.layout = checkLayout('YoloV1', options);
     this.inputSize = checkInt('YoloV1', 'inputSize', options.inputSize ?? 448);
     this.inChannels = checkInt('YoloV1', 'inChannels', options.inChannels ?? 3);
@@ -167,7 +173,7 @@ export class YoloV1 extends Module {
       return new ModuleList<Conv2d | BatchNorm2d>([conv, new BatchNorm2d(w)]);
     });
     this.features = this.registerModule('features', new ModuleList(stages));
-    this.head = this.registerModule('head', new YoloV1Head([this.layout.S, this.layout.S, c], { ...options, ...this.layout }));
+    this.head = this.registerModule('head', new YoloV1Head([this.layout.S, this.layout.S, c], { ...this.layout, hidden: options.hidden, dropout: options.dropout, rng: options.rng }));
     labelLayers(this, 'YoloV1');
   }
 

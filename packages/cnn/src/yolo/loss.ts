@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkNumber, DLArgumentError } from '@dl/core';
-import { stopGradient } from '../util.js';
+import { checkInt, checkKeys, checkNumber, DLArgumentError } from '@dl/core';
+import { optionKeys, stopGradient } from '../util.js';
 import { yoloActivate } from './head.js';
 
 /** A labelled box: corners `[x1, y1, x2, y2]` as fractions of the image width/height, and a class. */
@@ -66,6 +66,8 @@ export interface YoloLossOptions {
   /** Confidence target of the responsible box: its IoU with the truth (`'iou'`, the paper) or 1. */
   confTarget?: 'iou' | 'one';
 }
+
+const LOSS_KEYS = optionKeys<YoloLossOptions>()(['B', 'C', 'lambdaCoord', 'lambdaNoobj', 'confTarget']);
 
 /** The terms of the YOLOv1 loss, each summed over the batch and divided by the batch size. */
 export interface YoloLossTerms {
@@ -142,6 +144,7 @@ function toCorners(xywh: tf.Tensor, S: number): tf.Tensor {
  * ```
  */
 export function yoloLossTerms(predictions: tf.Tensor, targets: tf.Tensor, options: YoloLossOptions): YoloLossTerms {
+  checkKeys('yoloLoss', options ?? null, LOSS_KEYS);
   const B = checkInt('yoloLoss', 'B', options?.B);
   const C = checkInt('yoloLoss', 'C', options?.C);
   const lc = checkNumber('yoloLoss', 'lambdaCoord', options.lambdaCoord ?? 5, 0);

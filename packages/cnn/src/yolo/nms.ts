@@ -1,4 +1,5 @@
-import { checkNumber, DLArgumentError } from '@dl/core';
+import { checkKeys, checkNumber, DLArgumentError } from '@dl/core';
+import { checkBool, optionKeys } from '../util.js';
 
 /** A detected box: corners as fractions of the image, a score and a class. */
 export interface Detection {
@@ -33,13 +34,32 @@ export interface NmsOptions {
   iouThreshold?: number;
   /** Suppress only within the same class (default true) or across classes. */
   perClass?: boolean;
-  /** Keep at most this many boxes. Default Infinity. */
+  /** Keep at most this many boxes (an integer ≥ 0, or Infinity). Default Infinity. */
   maxDetections?: number;
+}
+
+const KEYS = optionKeys<NmsOptions>()(['iouThreshold', 'perClass', 'maxDetections']);
+
+/** Throws unless `d` is a detection with finite, non-inverted corners, a finite score and a class index. */
+function checkDetection(d: unknown, i: number): void {
+  const where = 'nonMaxSuppression';
+  if (d === null || typeof d !== 'object') throw new DLArgumentError(where, `detections[${i}]`, 'a { box, score, classId } object', d);
+  const { box, score, classId } = d as Partial<Detection>;
+  const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  if (!Array.isArray(box) || box.length !== 4 || !box.every(finite) || box[2] < box[0] || box[3] < box[1]) {
+    throw new DLArgumentError(where, `detections[${i}].box`, '[x1, y1, x2, y2] with x1 ≤ x2 and y1 ≤ y2 (finite corners)', box);
+  }
+  if (!finite(score)) throw new DLArgumentError(where, `detections[${i}].score`, 'a finite number', score);
+  if (typeof classId !== 'number' || !Number.isInteger(classId) || classId < 0) throw new DLArgumentError(where, `detections[${i}].classId`, 'an integer ≥ 0', classId);
 }
 
 /**
  * Greedy non-maximum suppression: sort by score, keep a box unless it overlaps an already kept box (of
  * the same class, by default) with IoU above the threshold. Pure JavaScript on host values.
+ *
+ * @throws DLArgumentError for a NaN or infinite score, a box that is not four finite corners with
+ * x1 ≤ x2 and y1 ≤ y2 (zero-area boxes are allowed), a class that is not an integer ≥ 0, a negative or
+ * fractional `maxDetections`, or an unknown option.
  *
  * @example
  * ```ts
@@ -52,9 +72,14 @@ export interface NmsOptions {
  */
 export function nonMaxSuppression(detections: Detection[], options: NmsOptions = {}): Detection[] {
   if (!Array.isArray(detections)) throw new DLArgumentError('nonMaxSuppression', 'detections', 'an array of { box, score, classId }', detections);
+  checkKeys('nonMaxSuppression', options, KEYS);
   const thr = checkNumber('nonMaxSuppression', 'iouThreshold', options.iouThreshold ?? 0.5, 0, 1);
   const max = options.maxDetections ?? Infinity;
-  const perClass = options.perClass ?? true;
+  if (typeof max !== 'number' || !(max === Infinity || (Number.isInteger(max) && max >= 0))) {
+    throw new DLArgumentError('nonMaxSuppression', 'maxDetections', 'an integer ≥ 0 or Infinity', max);
+  }
+  const perClass = checkBool('nonMaxSuppression', 'perClass', options.perClass ?? true);
+  detections.forEach(checkDetection);
   const sorted = [...detections].sort((a, b) => b.score - a.score);
   const kept: Detection[] = [];
   for (const d of sorted) {
