@@ -1,0 +1,3 @@
+import { sharedConfig } from '../../scripts/vitest.shared.js';
+
+export default sharedConfig();
