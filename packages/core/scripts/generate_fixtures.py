@@ -167,6 +167,134 @@ def losses():
     return cases
 
 
+def rnn():
+    """Recurrent layers (nn.RNN/LSTM/GRU and their cells) over a randomised sweep of configurations.
+
+    Each sequence case stores the options, input, optional initial state and lengths, the state_dict,
+    the output and final states, and the gradients of
+    L = sum(output * up_output) + sum(h_n * up_h) (+ sum(c_n * up_c) for LSTM)
+    with respect to the input, the initial states and every parameter. With `lengths`, the batch goes
+    through pack_padded_sequence (enforce_sorted=False) and pad_packed_sequence(total_length=L), so padded
+    steps neither update the state nor produce output. Cases with dropout run in eval mode (no dropout).
+    Cell cases step a cell over a sequence and store every step's state.
+    """
+    import random
+    torch.manual_seed(20)
+    rng = random.Random(7)
+    classes = {'LSTM': nn.LSTM, 'GRU': nn.GRU, 'RNN_TANH': nn.RNN, 'RNN_RELU': nn.RNN}
+
+    def seq_case(name, kind, I, H, layers, bidir, bf, bias, L, B, lengths=None, h0=False, dropout=0.0, unbatched=False):
+        extra = {'nonlinearity': 'relu' if kind == 'RNN_RELU' else 'tanh'} if kind.startswith('RNN') else {}
+        m = classes[kind](I, H, num_layers=layers, bias=bias, batch_first=bf, dropout=dropout, bidirectional=bidir, **extra)
+        if dropout > 0:
+            m.eval()
+        D = 2 if bidir else 1
+        x = (torch.randn(L, I) if unbatched else torch.randn(B, L, I) if bf else torch.randn(L, B, I)).requires_grad_(True)
+        state_shape = (layers * D, H) if unbatched else (layers * D, B, H)
+        hx = torch.randn(state_shape).requires_grad_(True) if h0 else None
+        cx = torch.randn(state_shape).requires_grad_(True) if h0 and kind == 'LSTM' else None
+        init = None if hx is None else ((hx, cx) if kind == 'LSTM' else hx)
+        if lengths is not None:
+            packed = nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), batch_first=bf, enforce_sorted=False)
+            out, st = m(packed, init)
+            out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=bf, total_length=L)
+        else:
+            out, st = m(x, init)
+        hn, cn = st if kind == 'LSTM' else (st, None)
+        up = {'output': torch.randn_like(out), 'h': torch.randn_like(hn)}
+        loss = (out * up['output']).sum() + (hn * up['h']).sum()
+        if cn is not None:
+            up['c'] = torch.randn_like(cn)
+            loss = loss + (cn * up['c']).sum()
+        loss.backward()
+        options = {'inputSize': I, 'hiddenSize': H, 'numLayers': layers, 'bias': bias, 'batchFirst': bf,
+                   'bidirectional': bidir, 'dropout': dropout, **extra}
+        case = {'name': name, 'kind': 'RNN' if kind.startswith('RNN') else kind, 'options': options, 'input': t(x),
+                'state': {k: t(v) for k, v in m.state_dict().items()},
+                'output': t(out), 'h': t(hn), 'upstream': {k: t(v) for k, v in up.items()},
+                'grads': {'input': t(x.grad), 'params': {k: t(p.grad) for k, p in m.named_parameters()}}}
+        if cn is not None:
+            case['c'] = t(cn)
+        if lengths is not None:
+            case['lengths'] = list(lengths)
+        if hx is not None:
+            case['h0'] = t(hx)
+            case['grads']['h0'] = t(hx.grad)
+        if cx is not None:
+            case['c0'] = t(cx)
+            case['grads']['c0'] = t(cx.grad)
+        return case
+
+    cases = []
+    # Hand-picked edges: one step, one unit, one example, lengths of 1, unbatched input, eval-mode dropout.
+    cases.append(seq_case('lstm_edge_one_step', 'LSTM', 3, 1, 1, False, False, True, 1, 1))
+    cases.append(seq_case('gru_edge_one_step_bidir', 'GRU', 1, 2, 1, True, True, True, 1, 2, h0=True))
+    cases.append(seq_case('lstm_edge_len1_padded', 'LSTM', 2, 3, 2, True, False, True, 4, 3, lengths=[1, 4, 2], h0=True))
+    cases.append(seq_case('gru_edge_len1_padded_bf', 'GRU', 2, 3, 2, True, True, False, 3, 3, lengths=[3, 1, 1]))
+    cases.append(seq_case('rnn_tanh_edge_short_batch', 'RNN_TANH', 3, 2, 1, True, False, True, 5, 2, lengths=[3, 2], h0=True))
+    cases.append(seq_case('lstm_edge_unbatched', 'LSTM', 3, 2, 2, True, False, True, 4, 1, h0=True, unbatched=True))
+    cases.append(seq_case('gru_edge_unbatched_bf', 'GRU', 2, 3, 1, False, True, False, 3, 1, unbatched=True))
+    cases.append(seq_case('lstm_edge_dropout_eval', 'LSTM', 2, 3, 3, False, True, True, 3, 2, dropout=0.5, h0=True))
+    # The sweep: sizes, layers, directions, layouts, bias, initial states and padded batches at random.
+    kinds = ['LSTM', 'GRU', 'RNN_TANH', 'RNN_RELU']
+    for i in range(32):
+        kind = kinds[i % 4] if i < 28 else rng.choice(['LSTM', 'GRU'])
+        I, H = rng.randint(1, 4), rng.randint(1, 4)
+        layers = rng.choice([1, 1, 2, 2, 3])
+        bidir, bf, bias, h0 = rng.random() < 0.5, rng.random() < 0.5, rng.random() < 0.75, rng.random() < 0.5
+        L, B = rng.randint(1, 5), rng.randint(1, 3)
+        lengths = [rng.randint(1, L) for _ in range(B)] if L > 1 and rng.random() < 0.6 else None
+        name = f'{kind.lower()}_{i}_l{layers}{"_bi" if bidir else ""}{"_bf" if bf else ""}{"" if bias else "_nobias"}{"_h0" if h0 else ""}{"_packed" if lengths else ""}'
+        cases.append(seq_case(name, kind, I, H, layers, bidir, bf, bias, L, B, lengths=lengths, h0=h0))
+
+    def cell_case(name, kind, I, H, bias, T, B, h0, unbatched=False, nonlinearity='tanh'):
+        cls = {'LSTMCell': nn.LSTMCell, 'GRUCell': nn.GRUCell, 'RNNCell': nn.RNNCell}[kind]
+        m = cls(I, H, bias=bias, **({'nonlinearity': nonlinearity} if kind == 'RNNCell' else {}))
+        xs = (torch.randn(T, I) if unbatched else torch.randn(T, B, I)).requires_grad_(True)
+        shape = (H,) if unbatched else (B, H)
+        hx = torch.randn(shape).requires_grad_(True) if h0 else None
+        cx = torch.randn(shape).requires_grad_(True) if h0 and kind == 'LSTMCell' else None
+        h, c, hs, cs = hx, cx, [], []
+        for step in range(T):
+            if kind == 'LSTMCell':
+                h, c = m(xs[step], None if h is None else (h, c))
+                cs.append(c)
+            else:
+                h = m(xs[step], h)
+            hs.append(h)
+        hs = torch.stack(hs)
+        up = {'h': torch.randn_like(hs)}
+        loss = (hs * up['h']).sum()
+        if cs:
+            cs = torch.stack(cs)
+            up['c'] = torch.randn_like(cs)
+            loss = loss + (cs * up['c']).sum()
+        loss.backward()
+        options = {'inputSize': I, 'hiddenSize': H, 'bias': bias, **({'nonlinearity': nonlinearity} if kind == 'RNNCell' else {})}
+        case = {'name': name, 'kind': kind, 'options': options, 'input': t(xs), 'state': {k: t(v) for k, v in m.state_dict().items()},
+                'h': t(hs), 'upstream': {k: t(v) for k, v in up.items()},
+                'grads': {'input': t(xs.grad), 'params': {k: t(p.grad) for k, p in m.named_parameters()}}}
+        if len(cs):
+            case['c'] = t(cs)
+        if hx is not None:
+            case['h0'] = t(hx)
+            case['grads']['h0'] = t(hx.grad)
+        if cx is not None:
+            case['c0'] = t(cx)
+            case['grads']['c0'] = t(cx.grad)
+        return case
+
+    cases.append(cell_case('lstmcell', 'LSTMCell', 3, 4, True, 3, 2, True))
+    cases.append(cell_case('lstmcell_nobias_zero_state', 'LSTMCell', 2, 3, False, 2, 3, False))
+    cases.append(cell_case('lstmcell_unbatched', 'LSTMCell', 4, 2, True, 2, 1, True, unbatched=True))
+    cases.append(cell_case('grucell', 'GRUCell', 3, 4, True, 3, 2, True))
+    cases.append(cell_case('grucell_nobias_zero_state', 'GRUCell', 4, 3, False, 2, 2, False))
+    cases.append(cell_case('grucell_unbatched', 'GRUCell', 2, 2, True, 3, 1, False, unbatched=True))
+    cases.append(cell_case('rnncell_tanh', 'RNNCell', 3, 2, True, 3, 2, True))
+    cases.append(cell_case('rnncell_relu_nobias', 'RNNCell', 2, 3, False, 2, 3, True, nonlinearity='relu'))
+    return cases
+
+
 def write_safetensors(path, tensors, metadata=None):
     """The safetensors format by hand (8-byte LE header length, JSON header, raw LE data)."""
     header, blobs, off = {}, [], 0
@@ -217,7 +345,7 @@ def checkpoints():
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for name, fn in [('layers', layers), ('activations', activations), ('losses', losses), ('checkpoints', checkpoints)]:
+    for name, fn in [('layers', layers), ('activations', activations), ('losses', losses), ('checkpoints', checkpoints), ('rnn', rnn)]:
         data = {'generator': 'packages/core/scripts/generate_fixtures.py', 'torch': torch.__version__, 'cases': fn()}
         with open(os.path.join(OUT, f'{name}.json'), 'w') as f:
             json.dump(data, f)
