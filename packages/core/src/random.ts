@@ -35,6 +35,33 @@ export class Rng {
     this.spare = null;
   }
 
+  /**
+   * The generator's full state (four 32-bit words and the cached normal), to save with a checkpoint
+   * and give back to {@link Rng.setState}: the sequence then continues exactly where it was.
+   *
+   * @example
+   * ```ts
+   * import { Rng } from '@dl/core';
+   * const rng = new Rng(7);
+   * const saved = rng.getState();
+   * const a = rng.uniform();
+   * rng.setState(saved);
+   * rng.uniform() === a; // true
+   * ```
+   */
+  getState(): number[] {
+    return [...this.s, this.spare === null ? NaN : this.spare];
+  }
+
+  /** Restores a state from {@link Rng.getState}. */
+  setState(state: readonly number[]): void {
+    if (!Array.isArray(state) || state.length !== 5 || state.slice(0, 4).some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)) {
+      throw new Error(`Rng.setState: state must be 4 unsigned 32-bit integers and the cached normal (Rng.getState()), got ${JSON.stringify(state)}`);
+    }
+    this.s.set(state.slice(0, 4));
+    this.spare = Number.isNaN(state[4]) ? null : state[4];
+  }
+
   /** The next 32-bit unsigned integer. */
   nextUint32(): number {
     const s = this.s;
