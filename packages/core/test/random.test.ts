@@ -12,7 +12,7 @@ describe('Rng state', () => {
       const other = new Rng(99);
       other.setState(saved);
       expect([other.normal(), other.uniform(), other.nextUint32()]).toEqual(a);
-    expect(() => other.setState([1, 2, 3])).toThrow(/Rng.setState: state must be 4 unsigned 32-bit integers/);
+      expect(() => other.setState([1, 2, 3])).toThrow(/Rng.setState: state must be 4 unsigned 32-bit integers/);
     });
   });
 });
