@@ -22,3 +22,4 @@ export { GPT, type GPTConfig, type GPTCall } from './gpt.js';
 export { toGPT2StateDict, fromGPT2StateDict } from './gpt2-weights.js';
 export { EncoderDecoder, type EncoderDecoderConfig, type EncoderDecoderCall, type EncoderDecoderOutput, type TiedWeights } from './encoder-decoder.js';
 export type { TokenIds } from './tokens.js';
+export { Trainer, type TrainerOptions, type TrainProgress, type TrainResult } from './trainer.js';
