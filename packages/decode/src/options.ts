@@ -8,16 +8,7 @@ import { stopSequences } from './stopping/stop-sequences.js';
 import { maxNewTokens } from './stopping/max-length.js';
 import { maxTime } from './stopping/time-budget.js';
 import { abortSignal } from './stopping/abort-signal.js';
-
-/** EOS ids as a list (validated). */
-export function eosList(where: string, eos: number | readonly number[] | undefined): number[] {
-  if (eos === undefined) return [];
-  const list = typeof eos === 'number' ? [eos] : Array.isArray(eos) ? [...eos] : null;
-  if (list === null || list.some((t) => !Number.isInteger(t) || t < 0)) {
-    throw new DLArgumentError(where, 'eosTokenId', 'a non-negative integer or a list of them', eos);
-  }
-  return list;
-}
+import { eosList } from './eos-ids.js';
 
 /** Validates prompts: a non-empty list of lists of non-negative integers. Returns copies. */
 export function checkInputIds(where: string, inputIds: unknown): number[][] {

@@ -1,6 +1,6 @@
 import { checkInt } from '@dl/core';
 import type { LogitsProcessor } from '../types.js';
-import { eosList } from '../options.js';
+import { eosList } from '../eos-ids.js';
 
 /**
  * HF `MinNewTokensLengthLogitsProcessor`: forbids the EOS token(s) until `n` tokens were generated.

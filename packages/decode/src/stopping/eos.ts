@@ -1,5 +1,5 @@
 import type { StoppingCriterion } from '../types.js';
-import { eosList } from '../options.js';
+import { eosList } from '../eos-ids.js';
 
 /**
  * Stops a row when its last token is an EOS token (HF `EosTokenCriteria`). Reason `'eos'`. Greedy and
