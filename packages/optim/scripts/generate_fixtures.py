@@ -20,10 +20,21 @@ following the paper (and later PyTorch releases), and the case says so in its `r
 schedules.json: every torch.optim.lr_scheduler we mirror, the lr (and momentum where cycled) at each step
 t = 0, 1, ... (the value the optimizer uses for its t-th update), including boundaries, restarts and
 ReduceLROnPlateau fed with a fixed metric sequence.
+
+hardening.json:
+  - one_cycle_edge: OneCycleLR when pct_start * total_steps = 1 (the warm-up phase is one point). torch
+    raises ZeroDivisionError at step 0 (recorded); the values from step 1 on are torch's own, from a
+    scheduler started at last_epoch=0 (the generator checks that this start reproduces a normal run);
+  - scheduled_betas: Adam, AdamW, Adamax and RAdam with OneCycleLR cycling beta1 (as torch does by default
+    for optimizers with betas), and Adam with beta2 set by hand before every step, 50 steps on the problem
+    of optimizers.json.
+
+Pass file names to write only some files (e.g. `generate_fixtures.py hardening`).
 """
 import json
 import math
 import os
+import sys
 
 import torch
 
@@ -331,18 +342,122 @@ def schedules():
     return out
 
 
+def one_cycle_from(opt, start, **kw):
+    """OneCycleLR resumed at last_epoch=start (torch then evaluates steps start+1, ... only): the group
+    entries its constructor would have written are set here."""
+    S = torch.optim.lr_scheduler
+    div, final_div = kw.get('div_factor', 25.0), kw.get('final_div_factor', 1e4)
+    for g in opt.param_groups:
+        g['initial_lr'] = kw['max_lr'] / div
+        g['max_lr'] = kw['max_lr']
+        g['min_lr'] = g['initial_lr'] / final_div
+        g['max_momentum'] = kw.get('max_momentum', 0.95)
+        g['base_momentum'] = kw.get('base_momentum', 0.85)
+    return S.OneCycleLR(opt, last_epoch=start, **kw)
+
+
+def one_cycle_edge():
+    S = torch.optim.lr_scheduler
+    out = []
+
+    def values(sched_maker, total):
+        p = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
+        sched = sched_maker(opt)
+        lrs, moms = [], []
+        while len(lrs) < total:
+            lrs.append(opt.param_groups[0]['lr'])
+            moms.append(opt.param_groups[0]['momentum'])
+            if len(lrs) < total:
+                opt.step()
+                sched.step()
+        return lrs, moms
+
+    # The resumed start reproduces a normal run (steps 1 ... total - 1).
+    kw = dict(max_lr=0.5, total_steps=12, pct_start=0.25, three_phase=True)
+    normal = values(lambda o: S.OneCycleLR(o, **kw), 12)
+    resumed = values(lambda o: one_cycle_from(o, 0, **kw), 11)
+    assert normal[0][1:] == resumed[0] and normal[1][1:] == resumed[1], (normal, resumed)
+
+    for name, kw in [('two_phase_cos', dict(max_lr=0.5, total_steps=10, pct_start=0.1)),
+                     ('two_phase_linear', dict(max_lr=0.2, total_steps=20, pct_start=0.05, anneal_strategy='linear')),
+                     ('three_phase_cos', dict(max_lr=0.5, total_steps=10, pct_start=0.1, three_phase=True, div_factor=10.0)),
+                     ('three_phase_linear', dict(max_lr=1.0, total_steps=4, pct_start=0.25, three_phase=True, anneal_strategy='linear'))]:
+        assert kw['pct_start'] * kw['total_steps'] == 1
+        try:
+            S.OneCycleLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9), **kw)
+            at0 = 'no error'
+        except ZeroDivisionError as e:
+            at0 = f'ZeroDivisionError: {e}'
+        lrs, moms = values(lambda o, kw=kw: one_cycle_from(o, 0, **kw), kw['total_steps'] - 1)
+        ours = {'maxValue': kw['max_lr'], 'totalSteps': kw['total_steps'], 'pctStart': kw['pct_start'], 'anneal': kw.get('anneal_strategy', 'cos'),
+                'divFactor': kw.get('div_factor', 25.0), 'finalDivFactor': kw.get('final_div_factor', 1e4), 'threePhase': kw.get('three_phase', False)}
+        out.append({'name': name, 'ours': ours, 'torchAtStep0': at0, 'fromStep': 1, 'values': lrs, 'momentum': moms})
+    return out
+
+
+def scheduled_betas():
+    O = torch.optim
+    S = torch.optim.lr_scheduler
+    cases = []
+    for name, cls, opts, max_lr in [('adam_one_cycle_beta1', O.Adam, {}, 0.05), ('adamw_one_cycle_beta1', O.AdamW, {'weightDecay': 0.1}, 0.05),
+                                    ('adamax_one_cycle_beta1', O.Adamax, {}, 0.05), ('radam_one_cycle_beta1', O.RAdam, {}, 0.05)]:
+        make = lambda opt, max_lr=max_lr: S.OneCycleLR(opt, max_lr=max_lr, total_steps=STEPS, pct_start=0.3, base_momentum=0.8, max_momentum=0.95)
+        run = lambda dt, cls=cls, opts=opts, make=make: run_torch(lambda ps: cls(ps, **torch_kwargs(opts)), make_sched=make, dtype=dt)[0]
+        check_conditioning(name, run)
+        cases.append({'name': name, 'optimizer': cls.__name__, 'options': opts,
+                      'schedule': {'maxValue': max_lr, 'totalSteps': STEPS, 'pctStart': 0.3, 'baseMomentum': 0.8, 'maxMomentum': 0.95},
+                      'reference': f'torch.optim.{cls.__name__} + OneCycleLR (cycle_momentum: beta1) {torch.__version__}', 'trajectory': run(torch.float32)})
+
+    # beta2 set by hand before each step: linear from 0.9 to 0.999 over 50 steps (torch reads the group's betas every step).
+    def beta2_at(t):
+        return 0.9 + (0.999 - 0.9) * min(t, STEPS) / STEPS
+
+    class Beta2Schedule:
+        def __init__(self, opt):
+            self.opt, self.t = opt, 0
+            self.apply()
+
+        def apply(self):
+            for g in self.opt.param_groups:
+                g['betas'] = (g['betas'][0], beta2_at(self.t))
+
+        def step(self):
+            self.t += 1
+            self.apply()
+
+    run = lambda dt: run_torch(lambda ps: O.Adam(ps, lr=0.05), make_sched=Beta2Schedule, dtype=dt)[0]
+    check_conditioning('adam_linear_beta2', run)
+    cases.append({'name': 'adam_linear_beta2', 'optimizer': 'Adam', 'options': {'lr': 0.05}, 'beta2': {'init': 0.9, 'end': 0.999, 'steps': STEPS},
+                  'reference': f'torch.optim.Adam {torch.__version__}, betas[1] set before every step', 'trajectory': run(torch.float32)})
+    return cases
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
-    cases, nadam_diff = optimizers()
-    if ILL:
-        raise SystemExit('\n'.join(ILL))
+    names = {'optimizers', 'schedules', 'hardening'}
+    wanted = set(sys.argv[1:]) or names
+    if wanted - names:
+        raise SystemExit(f'unknown fixture file(s) {sorted(wanted - names)}: choose from {", ".join(sorted(names))}')
     problem = {'shapes': SHAPES, 'A': [flat(a) for a in A], 'B': [flat(b) for b in B], 'init': [flat(p) for p in P0],
                'loss': 'sum_i sum(0.5 * A_i * p_i^2 + B_i * p_i + 0.3 * sin(p_i))', 'steps': STEPS, 'record': RECORD}
-    with open(os.path.join(OUT, 'optimizers.json'), 'w') as f:
-        json.dump({'torch': torch.__version__, 'problem': problem, 'nadam_torch113_differs': nadam_diff, 'cases': cases}, f, separators=(',', ':'))
-    with open(os.path.join(OUT, 'schedules.json'), 'w') as f:
-        json.dump({'torch': torch.__version__, 'cases': schedules()}, f, separators=(',', ':'))
-    print(f'{len(cases)} optimizer cases (torch 1.13 NAdam differs from the reference by {nadam_diff:.3g} after {STEPS} steps)')
+    if 'optimizers' in wanted:
+        cases, nadam_diff = optimizers()
+        if ILL:
+            raise SystemExit('\n'.join(ILL))
+        with open(os.path.join(OUT, 'optimizers.json'), 'w') as f:
+            json.dump({'torch': torch.__version__, 'problem': problem, 'nadam_torch113_differs': nadam_diff, 'cases': cases}, f, separators=(',', ':'))
+        print(f'{len(cases)} optimizer cases (torch 1.13 NAdam differs from the reference by {nadam_diff:.3g} after {STEPS} steps)')
+    if 'schedules' in wanted:
+        with open(os.path.join(OUT, 'schedules.json'), 'w') as f:
+            json.dump({'torch': torch.__version__, 'cases': schedules()}, f, separators=(',', ':'))
+    if 'hardening' in wanted:
+        edge, betas = one_cycle_edge(), scheduled_betas()
+        if ILL:
+            raise SystemExit('\n'.join(ILL))
+        with open(os.path.join(OUT, 'hardening.json'), 'w') as f:
+            json.dump({'torch': torch.__version__, 'problem': problem, 'one_cycle_edge': edge, 'scheduled_betas': betas}, f, separators=(',', ':'))
+        print(f'hardening.json: {len(edge)} one-cycle edge cases, {len(betas)} scheduled-beta trajectories')
 
 
 if __name__ == '__main__':

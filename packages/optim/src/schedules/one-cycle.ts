@@ -46,10 +46,17 @@ function build(where: string, total: number, pct: number, anneal: Anneal, three:
     if (t > total) throw new DLArgumentError(where, 'step', `at most totalSteps (${total})`, t);
     let start = 0;
     for (let i = 0; i < ends.length; i++) {
-      if (t <= ends[i] || i === ends.length - 1) return interp(anneal, pairs[i][0], pairs[i][1], (t - start) / (ends[i] - start));
+      const last = i === ends.length - 1;
+      if (t <= ends[i] || last) {
+        const span = ends[i] - start;
+        // A phase of no length (pctStart · totalSteps = 1: the warm-up is the single step 0) has ended where
+        // the next phase starts, so step 0 takes the next phase's start value instead of torch's 0 / 0.
+        if (span > 0) return interp(anneal, pairs[i][0], pairs[i][1], (t - start) / span);
+        if (last) return pairs[i][1];
+      }
       start = ends[i];
     }
-    return NaN;
+    return pairs[ends.length - 1][1];
   });
 }
 
@@ -57,7 +64,9 @@ function build(where: string, total: number, pct: number, anneal: Anneal, three:
  * The one-cycle policy (Smith & Topin 2018, "Super-Convergence"), PyTorch's `OneCycleLR` learning rate:
  * from maxValue/divFactor up to maxValue over the first pctStart·totalSteps steps, then down to
  * maxValue/(divFactor·finalDivFactor) (three-phase: down to the start value first, then to the final one),
- * with cosine or linear interpolation.
+ * with cosine or linear interpolation. When pctStart·totalSteps = 1 the warm-up is the single step 0, where
+ * torch divides 0 by 0: step 0 then gives the value the next phase starts from (maxValue; with three phases,
+ * whose second phase is then empty too, maxValue/divFactor), and every later step torch's value.
  *
  * @example
  * ```ts
