@@ -309,18 +309,22 @@ export class EncoderDecoder extends Module {
    *
    * @param tgtIn target input ids `[B, Lt]` (BOS first).
    * @param memory the encoder output `[B, Ls, E]` (optional with a cache that already holds it).
-   * @returns `logits` `[B, Lt, tgtVocab]` and, with `needWeights`, the decoder's weights.
+   * @param call masks, cache and weights; for heads built on the decoder (pointer-generator, CMLM):
+   * `causal: false` runs the decoder bidirectionally, `returnHidden` also returns its final hidden states.
+   * @returns `logits` `[B, Lt, tgtVocab]`, with `needWeights` the decoder's weights, with `returnHidden`
+   * `hidden` `[B, Lt, E]` (the input of the output projection).
    */
   decode(
     tgtIn: TokenIds,
     memory: tf.Tensor | undefined,
-    call: { memoryKeyPaddingMask?: tf.Tensor | null; tgtLengths?: number[]; tgtKeyPaddingMask?: tf.Tensor; cache?: StackCache; needWeights?: boolean } = {},
-  ): { logits: tf.Tensor; selfWeights?: tf.Tensor[]; crossWeights?: tf.Tensor[] } {
+    call: { memoryKeyPaddingMask?: tf.Tensor | null; tgtLengths?: number[]; tgtKeyPaddingMask?: tf.Tensor; cache?: StackCache; needWeights?: boolean; causal?: boolean; returnHidden?: boolean } = {},
+  ): { logits: tf.Tensor; selfWeights?: tf.Tensor[]; crossWeights?: tf.Tensor[]; hidden?: tf.Tensor } {
     const { ids, owned } = tokenTensor('EncoderDecoder.decode', 'tgtIn', tgtIn, this.config.tgtVocabSize);
     const mask = call.cache ? null : this.padMask(ids, call.tgtKeyPaddingMask, call.tgtLengths);
     try {
       let selfWeights: tf.Tensor[] | undefined;
       let crossWeights: tf.Tensor[] | undefined;
+      let hidden: tf.Tensor | undefined;
       const logits = tf.tidy(() => {
         const offset = call.cache?.length ?? 0;
         const x = this.drop.forward(embed(ids, this.tgtEmbed, this.positions(this.tgtPos), offset, this.scale)); // [B, Lt, E]
@@ -331,12 +335,14 @@ export class EncoderDecoder extends Module {
           lengths: call.tgtLengths,
           cache: call.cache,
           needWeights: call.needWeights,
+          causal: call.causal,
         });
         if (r.selfWeights) selfWeights = r.selfWeights.map((w) => tf.keep(w));
         if (r.crossWeights) crossWeights = r.crossWeights.map((w) => tf.keep(w));
+        if (call.returnHidden) hidden = tf.keep(r.output); // [B, Lt, E]
         return project(r.output, this.outWeight, this.generator?.bias ?? null); // [B, Lt, V]
       });
-      return { logits, ...(selfWeights && { selfWeights }), ...(crossWeights && { crossWeights }) };
+      return { logits, ...(selfWeights && { selfWeights }), ...(crossWeights && { crossWeights }), ...(hidden && { hidden }) };
     } finally {
       mask?.dispose();
       if (owned) ids.dispose();
