@@ -36,7 +36,7 @@ export { Dropout } from './layers/dropout.js';
 export { gelu, silu, softmax, logSoftmax, ReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax } from './layers/activations.js';
 export { Sequential, type UnaryModule } from './layers/sequential.js';
 export { RNNBase, RNN, LSTM, GRU, type RNNBaseOptions, type RNNOptions, type RNNForwardOptions, type RNNResult, type LSTMResult } from './layers/rnn.js';
-export { RNNCellBase, RNNCell, LSTMCell, GRUCell, type RNNCellBaseOptions, type RNNCellOptions, type LSTMState, type RecurrentMode } from './layers/rnn-cell.js';
+export { RNNCellBase, RNNCell, LSTMCell, GRUCell, type RNNCellBaseOptions, type RNNCellOptions, type LSTMState, type LSTMCellResult, type RecurrentMode } from './layers/rnn-cell.js';
 export {
   crossEntropy,
   binaryCrossEntropy,

@@ -281,14 +281,16 @@ describe('recurrent layers', () => {
       const xs = Float32Array.from({ length: L * B }, () => data.normal());
       const lengths = Array.from({ length: B }, (_, b) => 2 + (b % 3));
       const x = tf.tensor3d(xs, [L, B, 1]);
-      const target = tf.tensor2d(Array.from({ length: B }, (_, b) => xs[b]), [B, 1]);
+      const target0 = Array.from({ length: B }, (_, b) => xs[b]);
+      const target = tf.tensor2d(target0, [B, 1]);
       const lstm = new LSTM(1, 6, { rng: new Rng(2) });
       const head = new Linear(6, 1, { rng: new Rng(3) });
       const opt = tf.train.adam(0.05);
       const params = [...lstm.parameters(), ...head.parameters()];
       const losses: number[] = [];
       let count = -1;
-      for (let step = 0; step < 25; step++) {
+      const steps = 16;
+      for (let step = 0; step < steps; step++) {
         const loss = opt.minimize(() => {
           const { h } = lstm.forward(x, null, { lengths });
           return mseLoss(head.forward(tf.reshape(h, [B, 6])), target) as tf.Scalar;
@@ -298,7 +300,10 @@ describe('recurrent layers', () => {
         if (step === 1) count = tf.memory().numTensors;
         if (step > 1) expect(tf.memory().numTensors, `step ${step}`).toBe(count);
       }
-      expect(losses[24]).toBeLessThan(losses[0] * 0.5);
+      // Below a quarter of what the best constant prediction (the targets' mean) scores: the state carries x₀.
+      const mean = target0.reduce((a, v) => a + v, 0) / B;
+      const variance = target0.reduce((a, v) => a + (v - mean) ** 2, 0) / B;
+      expect(losses[steps - 1]).toBeLessThan(0.25 * variance);
       // Greedy decoding with a cell feeding its output back: the live tensors stay the same each step.
       const cell = new LSTMCell(1, 6);
       const start = tf.zeros([B, 1]);

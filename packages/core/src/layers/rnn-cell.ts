@@ -10,10 +10,12 @@ export type RecurrentMode = 'LSTM' | 'GRU' | 'RNN_TANH' | 'RNN_RELU';
 export const GATES: Record<RecurrentMode, number> = { LSTM: 4, GRU: 3, RNN_TANH: 1, RNN_RELU: 1 };
 
 /**
- * One step of the recurrence, PyTorch's equations and gate order. `xg` is the input's projection
- * x·W_ihᵀ + b_ih, `hg` the state's h·W_hhᵀ (+ b_hh); for LSTM and the plain RNN the two are only ever
- * summed, so callers may fold b_hh into `xg`. GRU needs b_hh in `hg`: b_hn sits inside r ⊙ (…).
- * Internal to the recurrent layers.
+ * One step of the recurrence, PyTorch's equations and gate order, in the feature-major layout: `xg` is
+ * the input's projection W_ih·x + b_ih and `hg` the state's W_hh·h (+ b_hh), both `[gates · H, B]`; `h`
+ * and `c` are `[H, B]`. Gate blocks are then contiguous rows, so splitting them is a cheap copy on
+ * every backend (tfjs-backend-cpu's split along the last axis is ~80× slower than along the first).
+ * For LSTM and the plain RNN `xg` and `hg` are only ever summed, so callers may fold b_hh into `xg`;
+ * GRU needs b_hh in `hg`: b_hn sits inside r ⊙ (…). Internal to the recurrent layers.
  */
 export function recurrentStep(
   mode: RecurrentMode,
@@ -27,26 +29,26 @@ export function recurrentStep(
   switch (mode) {
     case 'LSTM': {
       // Gates i, f, g, o: c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c').
-      const [ifPre, gPre, oPre] = tf.split(tf.add(xg, hg), [2 * H, H, H], 1); // [B, 2H], [B, H], [B, H]
-      const [i, f] = tf.split(tf.sigmoid(ifPre), 2, 1); // [B, H] each
-      const g = tf.tanh(gPre); // [B, H]
-      const o = tf.sigmoid(oPre); // [B, H]
-      const cNew = tf.add(tf.mul(f, c!), tf.mul(i, g)); // [B, H]
-      return { h: tf.mul(o, tf.tanh(cNew)), c: cNew }; // [B, H] each
+      const [ifPre, gPre, oPre] = tf.split(tf.add(xg, hg), [2 * H, H, H], 0); // [2H, B], [H, B], [H, B]
+      const [i, f] = tf.split(tf.sigmoid(ifPre), 2, 0); // [H, B] each
+      const g = tf.tanh(gPre); // [H, B]
+      const o = tf.sigmoid(oPre); // [H, B]
+      const cNew = tf.add(tf.mul(f, c!), tf.mul(i, g)); // [H, B]
+      return { h: tf.mul(o, tf.tanh(cNew)), c: cNew }; // [H, B] each
     }
     case 'GRU': {
-      // Gates r, z, n: n = tanh(x_n + r ⊙ (h·W_hnᵀ + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h, written as
+      // Gates r, z, n: n = tanh(x_n + r ⊙ (W_hn·h + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h, written as
       // PyTorch computes it: n + z ⊙ (h − n).
-      const [xrz, xn] = tf.split(xg, [2 * H, H], 1); // [B, 2H], [B, H]
-      const [hrz, hn] = tf.split(hg, [2 * H, H], 1); // [B, 2H], [B, H]
-      const [r, z] = tf.split(tf.sigmoid(tf.add(xrz, hrz)), 2, 1); // [B, H] each
-      const n = tf.tanh(tf.add(xn, tf.mul(r, hn))); // [B, H]
-      return { h: tf.add(n, tf.mul(z, tf.sub(h, n))), c: null }; // [B, H]
+      const [xrz, xn] = tf.split(xg, [2 * H, H], 0); // [2H, B], [H, B]
+      const [hrz, hn] = tf.split(hg, [2 * H, H], 0); // [2H, B], [H, B]
+      const [r, z] = tf.split(tf.sigmoid(tf.add(xrz, hrz)), 2, 0); // [H, B] each
+      const n = tf.tanh(tf.add(xn, tf.mul(r, hn))); // [H, B]
+      return { h: tf.add(n, tf.mul(z, tf.sub(h, n))), c: null }; // [H, B]
     }
     case 'RNN_TANH':
-      return { h: tf.tanh(tf.add(xg, hg)), c: null }; // [B, H]
+      return { h: tf.tanh(tf.add(xg, hg)), c: null }; // [H, B]
     case 'RNN_RELU':
-      return { h: tf.relu(tf.add(xg, hg)), c: null }; // [B, H]
+      return { h: tf.relu(tf.add(xg, hg)), c: null }; // [H, B]
   }
 }
 
@@ -103,13 +105,24 @@ export interface RNNCellOptions extends RNNCellBaseOptions {
   nonlinearity?: 'tanh' | 'relu';
 }
 
-/** The state of an LSTM: hidden `h` and cell `c`, each `[batch, hidden]` for a cell. */
+/** The state of an LSTM, as {@link LSTM} and {@link LSTMCell} take it: hidden `h` and cell `c`. */
 export interface LSTMState {
   /** Hidden state. Omitted: zeros. */
   h?: tf.Tensor;
   /** Cell state. Omitted: zeros. */
   c?: tf.Tensor;
 }
+
+/**
+ * What {@link LSTMCell} returns: the new hidden and cell states, `[batch, hidden]` (`[hidden]` for
+ * unbatched input). A type alias, so `tf.tidy(() => cell.forward(x, state))` type-checks.
+ */
+export type LSTMCellResult = {
+  /** New hidden state. */
+  h: tf.Tensor;
+  /** New cell state. */
+  c: tf.Tensor;
+};
 
 /**
  * What the recurrent cells share: the four parameters under PyTorch's names (`weight_ih`
@@ -166,7 +179,8 @@ export abstract class RNNCellBase extends Module {
 
   /**
    * Checks the input `[batch, inputSize]` (or unbatched `[inputSize]`) and a state tensor of the
-   * matching shape `[batch, hiddenSize]` (or `[hiddenSize]`) named `argument`.
+   * matching shape `[batch, hiddenSize]` (or `[hiddenSize]`), each under its argument name.
+   * @internal
    */
   protected checkStep(x: tf.Tensor, state: Record<string, tf.Tensor | null | undefined>): void {
     checkShape(this.where, 'input', x, { rank: [1, 2], last: this.inputSize, dtype: 'float32' });
@@ -180,29 +194,29 @@ export abstract class RNNCellBase extends Module {
 
   /**
    * One step on checked inputs: `x` `[batch, inputSize]` or `[inputSize]`, `h` and `c` likewise with
-   * hiddenSize (null: zeros). Returns the new state, shaped like the given one.
+   * hiddenSize (null: zeros). Returns the new state, shaped like `x` with hiddenSize last.
+   * @internal
    */
   protected step(x: tf.Tensor, h: tf.Tensor | null, c: tf.Tensor | null): { h: tf.Tensor; c: tf.Tensor | null } {
+    const H = this.hiddenSize;
+    const G = GATES[this.mode] * H;
     const unbatched = x.rank === 1;
-    const x2 = unbatched ? tf.reshape(x, [1, this.inputSize]) : x; // [B, in]
-    const B = x2.shape[0];
-    const zeros = () => tf.zeros([B, this.hiddenSize]); // [B, H]
-    const h2 = h ? tf.reshape(h, [B, this.hiddenSize]) : zeros(); // [B, H]
-    const c2 = this.mode === 'LSTM' ? (c ? tf.reshape(c, [B, this.hiddenSize]) : zeros()) : null; // [B, H]
-    const xg = linear(x2, this.weightIh, this.biasIh); // [B, G·H]
-    const hg = linear(h2, this.weightHh, this.biasHh); // [B, G·H]
-    const next = recurrentStep(this.mode, this.hiddenSize, xg, hg, h2, c2);
-    if (!unbatched) return next;
-    return { h: tf.reshape(next.h, [this.hiddenSize]), c: next.c && tf.reshape(next.c, [this.hiddenSize]) }; // [H]
+    const B = unbatched ? 1 : x.shape[0];
+    // Feature-major inside ([features, batch]): W·x needs no transposed-operand matMul (slow on wasm), and
+    // the gates are contiguous rows (see recurrentStep).
+    const toColumns = (v: tf.Tensor, rows: number) => (unbatched ? tf.reshape(v, [rows, 1]) : tf.transpose(v)); // [rows, B]
+    const fromColumns = (v: tf.Tensor) => (unbatched ? tf.reshape(v, [H]) : tf.transpose(v)); // [B, H] or [H]
+    const hT = h ? toColumns(h, H) : tf.zeros([H, B]); // [H, B]
+    const cT = this.mode !== 'LSTM' ? null : c ? toColumns(c, H) : tf.zeros([H, B]); // [H, B]
+    let xg = tf.matMul(this.weightIh, toColumns(x, this.inputSize)); // [G·H, in] · [in, B] → [G·H, B]
+    let hg = tf.matMul(this.weightHh, hT); // [G·H, B]
+    if (this.biasIh && this.biasHh) {
+      xg = tf.add(xg, tf.reshape(this.biasIh, [G, 1])); // [G·H, B]
+      hg = tf.add(hg, tf.reshape(this.biasHh, [G, 1])); // [G·H, B]
+    }
+    const next = recurrentStep(this.mode, H, xg, hg, hT, cT);
+    return { h: fromColumns(next.h), c: next.c && fromColumns(next.c) };
   }
-}
-
-/** x·Wᵀ + b as {@link Linear} computes it: wasm's transposed-operand matMul is slow, so transpose W there. */
-function linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null): tf.Tensor {
-  const xw = tf.getBackend() === 'wasm'
-    ? tf.matMul(x, tf.transpose(w)) // [B, in] · [in, G·H]
-    : tf.matMul(x, w, false, true); // [B, G·H]
-  return b ? tf.add(xw, b) : xw; // [B, G·H]
 }
 
 /**
@@ -271,7 +285,7 @@ export class LSTMCell extends RNNCellBase {
    * @param state the previous `{ h, c }`, each `[batch, hiddenSize]` or `[hiddenSize]`; omitted parts are zeros.
    * @returns the new `{ h, c }`.
    */
-  forward(x: tf.Tensor, state?: LSTMState | null): { h: tf.Tensor; c: tf.Tensor } {
+  forward(x: tf.Tensor, state?: LSTMState | null): LSTMCellResult {
     checkLSTMState('LSTMCell', state);
     this.checkStep(x, { 'state.h': state?.h, 'state.c': state?.c });
     return tf.tidy(() => {

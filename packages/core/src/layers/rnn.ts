@@ -45,8 +45,11 @@ export interface RNNForwardOptions {
   lengths?: readonly number[] | Int32Array | tf.Tensor;
 }
 
-/** What {@link RNN} and {@link GRU} return. */
-export interface RNNResult {
+/**
+ * What {@link RNN} and {@link GRU} return. A type alias rather than an interface, so that
+ * `tf.tidy(() => gru.forward(x))` type-checks (tidy's result must be a `TensorContainer`).
+ */
+export type RNNResult = {
   /**
    * The last layer's state at every step, `[length, batch, directions · hidden]` (`[batch, length, …]`
    * with `batchFirst`, `[length, directions · hidden]` for unbatched input); both directions concatenated,
@@ -55,13 +58,13 @@ export interface RNNResult {
   output: tf.Tensor;
   /** Final state of every layer and direction, `[numLayers · directions, batch, hidden]` (no batch axis for unbatched input). */
   h: tf.Tensor;
-}
+};
 
-/** What {@link LSTM} returns. */
-export interface LSTMResult extends RNNResult {
+/** What {@link LSTM} returns (a type alias, like {@link RNNResult}). */
+export type LSTMResult = RNNResult & {
   /** Final cell state, shaped like `h`. */
   c: tf.Tensor;
-}
+};
 
 interface DirectionWeights {
   wIh: tf.Variable; // [G·H, in]
@@ -153,6 +156,7 @@ export abstract class RNNBase extends Module {
    * @param names the argument names of `h0` and `c0`.
    * @param options the forward options.
    * @returns the output and final states (`c` null except for LSTM).
+   * @internal
    */
   protected run(
     x: tf.Tensor,
@@ -186,64 +190,80 @@ export abstract class RNNBase extends Module {
 
     const result = tf.tidy(() => {
       const G = GATES[this.mode] * H;
-      let inp = !batched ? tf.reshape(x, [L, 1, this.inputSize]) : this.batchFirst ? tf.transpose(x, [1, 0, 2]) : x; // [L, B, in]
-      const mask = needsMask ? stepMask(hostLengths ?? (lengths as tf.Tensor), L, B) : null; // [L, B, 1]
-      const masks = mask ? unstack(mask) : null; // L × [B, 1]: 1 where the step is real
-      const keeps = mask ? unstack(tf.sub(1, mask)) : null; // L × [B, 1]: 1 where it is padding
-      const hInit = h0 ? unstack(tf.reshape(h0, [this.numLayers * D, B, H])) : null; // layers·D × [B, H]
-      const cInit = c0 ? unstack(tf.reshape(c0, [this.numLayers * D, B, H])) : null; // layers·D × [B, H]
-      const zeros = tf.zeros([B, H]); // [B, H]
+      const nD = this.numLayers * D;
+      // Inside, states are feature-major, [H, B]: W_hh·h is a plain matMul (no transposed operand, slow
+      // on wasm) and each step's gates are contiguous rows (see recurrentStep).
+      let inp = batched ? x : tf.reshape(x, [L, 1, this.inputSize]); // [L, B, in], or [B, L, in] batch-first
+      let inpBatchFirst = batched && this.batchFirst;
+      const mask = needsMask ? stepMask(hostLengths ?? (lengths as tf.Tensor), L, B) : null; // [L, 1, B]
+      const masks = mask ? unstack(mask) : null; // L × [1, B]: 1 where the step is real
+      const keeps = mask ? unstack(tf.sub(1, mask)) : null; // L × [1, B]: 1 where it is padding
+      const columns = (s: tf.Tensor) => unstack(tf.transpose(tf.reshape(s, [nD, B, H]), [0, 2, 1])); // nD × [H, B]
+      const hInit = h0 ? columns(h0) : null;
+      const cInit = c0 ? columns(c0) : null;
+      const zeros = tf.zeros([H, B]); // [H, B]
       const hs: tf.Tensor[] = [];
       const cs: tf.Tensor[] = [];
+      let output: tf.Tensor | null = null;
       for (let layer = 0; layer < this.numLayers; layer++) {
         const ws = this.weights[layer];
-        const inSize = layer === 0 ? this.inputSize : D * H;
-        // The input projection of every step and direction at once. Transposing W first keeps wasm off
-        // its slow transposed-operand matMul (as Linear does); it costs one small transpose elsewhere.
-        const x2 = tf.reshape(inp, [L * B, inSize]); // [L·B, in]
-        const wT = D === 1 ? tf.transpose(ws[0].wIh) : tf.concat(ws.map((w) => tf.transpose(w.wIh)), 1); // [in, D·G·H]
+        const F = layer === 0 ? this.inputSize : D * H;
+        // The input projection of every step and both directions in one matMul, W transposed first (no
+        // transposed-operand matMul, as Linear on wasm), then one transpose that makes each step's
+        // projection a contiguous [G·H, B] block.
+        const x2 = tf.reshape(inp, [L * B, F]); // [L·B, F], rows in (t, b) or (b, t) order
+        const wT = D === 1 ? tf.transpose(ws[0].wIh) : tf.concat(ws.map((w) => tf.transpose(w.wIh)), 1); // [F, D·G·H]
         let proj = tf.matMul(x2, wT); // [L·B, D·G·H]
         const bias = this.projectionBias(ws); // [D·G·H] or null
         if (bias) proj = tf.add(proj, bias); // [L·B, D·G·H]
+        const byStep = inpBatchFirst
+          ? tf.transpose(tf.reshape(proj, [B, L, D, G]), [2, 1, 3, 0]) // [D, L, G·H, B]
+          : tf.transpose(tf.reshape(proj, [L, B, D, G]), [2, 0, 3, 1]); // [D, L, G·H, B]
+        const xs = unstack(tf.reshape(byStep, [D * L, G, B])); // D·L × [G·H, B]
         const outs: tf.Tensor[] = [];
         for (let d = 0; d < D; d++) {
-          const pd = D === 1 ? proj : tf.slice(proj, [0, d * G], [L * B, G]); // [L·B, G·H]
-          const xs = unstack(tf.reshape(pd, [L, B, G])); // L × [B, G·H]
-          const whhT = tf.transpose(ws[d].wHh); // [H, G·H]
-          const bhh = this.mode === 'GRU' ? ws[d].bHh : null; // [G·H]: GRU keeps b_hn inside r ⊙ (…)
-          let h = hInit ? hInit[layer * D + d] : zeros; // [B, H]
-          let c = this.mode !== 'LSTM' ? null : cInit ? cInit[layer * D + d] : zeros; // [B, H]
+          const whh = ws[d].wHh; // [G·H, H]
+          const bhh = this.mode === 'GRU' && ws[d].bHh ? tf.reshape(ws[d].bHh!, [G, 1]) : null; // [G·H, 1]: GRU keeps b_hn inside r ⊙ (…)
+          let h = hInit ? hInit[layer * D + d] : zeros; // [H, B]
+          let c = this.mode !== 'LSTM' ? null : cInit ? cInit[layer * D + d] : zeros; // [H, B]
           const out: tf.Tensor[] = new Array(L);
           for (let k = 0; k < L; k++) {
             const t = d === 1 ? L - 1 - k : k;
-            let hg = tf.matMul(h, whhT); // [B, G·H]
-            if (bhh) hg = tf.add(hg, bhh); // [B, G·H]
-            const next = recurrentStep(this.mode, H, xs[t], hg, h, c);
+            let hg = tf.matMul(whh, h); // [G·H, H] · [H, B] → [G·H, B]
+            if (bhh) hg = tf.add(hg, bhh); // [G·H, B]
+            const next = recurrentStep(this.mode, H, xs[d * L + t], hg, h, c);
             if (masks && keeps) {
               // m ⊙ new + (1 − m) ⊙ old: exactly the new state at real steps, the old one at padding.
-              out[t] = tf.mul(masks[t], next.h); // [B, H]
-              h = tf.add(out[t], tf.mul(keeps[t], h)); // [B, H]
-              if (c) c = tf.add(tf.mul(masks[t], next.c!), tf.mul(keeps[t], c)); // [B, H]
+              out[t] = tf.mul(masks[t], next.h); // [H, B]
+              h = tf.add(out[t], tf.mul(keeps[t], h)); // [H, B]
+              if (c) c = tf.add(tf.mul(masks[t], next.c!), tf.mul(keeps[t], c)); // [H, B]
             } else {
-              out[t] = next.h; // [B, H]
+              out[t] = next.h; // [H, B]
               h = next.h;
               c = next.c;
             }
           }
           hs.push(h);
           if (c) cs.push(c);
-          outs.push(tf.stack(out)); // [L, B, H]
+          outs.push(tf.stack(out)); // [L, H, B]
         }
-        inp = D === 1 ? outs[0] : tf.concat(outs, 2); // [L, B, D·H]
-        if (this.training && this.dropout > 0 && layer < this.numLayers - 1) {
+        const seq = D === 1 ? outs[0] : tf.concat(outs, 1); // [L, D·H, B], forward direction first
+        if (layer === this.numLayers - 1) {
+          output = !batched
+            ? tf.reshape(seq, [L, D * H]) // B = 1
+            : tf.transpose(seq, this.batchFirst ? [2, 0, 1] : [0, 2, 1]); // [B, L, D·H] or [L, B, D·H]
+          break;
+        }
+        inp = tf.transpose(seq, [0, 2, 1]); // [L, B, D·H]
+        inpBatchFirst = false;
+        if (this.training && this.dropout > 0) {
           // Dropout's inverted dropout, from this layer's generator.
           const keep = tf.greaterEqual(tf.randomUniform(inp.shape, 0, 1, 'float32', (this.rng ?? getRng()).seedForOp()), this.dropout); // [L, B, D·H]
           inp = tf.mul(inp, tf.div(tf.cast(keep, 'float32'), 1 - this.dropout)); // [L, B, D·H]
         }
       }
-      const output = !batched ? tf.reshape(inp, [L, D * H]) : this.batchFirst ? tf.transpose(inp, [1, 0, 2]) : inp; // as the input's layout
-      const h = tf.reshape(tf.stack(hs), stateShape); // [layers·D, B, H]
-      return cs.length ? { output, h, c: tf.reshape(tf.stack(cs), stateShape) } : { output, h }; // c: [layers·D, B, H]
+      const finals = (states: tf.Tensor[]) => tf.reshape(tf.transpose(tf.stack(states), [0, 2, 1]), stateShape); // [nD, B, H]
+      return cs.length ? { output: output!, h: finals(hs), c: finals(cs) } : { output: output!, h: finals(hs) };
     }) as { output: tf.Tensor; h: tf.Tensor; c?: tf.Tensor };
     return { output: result.output, h: result.h, c: result.c ?? null };
   }
@@ -278,15 +298,15 @@ function checkLengths(where: string, lengths: unknown, batched: boolean, L: numb
   return arr as number[];
 }
 
-/** 1 where step t is within sequence b's length, else 0: `[L, B, 1]`. */
+/** 1 where step t is within sequence b's length, else 0: `[L, 1, B]`. */
 function stepMask(lengths: number[] | tf.Tensor, L: number, B: number): tf.Tensor {
   if (!(lengths instanceof tf.Tensor)) {
     const m = new Float32Array(L * B);
     for (let t = 0; t < L; t++) for (let b = 0; b < B; b++) m[t * B + b] = t < lengths[b] ? 1 : 0;
-    return tf.tensor3d(m, [L, B, 1]);
+    return tf.tensor3d(m, [L, 1, B]);
   }
   const steps = tf.reshape(tf.range(0, L, 1, 'int32'), [L, 1]); // [L, 1]
-  return tf.reshape(tf.cast(tf.less(steps, tf.reshape(lengths, [1, B])), 'float32'), [L, B, 1]); // [L, B, 1]
+  return tf.reshape(tf.cast(tf.less(steps, tf.reshape(lengths, [1, B])), 'float32'), [L, 1, B]); // [L, 1, B]
 }
 
 /**
