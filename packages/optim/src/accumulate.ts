@@ -46,8 +46,10 @@ export class GradientAccumulator {
    * k-th call, then the mean gradients (owned by the caller) and starts over.
    */
   add(grads: Updates): Updates | null {
-    if (this.count > 0 && grads.length !== this.sums.length) {
-      throw new DLArgumentError('GradientAccumulator.add', 'grads', `${this.sums.length} entries like the previous micro-batches`, grads.length);
+    const mean = this.meanWith(grads);
+    if (mean !== null) {
+      this.reset();
+      return mean;
     }
     if (this.count === 0) this.sums = grads.map(() => null);
     const next = tidyUpdates(() =>
@@ -60,10 +62,38 @@ export class GradientAccumulator {
     tf.dispose(this.sums.filter((s): s is tf.Tensor => s !== null));
     this.sums = next;
     this.count++;
-    if (this.count < this.k) return null;
-    const mean = tidyUpdates(() => this.sums.map((s) => (s === null ? null : tf.div(s, this.k)))); // [param shape] each
-    this.reset();
-    return mean;
+    return null;
+  }
+
+  /**
+   * The mean gradients {@link GradientAccumulator.add} would return for `grads` if they complete the k
+   * micro-batches (owned by the caller), or `null` if they would not; the accumulator is left as it is.
+   * {@link Optimizer} uses it to update first and {@link GradientAccumulator.reset} only once the update
+   * succeeded, so a failed update loses no micro-batch.
+   *
+   * @example
+   * ```ts
+   * import * as tf from '@tensorflow/tfjs-core';
+   * import { GradientAccumulator } from '@dl/optim';
+   * const acc = new GradientAccumulator(2);
+   * const g = tf.tensor1d([2, 4]);
+   * acc.meanWith([g]); // null: the first of two micro-batches
+   * acc.add([g]);
+   * const mean = acc.meanWith([g]); // [[2, 4]], and acc.pending is still 1
+   * ```
+   */
+  meanWith(grads: Updates): Updates | null {
+    if (this.count > 0 && grads.length !== this.sums.length) {
+      throw new DLArgumentError('GradientAccumulator.add', 'grads', `${this.sums.length} entries like the previous micro-batches`, grads.length);
+    }
+    if (this.count + 1 < this.k) return null;
+    return tidyUpdates(() =>
+      grads.map((g, i) => {
+        const s = this.count > 0 ? this.sums[i] : null;
+        if (g === null) return s === null ? null : tf.div(s, this.k); // [param shape]
+        return tf.div(s === null ? g : tf.add(s, g), this.k); // [param shape]
+      }),
+    );
   }
 
   /** Drops the pending sums. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkNumber, DLArgumentError, describe as describeValue, encodeSafetensors, loadCheckpoint, type Module } from '@dl/core';
+import { asIs, checkInt, checkNumber, DLArgumentError, describe as describeValue, encodeSafetensors, loadCheckpoint, type Module } from '@dl/core';
 import { GradientAccumulator } from './accumulate.js';
 import { clipGradNorm } from './clip.js';
 import { findNonFinite, NonFiniteGradientError, type NonFiniteMode } from './guard.js';
@@ -256,10 +256,16 @@ export class Optimizer<O extends object = object> {
    * One optimizer step from gradients (not disposed: the caller owns them). With `nonFinite` set it reads
    * one flag per gradient from the device first; with `clipGradNorm` it reads the norm for the report.
    * Otherwise nothing is read back, so it does not stall a GPU.
+   *
+   * A step is all or nothing: if it throws (a schedule gave a NaN or negative learning rate, say), no
+   * parameter, state tensor, step count or pending micro-batch has changed. A call with no gradient for
+   * any trainable parameter (`step({})`, all `null`) changes nothing either and reports `applied: false`:
+   * it is not counted as a step, schedules do not advance and it is not a micro-batch.
    */
   async step(grads: Gradients): Promise<StepReport> {
     this.checkAlive();
     const flat = this.align(grads);
+    if (flat.every((g) => g === null)) return this.notApplied();
     if (this.config.nonFinite !== 'none') {
       const bad = await findNonFinite(flat);
       if (bad.length > 0) {
@@ -281,52 +287,70 @@ export class Optimizer<O extends object = object> {
    * The synchronous core of {@link Optimizer.step} without the non-finite guard (it needs a host read):
    * accumulation, clipping, the transformations, and θ ← θ + u. Used by the tfjs adapter, whose
    * `applyGradients` is synchronous. If `clipGradNorm` is set, the returned `norm` tensor is the caller's.
+   * All or nothing, and a no-op for a call without gradients, as {@link Optimizer.step}.
    */
   applySync(grads: Gradients): ApplyResult {
     this.checkAlive();
     let flat = this.align(grads);
+    if (flat.every((g) => g === null)) return { report: this.notApplied(), norm: null };
     let owned = false;
     if (this.accumulator) {
-      const mean = this.accumulator.add(flat);
+      // The mean is taken without consuming the micro-batches: they are dropped only once the update succeeded.
+      const mean = this.accumulator.meanWith(flat);
       if (mean === null) {
-        return { report: { step: this.stepCount, applied: false, skipped: false, nonFinite: [], pending: this.accumulator.pending, lr: this.groups.map((_, i) => this.currentLr(i)) }, norm: null };
+        this.accumulator.add(flat);
+        return { report: this.notApplied(), norm: null };
       }
       flat = mean;
       owned = true;
     }
     const lr = this.groups.map((_, i) => this.currentLr(i));
     const oldTensors = new Set(this.groups.flatMap((g) => stateTensors(g.state)));
-    const newStates: TransformState[] = [];
-    const held: { norm: tf.Scalar | null } = { norm: null };
-    tf.tidy(() => {
-      let g = flat;
-      if (this.config.clipGradValue !== undefined) {
-        const c = this.config.clipGradValue;
-        g = g.map((x) => (x === null ? null : tf.clipByValue(x, -c, c))); // [param shape]
-      }
-      if (this.config.clipGradNorm !== undefined) {
-        const clipped = clipGradNorm(g, this.config.clipGradNorm);
-        g = clipped.grads;
-        held.norm = tf.keep(clipped.norm);
-      }
-      let offset = 0;
-      for (const group of this.groups) {
-        const slice = g.slice(offset, offset + group.params.length);
-        offset += group.params.length;
-        const r = group.tx.update(slice, group.state, group.params);
-        r.updates.forEach((u, i) => {
-          if (u !== null) group.params[i].assign(tf.add(group.params[i], u)); // [param shape]
+    let newStates: TransformState[] = [];
+    let norm: tf.Scalar | null = null;
+    try {
+      norm = tf.tidy(() => {
+        let g = flat;
+        if (this.config.clipGradValue !== undefined) {
+          const c = this.config.clipGradValue;
+          g = g.map((x) => (x === null ? null : tf.clipByValue(x, -c, c))); // [param shape]
+        }
+        let clippedNorm: tf.Scalar | null = null;
+        if (this.config.clipGradNorm !== undefined) {
+          const clipped = clipGradNorm(g, this.config.clipGradNorm);
+          g = clipped.grads;
+          clippedNorm = clipped.norm;
+        }
+        // Every group's update first (a schedule may throw here), then the assignments: all or nothing.
+        let offset = 0;
+        const results = this.groups.map((group) => {
+          const slice = g.slice(offset, offset + group.params.length);
+          offset += group.params.length;
+          return group.tx.update(slice, group.state, group.params);
         });
-        for (const t of stateTensors(r.state)) tf.keep(t);
-        newStates.push(r.state);
-      }
-    });
+        results.forEach((r, gi) => {
+          r.updates.forEach((u, i) => {
+            if (u !== null) this.groups[gi].params[i].assign(tf.add(this.groups[gi].params[i], u)); // [param shape]
+          });
+          for (const t of stateTensors(r.state)) tf.keep(t);
+        });
+        newStates = results.map((r) => r.state);
+        return clippedNorm as tf.Scalar; // kept by tidy (null when not clipping)
+      });
+    } finally {
+      if (owned) tf.dispose(flat.filter((x): x is tf.Tensor => x !== null));
+    }
     this.groups.forEach((g, i) => (g.state = newStates[i]));
     const live = new Set(newStates.flatMap(stateTensors));
     for (const t of oldTensors) if (!live.has(t)) t.dispose();
-    if (owned) tf.dispose(flat.filter((x): x is tf.Tensor => x !== null));
+    this.accumulator?.reset();
     this.stepCount++;
-    return { report: { step: this.stepCount, applied: true, skipped: false, nonFinite: [], pending: 0, lr }, norm: held.norm };
+    return { report: { step: this.stepCount, applied: true, skipped: false, nonFinite: [], pending: 0, lr }, norm };
+  }
+
+  /** The report of a call that changed nothing (no gradients, or a micro-batch waiting for the others). */
+  private notApplied(): StepReport {
+    return { step: this.stepCount, applied: false, skipped: false, nonFinite: [], pending: this.accumulator?.pending ?? 0, lr: this.groups.map((_, i) => this.currentLr(i)) };
   }
 
   /** Gradients in parameter order, null for frozen or untrainable variables and missing gradients; shapes checked. */
@@ -349,6 +373,7 @@ export class Optimizer<O extends object = object> {
       const p = params[i];
       if (g === null || g === undefined || !this.isTrainable(p)) return null;
       if (!(g instanceof tf.Tensor)) throw new DLArgumentError(`${this.name}.step`, `grads[${i}]`, 'a tf.Tensor', g);
+      if (g.isDisposed) throw new DLArgumentError(`${this.name}.step`, `gradient of '${p.name}'`, 'a live tensor', asIs('a disposed tensor'));
       if (g.shape.join(',') !== p.shape.join(',')) throw new DLArgumentError(`${this.name}.step`, `gradient of '${p.name}'`, `of shape [${p.shape.join(',')}]`, describeValue(g));
       return g;
     });
@@ -403,61 +428,71 @@ export class Optimizer<O extends object = object> {
     }
   }
 
-  /** Loads {@link Optimizer.stateDict}'s form (tensors are copied; the caller keeps them). */
+  /**
+   * Loads {@link Optimizer.stateDict}'s form (tensors are copied; the caller keeps them). Everything is
+   * checked before anything changes, and a state that fails a check leaves the optimizer exactly as it
+   * was: the format, the optimizer's name and its groups' shapes; every state tensor this optimizer needs
+   * (those of a slot that starts empty, such as SGD's momentum buffer, only after the parameter's first
+   * update), with its shape and dtype, and no others; the step counts (integers ≥ 0, at most 2⁵³ − 1) and
+   * the other host numbers (finite); pending micro-batches only for an optimizer that accumulates, fewer
+   * than it accumulates.
+   */
   loadStateDict(tensors: Map<string, tf.Tensor>, metadata: Record<string, string>): void {
     this.checkAlive();
     const where = `${this.name}.loadState`;
+    if (!(tensors instanceof Map)) throw new DLArgumentError(where, 'tensors', 'a Map from name to tensor', tensors);
+    if (metadata === null || typeof metadata !== 'object') throw new DLArgumentError(where, 'metadata', 'an object of strings', metadata);
     if (metadata.format !== FORMAT) throw new DLArgumentError(where, 'state', `a '${FORMAT}' optimizer state`, metadata.format ?? 'no format field');
     if (metadata.optimizer !== this.name) throw new DLArgumentError(where, 'state', `a state of ${this.name}`, `a state of ${metadata.optimizer}`);
     const shapes = JSON.stringify(this.groups.map((g) => g.params.map((p) => p.shape)));
     if (metadata.groups !== shapes) throw new DLArgumentError(where, 'state', `parameter groups of shapes ${shapes}`, metadata.groups);
-    const numbers = JSON.parse(metadata.numbers ?? '{}') as Record<string, number[]>;
+    const stepCount = parseCount(where, 'metadata.step', metadata.step);
+    const skippedCount = parseCount(where, 'metadata.skipped', metadata.skipped ?? '0');
+    const accumulated = parseCount(where, 'metadata.accumulated', metadata.accumulated ?? '0');
+    let numbers: Record<string, unknown>;
+    try {
+      numbers = JSON.parse(metadata.numbers ?? '{}');
+    } catch {
+      numbers = null as never;
+    }
+    if (numbers === null || typeof numbers !== 'object' || Array.isArray(numbers)) throw new DLArgumentError(where, 'metadata.numbers', 'JSON numbers by name', metadata.numbers);
+
+    // Check every tensor and number against the layout of a freshly initialised state, copying nothing yet.
     const used = new Set<string>();
-    const fresh: TransformState[] = this.groups.map((g, gi) => {
-      const copy = (s: TransformState, path: string): TransformState => ({
-        slots: Object.fromEntries(
-          Object.entries(s.slots).map(([slot, list]) => [
-            slot,
-            list.map((_, pi) => {
-              const key = `state.${path}.${slot}.${pi}`;
-              const t = tensors.get(key);
-              if (!t) return null;
-              used.add(key);
-              if (t.shape.join(',') !== g.params[pi].shape.join(',')) throw new DLArgumentError(where, `'${key}'`, `of shape [${g.params[pi].shape}]`, t);
-              return tf.clone(t);
-            }),
-          ]),
-        ),
-        numbers: Object.fromEntries(
-          Object.entries(s.numbers).map(([k, v]) => {
-            const saved = numbers[`${path}.${k}`];
-            if (!Array.isArray(saved) || saved.length !== v.length) throw new DLArgumentError(where, `numbers '${path}.${k}'`, `${v.length} numbers`, saved);
-            return [k, saved.slice()];
-          }),
-        ),
-        inner: s.inner.map((c, ci) => copy(c, `${path}.${ci}`)),
-      });
-      return copy(g.state, `${gi}`);
+    const plans = this.groups.map((g, gi) => {
+      const init = g.tx.init(g.params);
+      try {
+        return planState(where, init, `${gi}`, g.params, tensors, numbers, used);
+      } finally {
+        tf.dispose(stateTensors(init));
+      }
     });
     const accKeys = [...tensors.keys()].filter((k) => k.startsWith('accumulator.'));
     const unexpected = [...tensors.keys()].filter((k) => !used.has(k) && !k.startsWith('accumulator.'));
-    if (unexpected.length) {
-      fresh.forEach((s) => tf.dispose(stateTensors(s)));
-      throw new DLArgumentError(where, 'state', `tensors this optimizer has`, `unexpected ${unexpected.join(', ')}`);
+    if (unexpected.length) throw new DLArgumentError(where, 'state', 'tensors this optimizer has', asIs(`unexpected ${unexpected.join(', ')}`));
+    const params = this.params;
+    if (!this.accumulator) {
+      if (accumulated !== 0 || accKeys.length) throw new DLArgumentError(where, 'state', 'no pending accumulated gradients (this optimizer does not accumulate)', `${accumulated} pending`);
+    } else {
+      if (accumulated >= this.accumulator.k) throw new DLArgumentError(where, 'metadata.accumulated', `fewer than the ${this.accumulator.k} micro-batches this optimizer accumulates`, accumulated);
+      for (const key of accKeys) {
+        const i = Number(key.slice('accumulator.'.length));
+        if (!Number.isInteger(i) || i < 0 || i >= params.length || String(i) !== key.slice('accumulator.'.length)) throw new DLArgumentError(where, 'state', 'tensors this optimizer has', asIs(`unexpected ${key}`));
+        checkStateTensor(where, key, tensors.get(key)!, params[i].shape);
+      }
     }
+
+    // Nothing can fail from here on.
+    const fresh = plans.map((plan) => plan());
     this.groups.forEach((g, i) => {
       tf.dispose(stateTensors(g.state));
       g.state = fresh[i];
     });
-    this.stepCount = Number(metadata.step);
-    this.skippedCount = Number(metadata.skipped ?? 0);
-    const accumulated = Number(metadata.accumulated ?? 0);
+    this.stepCount = stepCount;
+    this.skippedCount = skippedCount;
     if (this.accumulator) {
-      const sums: Updates = this.params.map((_, i) => (tensors.has(`accumulator.${i}`) ? tf.clone(tensors.get(`accumulator.${i}`)!) : null));
+      const sums: Updates = params.map((_, i) => (accumulated > 0 && tensors.has(`accumulator.${i}`) ? tf.clone(tensors.get(`accumulator.${i}`)!) : null));
       this.accumulator.restore(accumulated, sums);
-      if (accumulated === 0) tf.dispose(sums.filter((s): s is tf.Tensor => s !== null));
-    } else if (accumulated !== 0 || accKeys.length) {
-      throw new DLArgumentError(where, 'state', 'no pending accumulated gradients (this optimizer does not accumulate)', `${accumulated} pending`);
     }
   }
 
@@ -484,6 +519,67 @@ export function stateTensors(s: TransformState): tf.Tensor[] {
   for (const list of Object.values(s.slots)) for (const t of list) if (t) out.push(t);
   for (const c of s.inner) out.push(...stateTensors(c));
   return out;
+}
+
+/** A non-negative safe integer from a metadata string ("12"), or a clear error naming the field. */
+function parseCount(where: string, argument: string, text: unknown): number {
+  const n = typeof text === 'string' && /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n)) throw new DLArgumentError(where, argument, 'an integer ≥ 0 (a step count)', text);
+  return n;
+}
+
+/** Throws unless `t` is a live float32 tensor of `shape`. */
+function checkStateTensor(where: string, key: string, t: tf.Tensor, shape: number[]): void {
+  if (!(t instanceof tf.Tensor)) throw new DLArgumentError(where, `'${key}'`, 'a tf.Tensor', t);
+  if (t.isDisposed) throw new DLArgumentError(where, `'${key}'`, 'a live tensor', asIs('a disposed tensor'));
+  if (t.shape.join(',') !== shape.join(',')) throw new DLArgumentError(where, `'${key}'`, `of shape [${shape}]`, t);
+  if (t.dtype !== 'float32') throw new DLArgumentError(where, `'${key}'`, 'of dtype float32', t);
+}
+
+/** Host numbers that count steps (integers ≥ 0); the others (e.g. NAdam's μ products) need only be finite. */
+const COUNT_NUMBERS = new Set(['count', 'step']);
+
+/**
+ * Checks the saved tensors and numbers of one transformation tree against `init` (a fresh state, which
+ * gives the layout), marking the tensors it uses; returns the function that builds the loaded state
+ * (copies of the tensors), to be called once every check has passed. A slot that `init` leaves empty
+ * (`null`, such as SGD's momentum buffer) may be missing while the parameter has no update yet.
+ */
+function planState(where: string, init: TransformState, path: string, params: readonly tf.Variable[], tensors: Map<string, tf.Tensor>, numbers: Record<string, unknown>, used: Set<string>): () => TransformState {
+  const loadedNumbers: Record<string, number[]> = {};
+  for (const [k, v] of Object.entries(init.numbers)) {
+    const key = `${path}.${k}`;
+    const saved = numbers[key];
+    const isCount = COUNT_NUMBERS.has(k);
+    const ok = Array.isArray(saved) && saved.length === v.length && saved.every((x) => typeof x === 'number' && (isCount ? Number.isSafeInteger(x) && x >= 0 : Number.isFinite(x)));
+    if (!ok) {
+      const what = isCount ? `integer${v.length === 1 ? '' : 's'} ≥ 0 (step counts)` : `finite number${v.length === 1 ? '' : 's'}`;
+      throw new DLArgumentError(where, `numbers '${key}'`, `${v.length} ${what}`, asIs(saved === undefined ? 'undefined' : JSON.stringify(saved)));
+    }
+    loadedNumbers[k] = (saved as number[]).slice();
+  }
+  const counts = loadedNumbers.count;
+  const slots: [string, (string | null)[]][] = Object.entries(init.slots).map(([slot, list]) => [
+    slot,
+    list.map((t0, pi) => {
+      const key = `state.${path}.${slot}.${pi}`;
+      const t = tensors.get(key);
+      if (t === undefined) {
+        const needed = t0 !== null || (counts !== undefined && counts[pi] > 0);
+        if (needed) throw new DLArgumentError(where, `'${key}'`, `present (a tensor of shape [${params[pi].shape}])`, asIs('nothing'));
+        return null;
+      }
+      checkStateTensor(where, key, t, params[pi].shape);
+      used.add(key);
+      return key;
+    }),
+  ]);
+  const inner = init.inner.map((c, ci) => planState(where, c, `${path}.${ci}`, params, tensors, numbers, used));
+  return () => ({
+    slots: Object.fromEntries(slots.map(([slot, keys]) => [slot, keys.map((k) => (k === null ? null : tf.clone(tensors.get(k)!)))])),
+    numbers: loadedNumbers,
+    inner: inner.map((f) => f()),
+  });
 }
 
 function walkState(s: TransformState, path: string, onSlot: (path: string, slot: string, list: (tf.Tensor | null)[]) => void, onNumbers: (path: string, key: string, v: number[]) => void): void {

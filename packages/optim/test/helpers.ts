@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { Optimizer } from '../src/index.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -25,4 +26,12 @@ export function makeProblem(p: Problem) {
   const loss = (): tf.Scalar =>
     tf.tidy(() => tf.addN(vars.map((v, i) => tf.sum(tf.add(tf.add(tf.mul(tf.mul(A[i], 0.5), tf.square(v)), tf.mul(B[i], v)), tf.mul(tf.sin(v), 0.3))))) as tf.Scalar);
   return { vars, loss, dispose: () => tf.dispose([...vars, ...A, ...B]) };
+}
+
+/** The state as plain values: metadata and every tensor's numbers. */
+export async function snapshot(opt: Optimizer): Promise<{ metadata: Record<string, string>; tensors: Record<string, number[]>; iterations: number }> {
+  const { tensors, metadata } = opt.stateDict();
+  const out: Record<string, number[]> = {};
+  for (const [k, t] of tensors) out[k] = Array.from(await t.data());
+  return { metadata: { ...metadata }, tensors: out, iterations: opt.iterations };
 }
