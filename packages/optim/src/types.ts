@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DLArgumentError } from '@dl/core';
+import { asIs, describe, DLArgumentError } from '@dl/core';
 
 /**
  * A schedule: a plain function from a step count (0, 1, 2, …: the number of updates already applied)
@@ -108,15 +108,39 @@ export function resolve(h: Hyper, step: number): number {
   return typeof h === 'function' ? h(step) : h;
 }
 
-/** Validates a hyperparameter: a function, or a finite number in [lo, hi]. */
+/** How an error message names a schedule: by its function name, never by its source. */
+function scheduleName(f: { name: string }): string {
+  return f.name ? `the schedule '${f.name}'` : 'a schedule';
+}
+
+/**
+ * A value as error messages print it, with schedules (functions) named instead of printed as source
+ * text: `[schedule 'oneCycleMomentum',0.999]`.
+ */
+export function given(value: unknown): unknown {
+  const show = (v: unknown): string => (typeof v === 'function' ? (v.name ? `schedule '${v.name}'` : 'a schedule') : Array.isArray(v) ? `[${v.map(show).join(',')}]` : describe(v));
+  return typeof value === 'function' || Array.isArray(value) ? asIs(show(value)) : value;
+}
+
+/**
+ * Validates a hyperparameter: a finite number in [lo, hi], or a schedule. A schedule is returned wrapped so
+ * that every value it gives is checked against the same range when it is used: a NaN, infinite or
+ * out-of-range value throws, naming `where`, `argument`, the schedule and the step.
+ */
 export function checkHyper(where: string, argument: string, value: unknown, lo = 0, hi = Infinity, loOpen = false, hiOpen = false): Hyper {
-  if (typeof value === 'function') return value as Schedule;
-  const okLo = loOpen ? (value as number) > lo : (value as number) >= lo;
-  const okHi = hiOpen ? (value as number) < hi : (value as number) <= hi;
-  if (typeof value !== 'number' || !Number.isFinite(value) || !okLo || !okHi) {
-    const range = hi === Infinity ? `a schedule or a number ${loOpen ? '>' : '≥'} ${lo}` : `a schedule or a number in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}`;
-    throw new DLArgumentError(where, argument, range, value);
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
+  const range = hi === Infinity ? (lo === -Infinity ? 'a finite number' : `a number ${loOpen ? '>' : '≥'} ${lo}`) : `a number in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}`;
+  if (typeof value === 'function') {
+    const f = value as Schedule;
+    const checked = (t: number): number => {
+      const v = f(t);
+      if (!ok(v)) throw new DLArgumentError(where, argument, range, asIs(`${describe(v)} from ${scheduleName(f)} at step ${t}`));
+      return v;
+    };
+    Object.defineProperty(checked, 'name', { value: f.name });
+    return checked;
   }
+  if (!ok(value)) throw new DLArgumentError(where, argument, `a schedule or ${range}`, value);
   return value;
 }
 
@@ -126,12 +150,29 @@ export function checkBool(where: string, argument: string, value: unknown): bool
   return value;
 }
 
-/** Validates `[beta1, beta2]`, each in [0, 1). */
-export function checkBetas(where: string, value: unknown): [number, number] {
-  if (!Array.isArray(value) || value.length !== 2 || !value.every((b) => typeof b === 'number' && Number.isFinite(b) && b >= 0 && b < 1)) {
-    throw new DLArgumentError(where, 'betas', 'a pair of numbers in [0, 1)', value);
+/**
+ * Validates `[beta1, beta2]`: each a number in [0, 1) or a schedule, whose values are then checked when
+ * used (see {@link checkHyper}).
+ */
+export function checkBetas(where: string, value: unknown): [Hyper, Hyper] {
+  const inRange = (b: unknown) => typeof b === 'function' || (typeof b === 'number' && Number.isFinite(b) && b >= 0 && b < 1);
+  if (!Array.isArray(value) || value.length !== 2 || !value.every(inRange)) {
+    throw new DLArgumentError(where, 'betas', 'a pair of numbers in [0, 1) or schedules', given(value));
   }
-  return [value[0], value[1]];
+  return [checkHyper(where, 'betas[0]', value[0], 0, 1, false, true), checkHyper(where, 'betas[1]', value[1], 0, 1, false, true)];
+}
+
+/**
+ * A transformation's state numbers for schedules of its own: `{ step: [0] }` when any of `hypers` is a
+ * schedule (evaluated at that count), else nothing, so states without schedules keep their layout.
+ */
+export function scheduleStep(...hypers: Hyper[]): Record<string, number[]> {
+  return hypers.some((h) => typeof h === 'function') ? { step: [0] } : {};
+}
+
+/** The next state's numbers for {@link scheduleStep}: the count advanced by one, if it is kept. */
+export function nextScheduleStep(state: TransformState): Record<string, number[]> {
+  return state.numbers.step ? { step: [groupCount(state) + 1] } : {};
 }
 
 /** Throws unless `options` is undefined or a plain object whose keys are all in `known`. */

@@ -12,7 +12,7 @@ const w = tf.variable(tf.zeros([2]));
 const cases: [string, () => unknown, RegExp][] = [
   ['SGD without lr', () => new SGD([w], {} as never), /sgd: lr must be given/],
   ['SGD negative lr', () => new SGD([w], { lr: -1 }), /sgd: lr must be a schedule or a number ≥ 0, got -1/],
-  ['SGD nesterov without momentum', () => new SGD([w], { lr: 0.1, nesterov: true }), /trace: nesterov must be used with momentum > 0/],
+  ['SGD nesterov without momentum', () => new SGD([w], { lr: 0.1, nesterov: true }), /^sgd: nesterov must be used with momentum > 0/],
   ['SGD nesterov with dampening', () => new SGD([w], { lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true }), /nesterov must be used with momentum > 0 and dampening 0/],
   ['Adam betas', () => new Adam([w], { betas: [0.9, 1] }), /adam: betas must be a pair of numbers in \[0, 1\)/],
   ['Adam eps', () => new Adam([w], { eps: -1 }), /scaleByAdam: eps must be/],

@@ -3,13 +3,13 @@ import { chain } from '../chain.js';
 import { Optimizer, type OptimizerConfig, type ParamGroup } from '../optimizer.js';
 import { scaleByLearningRate } from '../transforms/scale.js';
 import { scaleByAdam } from '../transforms/scale-by-adam.js';
-import { checkBetas, checkBool, checkHyper, checkKeys, type GradientTransformation } from '../types.js';
+import { checkBetas, checkBool, checkHyper, checkKeys, type GradientTransformation, type Hyper } from '../types.js';
 import { decayStep, maximizeStep, type CommonOptions } from './common.js';
 
 /** Options of {@link adam} / {@link Adam} (PyTorch names, camelCase; PyTorch's defaults). */
 export interface AdamOptions extends CommonOptions {
-  /** Coefficients (β₁, β₂) of the running averages of g and g². Default [0.9, 0.999]. */
-  betas?: [number, number];
+  /** Coefficients (β₁, β₂) of the running averages of g and g², numbers or schedules (torch's `OneCycleLR` cycles β₁: pass `oneCycleMomentum`). Default [0.9, 0.999]. */
+  betas?: [Hyper, Hyper];
   /** ε added to the denominator. Default 1e-8. */
   eps?: number;
   /** AMSGrad: use the maximum of past second moments. Default false. */
@@ -18,7 +18,7 @@ export interface AdamOptions extends CommonOptions {
 
 /**
  * Adam (Kingma & Ba 2015, 'Adam: A Method for Stochastic Optimization'; AMSGrad: Reddi et al. 2018), as
- * `torch.optim.Adam`; RMSProp plus momentum (seed 000 §1.3). Weight decay is L2 (added to the gradient):
+ * `torch.optim.Adam`; RMSProp plus momentum. Weight decay is L2 (added to the gradient):
  *
  * g ← ±∇L + λθ;  m_t = β₁m_{t−1} + (1−β₁)g;  v_t = β₂v_{t−1} + (1−β₂)g²;  (AMSGrad: v_t ← max(v_{t−1}^max, v_t))
  *
@@ -45,15 +45,19 @@ export function adam(options: AdamOptions = {}): GradientTransformation {
 }
 
 /**
- * {@link adam} bound to variables. See {@link Optimizer}.
+ * {@link adam} bound to variables. See {@link Optimizer}. β₁ and β₂ may be schedules: torch's `OneCycleLR`
+ * cycles β₁ inversely to the learning rate, which is `betas: [oneCycleMomentum(…), 0.999]` here.
  *
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
- * import { Adam } from '@dl/optim';
+ * import { Adam, oneCycle, oneCycleMomentum } from '@dl/optim';
  * const w = tf.variable(tf.tensor1d([1, -2]));
  * const opt = new Adam([w], {});
  * await opt.minimize(() => tf.sum(tf.square(w)));
+ * // One-cycle learning rate with β₁ cycled from 0.95 down to 0.85 and back, as OneCycleLR:
+ * const cycled = new Adam([w], { lr: oneCycle({ maxValue: 0.01, totalSteps: 100 }), betas: [oneCycleMomentum({ totalSteps: 100 }), 0.999] });
+ * await cycled.minimize(() => tf.sum(tf.square(w)));
  * ```
  */
 export class Adam extends Optimizer<AdamOptions> {

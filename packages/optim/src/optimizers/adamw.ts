@@ -3,13 +3,13 @@ import { chain } from '../chain.js';
 import { Optimizer, type OptimizerConfig, type ParamGroup } from '../optimizer.js';
 import { scaleByLearningRate } from '../transforms/scale.js';
 import { scaleByAdam } from '../transforms/scale-by-adam.js';
-import { checkBetas, checkBool, checkHyper, checkKeys, type GradientTransformation } from '../types.js';
+import { checkBetas, checkBool, checkHyper, checkKeys, type GradientTransformation, type Hyper } from '../types.js';
 import { decayStep, maximizeStep, type CommonOptions } from './common.js';
 
 /** Options of {@link adamw} / {@link AdamW} (PyTorch names, camelCase; PyTorch's defaults). */
 export interface AdamWOptions extends CommonOptions {
-  /** Coefficients (β₁, β₂) of the running averages of g and g². Default [0.9, 0.999]. */
-  betas?: [number, number];
+  /** Coefficients (β₁, β₂) of the running averages of g and g², numbers or schedules (torch's `OneCycleLR` cycles β₁: pass `oneCycleMomentum`). Default [0.9, 0.999]. */
+  betas?: [Hyper, Hyper];
   /** ε added to the denominator. Default 1e-8. */
   eps?: number;
   /** AMSGrad: use the maximum of past second moments. Default false. */

@@ -4,13 +4,13 @@ import { Optimizer, type OptimizerConfig, type ParamGroup } from '../optimizer.j
 import { scaleByLearningRate } from '../transforms/scale.js';
 import { scaleByAdam } from '../transforms/scale-by-adam.js';
 import { scaleByTrustRatio } from '../transforms/scale-by-trust-ratio.js';
-import { checkBetas, checkBool, checkHyper, checkKeys, type GradientTransformation } from '../types.js';
+import { checkBetas, checkBool, checkHyper, checkKeys, type GradientTransformation, type Hyper } from '../types.js';
 import { decayStep, maximizeStep, type CommonOptions } from './common.js';
 
 /** Options of {@link lamb} / {@link Lamb} (PyTorch names, camelCase; PyTorch's defaults). */
 export interface LambOptions extends CommonOptions {
-  /** Coefficients (β₁, β₂). Default [0.9, 0.999]. */
-  betas?: [number, number];
+  /** Coefficients (β₁, β₂), numbers or schedules (torch's `OneCycleLR` cycles β₁: pass `oneCycleMomentum`). Default [0.9, 0.999]. */
+  betas?: [Hyper, Hyper];
   /** ε added to the denominator. Default 1e-6. */
   eps?: number;
 }

@@ -3,13 +3,13 @@ import { chain } from '../chain.js';
 import { Optimizer, type OptimizerConfig, type ParamGroup } from '../optimizer.js';
 import { scaleByLearningRate } from '../transforms/scale.js';
 import { scaleByLion } from '../transforms/scale-by-lion.js';
-import { checkBetas, checkBool, checkHyper, checkKeys, type GradientTransformation } from '../types.js';
+import { checkBetas, checkBool, checkHyper, checkKeys, type GradientTransformation, type Hyper } from '../types.js';
 import { decayStep, maximizeStep, type CommonOptions } from './common.js';
 
 /** Options of {@link lion} / {@link Lion} (PyTorch names, camelCase; PyTorch's defaults). */
 export interface LionOptions extends CommonOptions {
-  /** Coefficients (β₁, β₂): β₁ mixes momentum and gradient for the sign, β₂ decays the momentum. Default [0.9, 0.99]. */
-  betas?: [number, number];
+  /** Coefficients (β₁, β₂), numbers or schedules: β₁ mixes momentum and gradient for the sign, β₂ decays the momentum. Default [0.9, 0.99]. */
+  betas?: [Hyper, Hyper];
 }
 
 /**

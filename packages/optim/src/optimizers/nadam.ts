@@ -3,13 +3,13 @@ import { chain } from '../chain.js';
 import { Optimizer, type OptimizerConfig, type ParamGroup } from '../optimizer.js';
 import { scaleByLearningRate } from '../transforms/scale.js';
 import { scaleByNadam } from '../transforms/scale-by-nadam.js';
-import { checkBetas, checkBool, checkHyper, checkKeys, type GradientTransformation } from '../types.js';
+import { checkBetas, checkBool, checkHyper, checkKeys, type GradientTransformation, type Hyper } from '../types.js';
 import { decayStep, maximizeStep, type CommonOptions } from './common.js';
 
 /** Options of {@link nadam} / {@link NAdam} (PyTorch names, camelCase; PyTorch's defaults). */
 export interface NAdamOptions extends CommonOptions {
-  /** Coefficients (β₁, β₂). Default [0.9, 0.999]. */
-  betas?: [number, number];
+  /** Coefficients (β₁, β₂), numbers or schedules (torch's `OneCycleLR` cycles β₁: pass `oneCycleMomentum`). Default [0.9, 0.999]. */
+  betas?: [Hyper, Hyper];
   /** ε added to the denominator. Default 1e-8. */
   eps?: number;
   /** Momentum decay ψ. Default 4e-3. */

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { checkNumber } from '@dl/core';
+import { asIs, checkNumber, DLArgumentError } from '@dl/core';
 import { chain } from '../chain.js';
 import { Optimizer, type OptimizerConfig, type ParamGroup } from '../optimizer.js';
 import { scaleByLearningRate } from '../transforms/scale.js';
@@ -22,7 +22,7 @@ export interface SGDOptions extends CommonOptions {
  *
  * g ← ±∇L + λθ;  b₁ = g, b_t = μb_{t−1} + (1−τ)g;  d = g + μb_t (Nesterov) or b_t;  θ ← θ − η·d
  *
- * With μ = 0 this is θ_n = θ_{n−1} − ηg_{n−1} (seed 000 §1.2); with momentum it is the seed's
+ * With μ = 0 this is θ_n = θ_{n−1} − ηg_{n−1}; with momentum it is the heavy-ball form
  * m_n = λm_{n−1} − ηg_{n−1}, θ_n = θ_{n−1} + m_n, for a constant η (m = −ηb). Reference: Sutskever et
  * al. 2013, "On the importance of initialization and momentum in deep learning".
  *
@@ -39,11 +39,14 @@ export function sgd(options: SGDOptions): GradientTransformation {
   const momentum = checkHyper('sgd', 'momentum', options.momentum ?? 0);
   const dampening = checkNumber('sgd', 'dampening', options.dampening ?? 0);
   const nesterov = checkBool('sgd', 'nesterov', options.nesterov ?? false);
+  if (nesterov && (dampening !== 0 || (typeof momentum === 'number' && momentum <= 0))) {
+    throw new DLArgumentError('sgd', 'nesterov', 'used with momentum > 0 and dampening 0 (as in PyTorch)', asIs(`momentum ${typeof momentum === 'number' ? momentum : 'a schedule'}, dampening ${dampening}`));
+  }
   const weightDecay = checkHyper('sgd', 'weightDecay', options.weightDecay ?? 0);
   return chain(
     ...maximizeStep('sgd', options.maximize),
     ...decayStep(weightDecay),
-    ...(momentum === 0 ? (nesterov ? [trace({ momentum: 0, nesterov })] : []) : [trace({ momentum, dampening, nesterov })]),
+    ...(momentum === 0 ? [] : [trace({ momentum, dampening, nesterov })]),
     scaleByLearningRate(lr),
   );
 }

@@ -110,9 +110,11 @@ export interface OneCycleMomentumOptions {
  * @example
  * ```ts
  * import { Linear } from '@dl/core';
- * import { oneCycle, oneCycleMomentum, SGD } from '@dl/optim';
+ * import { Adam, oneCycle, oneCycleMomentum, SGD } from '@dl/optim';
  * const params = new Linear(3, 1).parameters();
  * const opt = new SGD(params, { lr: oneCycle({ maxValue: 0.1, totalSteps: 1000 }), momentum: oneCycleMomentum({ totalSteps: 1000 }) });
+ * // Adam's β₁, as OneCycleLR cycles it for optimizers with betas:
+ * const adam = new Adam(params, { lr: oneCycle({ maxValue: 1e-3, totalSteps: 1000 }), betas: [oneCycleMomentum({ totalSteps: 1000 }), 0.999] });
  * ```
  */
 export function oneCycleMomentum(options: OneCycleMomentumOptions): Schedule {

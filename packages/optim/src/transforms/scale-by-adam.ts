@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber } from '@dl/core';
-import { bumpCounts, checkBool, checkKeys, mapUpdates, scalarMemo, zerosLike, type GradientTransformation } from '../types.js';
+import { bumpCounts, checkBool, checkHyper, checkKeys, groupCount, mapUpdates, nextScheduleStep, resolve, scalarMemo, scheduleStep, zerosLike, type GradientTransformation, type Hyper } from '../types.js';
 
 /** Options of {@link scaleByAdam}. */
 export interface ScaleByAdamOptions {
-  /** Decay of the first moment β₁. Default 0.9. */
-  b1?: number;
-  /** Decay of the second moment β₂. Default 0.999. */
-  b2?: number;
+  /** Decay of the first moment β₁ (a number or a schedule). Default 0.9. */
+  b1?: Hyper;
+  /** Decay of the second moment β₂ (a number or a schedule). Default 0.999. */
+  b2?: Hyper;
   /** ε added to the denominator. Default 1e-8. */
   eps?: number;
   /** Use the running maximum of the second moment (AMSGrad, Reddi et al. 2018). Default false. */
@@ -22,7 +22,9 @@ export interface ScaleByAdamOptions {
  * u = (m_t / (1−β₁ᵗ)) / (√v_t / √(1−β₂ᵗ) + ε)
  *
  * computed as m_t·(√(1−β₂ᵗ)/(1−β₁ᵗ)) / (√v_t + ε√(1−β₂ᵗ)), which is the same number with fewer
- * full-size operations. Step counts are kept per parameter, like PyTorch's `state['step']`.
+ * full-size operations. Step counts are kept per parameter, like PyTorch's `state['step']`. β₁ and β₂ may
+ * be schedules of the number of updates seen (as torch's `OneCycleLR` cycles β₁); each step uses their
+ * current values, bias corrections included, as torch does.
  *
  * @example
  * ```ts
@@ -32,18 +34,20 @@ export interface ScaleByAdamOptions {
  */
 export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransformation {
   checkKeys('scaleByAdam', options, ['b1', 'b2', 'eps', 'amsgrad']);
-  const b1 = checkNumber('scaleByAdam', 'b1', options.b1 ?? 0.9, 0, 1, false, true);
-  const b2 = checkNumber('scaleByAdam', 'b2', options.b2 ?? 0.999, 0, 1, false, true);
+  const b1h = checkHyper('scaleByAdam', 'b1', options.b1 ?? 0.9, 0, 1, false, true);
+  const b2h = checkHyper('scaleByAdam', 'b2', options.b2 ?? 0.999, 0, 1, false, true);
   const eps = checkNumber('scaleByAdam', 'eps', options.eps ?? 1e-8, 0);
   const amsgrad = checkBool('scaleByAdam', 'amsgrad', options.amsgrad ?? false);
   return {
     name: amsgrad ? 'scaleByAdam(amsgrad)' : 'scaleByAdam',
     init: (params) => ({
       slots: { exp_avg: zerosLike(params), exp_avg_sq: zerosLike(params), ...(amsgrad ? { max_exp_avg_sq: zerosLike(params) } : {}) },
-      numbers: { count: params.map(() => 0) },
+      numbers: { count: params.map(() => 0), ...scheduleStep(b1h, b2h) },
       inner: [],
     }),
     update(updates, state) {
+      const b1 = resolve(b1h, groupCount(state));
+      const b2 = resolve(b2h, groupCount(state));
       const { exp_avg, exp_avg_sq, max_exp_avg_sq } = state.slots;
       const m = exp_avg.slice();
       const v = exp_avg_sq.slice();
@@ -63,7 +67,7 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransform
       });
       return {
         updates: out,
-        state: { slots: { exp_avg: m, exp_avg_sq: v, ...(vmax ? { max_exp_avg_sq: vmax } : {}) }, numbers: { count: bumpCounts(counts, updates) }, inner: [] },
+        state: { slots: { exp_avg: m, exp_avg_sq: v, ...(vmax ? { max_exp_avg_sq: vmax } : {}) }, numbers: { count: bumpCounts(counts, updates), ...nextScheduleStep(state) }, inner: [] },
       };
     },
   };

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber } from '@dl/core';
-import { bumpCounts, checkKeys, mapUpdates, zerosLike, type GradientTransformation } from '../types.js';
+import { bumpCounts, checkHyper, checkKeys, groupCount, mapUpdates, nextScheduleStep, resolve, scheduleStep, zerosLike, type GradientTransformation, type Hyper } from '../types.js';
 
 /** Options of {@link scaleByAdamax}. */
 export interface ScaleByAdamaxOptions {
-  /** Decay of the first moment β₁. Default 0.9. */
-  b1?: number;
-  /** Decay of the infinity norm β₂. Default 0.999. */
-  b2?: number;
+  /** Decay of the first moment β₁ (a number or a schedule). Default 0.9. */
+  b1?: Hyper;
+  /** Decay of the infinity norm β₂ (a number or a schedule). Default 0.999. */
+  b2?: Hyper;
   /** ε added to |g| inside the maximum. Default 1e-8. */
   eps?: number;
 }
@@ -25,13 +25,15 @@ export interface ScaleByAdamaxOptions {
  */
 export function scaleByAdamax(options: ScaleByAdamaxOptions = {}): GradientTransformation {
   checkKeys('scaleByAdamax', options, ['b1', 'b2', 'eps']);
-  const b1 = checkNumber('scaleByAdamax', 'b1', options.b1 ?? 0.9, 0, 1, false, true);
-  const b2 = checkNumber('scaleByAdamax', 'b2', options.b2 ?? 0.999, 0, 1, false, true);
+  const b1h = checkHyper('scaleByAdamax', 'b1', options.b1 ?? 0.9, 0, 1, false, true);
+  const b2h = checkHyper('scaleByAdamax', 'b2', options.b2 ?? 0.999, 0, 1, false, true);
   const eps = checkNumber('scaleByAdamax', 'eps', options.eps ?? 1e-8, 0);
   return {
     name: 'scaleByAdamax',
-    init: (params) => ({ slots: { exp_avg: zerosLike(params), exp_inf: zerosLike(params) }, numbers: { count: params.map(() => 0) }, inner: [] }),
+    init: (params) => ({ slots: { exp_avg: zerosLike(params), exp_inf: zerosLike(params) }, numbers: { count: params.map(() => 0), ...scheduleStep(b1h, b2h) }, inner: [] }),
     update(updates, state) {
+      const b1 = resolve(b1h, groupCount(state));
+      const b2 = resolve(b2h, groupCount(state));
       const m = state.slots.exp_avg.slice();
       const inf = state.slots.exp_inf.slice();
       const counts = state.numbers.count;
@@ -40,7 +42,7 @@ export function scaleByAdamax(options: ScaleByAdamaxOptions = {}): GradientTrans
         inf[i] = tf.maximum(tf.mul(state.slots.exp_inf[i]!, b2), tf.add(tf.abs(g), eps)); // [param shape]
         return tf.div(tf.div(m[i]!, inf[i]!), 1 - b1 ** (counts[i] + 1)); // [param shape]
       });
-      return { updates: out, state: { slots: { exp_avg: m, exp_inf: inf }, numbers: { count: bumpCounts(counts, updates) }, inner: [] } };
+      return { updates: out, state: { slots: { exp_avg: m, exp_inf: inf }, numbers: { count: bumpCounts(counts, updates), ...nextScheduleStep(state) }, inner: [] } };
     },
   };
 }

@@ -1,13 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber } from '@dl/core';
-import { checkKeys, mapUpdates, zerosLike, type GradientTransformation } from '../types.js';
+import { checkHyper, checkKeys, groupCount, mapUpdates, nextScheduleStep, resolve, scheduleStep, zerosLike, type GradientTransformation, type Hyper } from '../types.js';
 
 /** Options of {@link scaleByLion}. */
 export interface ScaleByLionOptions {
-  /** Interpolation β₁ between momentum and gradient for the update direction. Default 0.9. */
-  b1?: number;
-  /** Decay β₂ of the momentum. Default 0.99. */
-  b2?: number;
+  /** Interpolation β₁ between momentum and gradient for the update direction (a number or a schedule). Default 0.9. */
+  b1?: Hyper;
+  /** Decay β₂ of the momentum (a number or a schedule). Default 0.99. */
+  b2?: Hyper;
 }
 
 /**
@@ -23,19 +22,21 @@ export interface ScaleByLionOptions {
  */
 export function scaleByLion(options: ScaleByLionOptions = {}): GradientTransformation {
   checkKeys('scaleByLion', options, ['b1', 'b2']);
-  const b1 = checkNumber('scaleByLion', 'b1', options.b1 ?? 0.9, 0, 1);
-  const b2 = checkNumber('scaleByLion', 'b2', options.b2 ?? 0.99, 0, 1);
+  const b1h = checkHyper('scaleByLion', 'b1', options.b1 ?? 0.9, 0, 1);
+  const b2h = checkHyper('scaleByLion', 'b2', options.b2 ?? 0.99, 0, 1);
   return {
     name: 'scaleByLion',
-    init: (params) => ({ slots: { exp_avg: zerosLike(params) }, numbers: {}, inner: [] }),
+    init: (params) => ({ slots: { exp_avg: zerosLike(params) }, numbers: { ...scheduleStep(b1h, b2h) }, inner: [] }),
     update(updates, state) {
+      const b1 = resolve(b1h, groupCount(state));
+      const b2 = resolve(b2h, groupCount(state));
       const m = state.slots.exp_avg.slice();
       const out = mapUpdates(updates, (g, i) => {
         const old = state.slots.exp_avg[i]!;
         m[i] = tf.add(tf.mul(old, b2), tf.mul(g, 1 - b2)); // [param shape]
         return tf.sign(tf.add(tf.mul(old, b1), tf.mul(g, 1 - b1))); // [param shape]
       });
-      return { updates: out, state: { slots: { exp_avg: m }, numbers: {}, inner: [] } };
+      return { updates: out, state: { slots: { exp_avg: m }, numbers: { ...nextScheduleStep(state) }, inner: [] } };
     },
   };
 }

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber } from '@dl/core';
-import { bumpCounts, checkKeys, mapUpdates, zerosLike, type GradientTransformation } from '../types.js';
+import { bumpCounts, checkHyper, checkKeys, groupCount, mapUpdates, nextScheduleStep, resolve, scheduleStep, zerosLike, type GradientTransformation, type Hyper } from '../types.js';
 
 /** Options of {@link scaleByNadam}. */
 export interface ScaleByNadamOptions {
-  /** Decay of the first moment β₁. Default 0.9. */
-  b1?: number;
-  /** Decay of the second moment β₂. Default 0.999. */
-  b2?: number;
+  /** Decay of the first moment β₁ (a number or a schedule; μ_t and μ_{t+1} use its current value). Default 0.9. */
+  b1?: Hyper;
+  /** Decay of the second moment β₂ (a number or a schedule). Default 0.999. */
+  b2?: Hyper;
   /** ε added to the denominator. Default 1e-8. */
   eps?: number;
   /** Momentum decay ψ of the momentum schedule μ_t. Default 4e-3. */
@@ -30,18 +30,20 @@ export interface ScaleByNadamOptions {
  */
 export function scaleByNadam(options: ScaleByNadamOptions = {}): GradientTransformation {
   checkKeys('scaleByNadam', options, ['b1', 'b2', 'eps', 'momentumDecay']);
-  const b1 = checkNumber('scaleByNadam', 'b1', options.b1 ?? 0.9, 0, 1, false, true);
-  const b2 = checkNumber('scaleByNadam', 'b2', options.b2 ?? 0.999, 0, 1, false, true);
+  const b1h = checkHyper('scaleByNadam', 'b1', options.b1 ?? 0.9, 0, 1, false, true);
+  const b2h = checkHyper('scaleByNadam', 'b2', options.b2 ?? 0.999, 0, 1, false, true);
   const eps = checkNumber('scaleByNadam', 'eps', options.eps ?? 1e-8, 0);
   const psi = checkNumber('scaleByNadam', 'momentumDecay', options.momentumDecay ?? 4e-3, 0);
   return {
     name: 'scaleByNadam',
     init: (params) => ({
       slots: { exp_avg: zerosLike(params), exp_avg_sq: zerosLike(params) },
-      numbers: { count: params.map(() => 0), mu_product: params.map(() => 1) },
+      numbers: { count: params.map(() => 0), mu_product: params.map(() => 1), ...scheduleStep(b1h, b2h) },
       inner: [],
     }),
     update(updates, state) {
+      const b1 = resolve(b1h, groupCount(state));
+      const b2 = resolve(b2h, groupCount(state));
       const m = state.slots.exp_avg.slice();
       const v = state.slots.exp_avg_sq.slice();
       const counts = state.numbers.count;
@@ -60,7 +62,7 @@ export function scaleByNadam(options: ScaleByNadamOptions = {}): GradientTransfo
       });
       return {
         updates: out,
-        state: { slots: { exp_avg: m, exp_avg_sq: v }, numbers: { count: bumpCounts(counts, updates), mu_product: muProduct }, inner: [] },
+        state: { slots: { exp_avg: m, exp_avg_sq: v }, numbers: { count: bumpCounts(counts, updates), mu_product: muProduct, ...nextScheduleStep(state) }, inner: [] },
       };
     },
   };

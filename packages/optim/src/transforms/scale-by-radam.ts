@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber } from '@dl/core';
-import { bumpCounts, checkKeys, mapUpdates, zerosLike, type GradientTransformation } from '../types.js';
+import { bumpCounts, checkHyper, checkKeys, groupCount, mapUpdates, nextScheduleStep, resolve, scheduleStep, zerosLike, type GradientTransformation, type Hyper } from '../types.js';
 
 /** Options of {@link scaleByRadam}. */
 export interface ScaleByRadamOptions {
-  /** Decay of the first moment β₁. Default 0.9. */
-  b1?: number;
-  /** Decay of the second moment β₂. Default 0.999. */
-  b2?: number;
+  /** Decay of the first moment β₁ (a number or a schedule). Default 0.9. */
+  b1?: Hyper;
+  /** Decay of the second moment β₂ (a number or a schedule). Default 0.999. */
+  b2?: Hyper;
   /** ε added to the denominator. Default 1e-8. */
   eps?: number;
 }
@@ -28,13 +28,15 @@ export interface ScaleByRadamOptions {
  */
 export function scaleByRadam(options: ScaleByRadamOptions = {}): GradientTransformation {
   checkKeys('scaleByRadam', options, ['b1', 'b2', 'eps']);
-  const b1 = checkNumber('scaleByRadam', 'b1', options.b1 ?? 0.9, 0, 1, false, true);
-  const b2 = checkNumber('scaleByRadam', 'b2', options.b2 ?? 0.999, 0, 1, false, true);
+  const b1h = checkHyper('scaleByRadam', 'b1', options.b1 ?? 0.9, 0, 1, false, true);
+  const b2h = checkHyper('scaleByRadam', 'b2', options.b2 ?? 0.999, 0, 1, false, true);
   const eps = checkNumber('scaleByRadam', 'eps', options.eps ?? 1e-8, 0);
   return {
     name: 'scaleByRadam',
-    init: (params) => ({ slots: { exp_avg: zerosLike(params), exp_avg_sq: zerosLike(params) }, numbers: { count: params.map(() => 0) }, inner: [] }),
+    init: (params) => ({ slots: { exp_avg: zerosLike(params), exp_avg_sq: zerosLike(params) }, numbers: { count: params.map(() => 0), ...scheduleStep(b1h, b2h) }, inner: [] }),
     update(updates, state) {
+      const b1 = resolve(b1h, groupCount(state));
+      const b2 = resolve(b2h, groupCount(state));
       const m = state.slots.exp_avg.slice();
       const v = state.slots.exp_avg_sq.slice();
       const counts = state.numbers.count;
@@ -52,7 +54,7 @@ export function scaleByRadam(options: ScaleByRadamOptions = {}): GradientTransfo
         }
         return tf.div(m[i]!, bc1); // [param shape]
       });
-      return { updates: out, state: { slots: { exp_avg: m, exp_avg_sq: v }, numbers: { count: bumpCounts(counts, updates) }, inner: [] } };
+      return { updates: out, state: { slots: { exp_avg: m, exp_avg_sq: v }, numbers: { count: bumpCounts(counts, updates), ...nextScheduleStep(state) }, inner: [] } };
     },
   };
 }
