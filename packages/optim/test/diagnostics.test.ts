@@ -1,4 +1,4 @@
-// Hessian-vector products and the critical-point test (seed 000 §1.1) on functions with known answers.
+// Hessian-vector products and the critical-point test on functions with known answers.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { assertClose, assertNoLeaks, backendTolerance } from '@dl/core/testing';
@@ -49,7 +49,7 @@ describe('Hessian-vector products', () => {
   });
 });
 
-describe('critical points (seed 000 §1.1)', () => {
+describe('critical points', () => {
   it('tells a local minimum, a local maximum and a saddle point apart', async () => {
     await assertNoLeaks(async () => {
       const origin = tf.zeros([3]);
@@ -88,7 +88,7 @@ describe('critical points (seed 000 §1.1)', () => {
 
   it('finds the saddle of a tiny two-layer linear network f(w₁, w₂) = (1 − w₁w₂)² at the origin', async () => {
     await assertNoLeaks(async () => {
-      // The seed's example: at w = 0 the gradient vanishes and H = [[0, −2], [−2, 0]] (eigenvalues ±2).
+      // A saddle: at w = 0 the gradient vanishes and H = [[0, −2], [−2, 0]] (eigenvalues ±2).
       const f = (v: tf.Tensor) =>
         tf.tidy(() => {
           const [w1, w2] = tf.unstack(v);

@@ -18,7 +18,7 @@ export interface CriticalPointOptions {
 
 /** The report of {@link criticalPoint}. */
 export interface CriticalPointReport {
-  /** The classification (seed 000 §1.1). */
+  /** The classification. */
   kind: CriticalPointKind;
   /** ‖∇f(x)‖. */
   gradNorm: number;
@@ -31,7 +31,7 @@ export interface CriticalPointReport {
 }
 
 /**
- * Tells a local minimum, a local maximum and a saddle point apart, as seed 000 §1.1 teaches: at a critical
+ * Tells a local minimum, a local maximum and a saddle point apart, by the second-derivative test: at a critical
  * point (g = 0) the Taylor expansion is L(θ) ≈ L(θ') + ½(θ−θ')ᵀH(θ−θ'), so the Hessian's eigenvalues
  * decide: all positive → local minimum; all negative → local maximum; both signs → saddle point, and the
  * eigenvector u of a negative eigenvalue λ is an escape direction (L(θ'+εu) ≈ L(θ') + ½λε² < L(θ')).

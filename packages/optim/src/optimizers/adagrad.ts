@@ -18,7 +18,7 @@ export interface AdagradOptions extends CommonOptions {
 
 /**
  * AdaGrad (Duchi, Hazan & Singer 2011, 'Adaptive Subgradient Methods'), as `torch.optim.Adagrad`
- * (seed 000 §1.3: every past gradient weighs the same in the root mean square):
+ * (every past gradient weighs the same in the root mean square):
  *
  * g ← ±∇L + λθ;  s_t = s_{t−1} + g²;  θ ← θ − η/(1 + (t−1)d) · g/(√s_t + ε)
  *

@@ -21,7 +21,7 @@ export interface RMSpropOptions extends CommonOptions {
 
 /**
  * RMSProp (Hinton, Coursera 'Neural Networks for Machine Learning', lecture 6e), as `torch.optim.RMSprop`
- * (seed 000 §1.3: α sets how much recent gradients count):
+ * (α sets how much recent gradients count):
  *
  * g ← ±∇L + λθ;  s_t = αs_{t−1} + (1−α)g²;  centred: ḡ_t = αḡ_{t−1} + (1−α)g, a = √(s_t − ḡ_t²) + ε, else a = √s_t + ε
  *

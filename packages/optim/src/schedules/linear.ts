@@ -40,7 +40,7 @@ export interface LinearWarmupOptions {
 }
 
 /**
- * Linear warmup (seed 000 §1.4: "warmup" as used for ResNet and BERT): from `init` to `peak` over
+ * Linear warmup (as used for ResNet and BERT): from `init` to `peak` over
  * `steps`, then `peak`. Multiply it with a decay, or {@link join} it with one ({@link warmupCosine}).
  *
  * v(t) = init + (peak − init) · min(t, steps) / steps

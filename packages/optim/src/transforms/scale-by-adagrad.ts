@@ -17,7 +17,7 @@ export interface ScaleByAdagradOptions {
  *
  * s_t = s_{t−1} + g²,  u = g / (√s_t + ε) / (1 + (t−1)·d)
  *
- * Every past gradient counts equally in the root mean square (seed 000 §1.3).
+ * Every past gradient counts equally in the root mean square.
  *
  * @example
  * ```ts

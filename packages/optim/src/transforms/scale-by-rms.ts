@@ -18,7 +18,7 @@ export interface ScaleByRmsOptions {
  * s_t = α·s_{t−1} + (1−α)g²;  centred: ḡ_t = α·ḡ_{t−1} + (1−α)g, u = g / (√(s_t − ḡ_t²) + ε);
  * otherwise u = g / (√s_t + ε).
  *
- * Unlike AdaGrad, α weighs recent gradients more (seed 000 §1.3).
+ * Unlike AdaGrad, α weighs recent gradients more.
  *
  * @example
  * ```ts

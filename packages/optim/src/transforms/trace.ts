@@ -17,7 +17,7 @@ export interface TraceOptions {
  *
  * b₁ = u₁,  b_t = μ·b_{t−1} + (1 − τ)·u_t;  output b_t, or u_t + μ·b_t with Nesterov.
  *
- * With a constant learning rate η this equals the seed notes' m_n = λ·m_{n−1} − η·g_{n−1} with
+ * With a constant learning rate η this equals the heavy-ball form m_n = λ·m_{n−1} − η·g_{n−1} with
  * m = −η·b and λ = μ.
  *
  * @example
