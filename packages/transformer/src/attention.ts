@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { KVCache, LinearAttentionState, scaledDotProductAttention, type AttentionFn } from '@dl/attention';
-import { checkShape, DLArgumentError, Linear, Module, xavierUniform, type Initializer, type Rng } from '@dl/core';
-import { linearMap } from './linear-map.js';
+import { checkShape, DLArgumentError, Linear, linear, Module, xavierUniform, type Initializer, type Rng } from '@dl/core';
 import { applyRotary } from './positions/rotary.js';
 
 /** How parameters are named: PyTorch's `nn.MultiheadAttention` or GPT-2's `c_attn` / `c_proj`. */
@@ -136,7 +135,7 @@ export class Attention extends Module {
     const n = heads * hd;
     const w = tf.slice(this.inWeight, [from, 0], [n, this.dModel]); // [n, E]
     const b = this.inBias ? tf.slice(this.inBias, [from], [n]) : null; // [n]
-    const y = linearMap(tf.reshape(x, [B * L, this.dModel]) as tf.Tensor2D, w, b); // [B·L, n]
+    const y = linear(tf.reshape(x, [B * L, this.dModel]), w, b); // [B·L, n]
     return tf.transpose(tf.reshape(y, [B, L, heads, hd]), [0, 2, 1, 3]); // [B, heads, L, hd]
   }
 
@@ -144,7 +143,7 @@ export class Attention extends Module {
   private projectSelf(x: tf.Tensor): [tf.Tensor, tf.Tensor, tf.Tensor] {
     const [B, L] = x.shape;
     const { nHeads: H, nKVHeads: KV, headDim: hd } = this;
-    const y = linearMap(tf.reshape(x, [B * L, this.dModel]) as tf.Tensor2D, this.inWeight, this.inBias); // [B·L, (H + 2KV)·hd]
+    const y = linear(tf.reshape(x, [B * L, this.dModel]) , this.inWeight, this.inBias); // [B·L, (H + 2KV)·hd]
     const [q, k, v] = tf.split(y, [H * hd, KV * hd, KV * hd], 1); // [B·L, ·]
     const heads = (t: tf.Tensor, n: number) => tf.transpose(tf.reshape(t, [B, L, n, hd]), [0, 2, 1, 3]); // [B, n, L, hd]
     return [heads(q, H), heads(k, KV), heads(v, KV)];

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Embedding } from '@dl/core';
+import { linear, type Embedding } from '@dl/core';
 import type { LearnedPositions } from './positions/learned.js';
 import { sinusoidalTable } from './positions/sinusoidal.js';
 
@@ -24,10 +24,6 @@ export function embed(ids: tf.Tensor2D, tokens: Embedding, positions: LearnedPos
 /** h `[B, L, E]` · Wᵀ with W `[V, E]` (a tied embedding or an output layer) + b → `[B, L, V]`. */
 export function project(h: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null): tf.Tensor {
   return tf.tidy(() => {
-    const [B, L, E] = h.shape;
-    const h2 = tf.reshape(h, [B * L, E]); // [B·L, E]
-    let y = tf.getBackend() === 'wasm' ? tf.matMul(h2, tf.transpose(w)) : tf.matMul(h2, w, false, true); // [B·L, V]
-    if (b) y = tf.add(y, b); // [B·L, V]
-    return tf.reshape(y, [B, L, w.shape[0]]); // [B, L, V]
+    return linear(h, w, b); // [B, L, V]
   });
 }

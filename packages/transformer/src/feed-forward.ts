@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { gelu, type Linear, silu } from '@dl/core';
-import { linearMap } from './linear-map.js';
+import { gelu, linear, type Linear, silu } from '@dl/core';
 
 /**
  * The position-wise feed-forward activation: `relu` (Vaswani et al.), `gelu` (BERT, exact erf),
@@ -51,8 +50,8 @@ function activate(a: Activation, x: tf.Tensor): tf.Tensor {
 export function feedForward(x: tf.Tensor, inner: Linear, outer: Linear, activation: Activation, drop: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const [B, L, E] = x.shape;
-    const h = activate(activation, linearMap(tf.reshape(x, [B * L, E]) as tf.Tensor2D, inner.weight, inner.bias)); // [B·L, F]
-    const y = linearMap(drop(h) as tf.Tensor2D, outer.weight, outer.bias); // [B·L, E]
+    const h = activate(activation, linear(tf.reshape(x, [B * L, E]), inner.weight, inner.bias)); // [B·L, F]
+    const y = linear(drop(h), outer.weight, outer.bias); // [B·L, E]
     return tf.reshape(y, [B, L, E]); // [B, L, E]
   });
 }
