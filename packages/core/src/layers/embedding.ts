@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkShape, DLArgumentError } from '../errors.js';
 import { normal, type Initializer } from '../init.js';
+import { matMul } from '../matmul.js';
 import { Module } from '../module.js';
 import type { Rng } from '../random.js';
 
@@ -64,25 +65,40 @@ export class Embedding extends Module {
   forward(ids: tf.Tensor): tf.Tensor {
     checkShape('Embedding', 'ids', ids, { dtype: 'int32' });
     return tf.tidy(() => {
-      const flat = tf.reshape(ids, [-1]); // [n]
-      const pad = this.paddingIdx;
-      const lookup = pad === null
-        ? tf.gather(this.weight, flat) // [n, dim]
-        : tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-            const [w, i, save] = args as [tf.Tensor, tf.Tensor1D, tf.GradSaveFunc];
-            save([i]);
-            return {
-              value: tf.gather(w, i),
-              // The padding row's gradient is zero, as in PyTorch.
-              gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
-                tf.mul(tf.unsortedSegmentSum(dy, saved[0] as tf.Tensor1D, this.numEmbeddings), rowMask(this.numEmbeddings, pad)),
-                tf.zerosLike(saved[0]),
-              ],
-            };
-          })(this.weight, flat);
+      const flat = tf.reshape(ids, [-1]) as tf.Tensor1D; // [n]
+      const lookup = embeddingLookup(this.weight, flat, this.numEmbeddings, this.paddingIdx); // [n, dim]
       return tf.reshape(lookup, [...ids.shape, this.embeddingDim]); // [..., dim]
     });
   }
+}
+
+// Above this many one-hot elements (n · V) the gradient uses tfjs's UnsortedSegmentSum instead.
+const ONE_HOT_LIMIT = 1 << 24;
+
+/**
+ * gather(w, ids) with the gradient dW = onehot(ids)ᵀ·dy (a plain matMul) on cpu and wasm, whose
+ * UnsortedSegmentSum (tfjs's gather gradient) runs on the host and costs O(V·n·dim): it was a fifth of a
+ * Transformer training step on wasm. The padding row's gradient is zero, as in PyTorch.
+ */
+function embeddingLookup(w: tf.Variable, flat: tf.Tensor1D, V: number, pad: number | null): tf.Tensor {
+  const viaOneHot = ['cpu', 'wasm'].includes(tf.getBackend()) && flat.size * V <= ONE_HOT_LIMIT;
+  if (pad === null && !viaOneHot) return tf.gather(w, flat); // [n, dim]
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [wt, i, save] = args as [tf.Tensor, tf.Tensor1D, tf.GradSaveFunc];
+    save([i]);
+    return {
+      value: tf.gather(wt, i), // [n, dim]
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const ids = saved[0] as tf.Tensor1D;
+        let dw = viaOneHot
+          ? // int32 one-hot, then cast: wasm's OneHot ignores a float32 dtype (tfjs 4.22) and hands back int bits.
+            matMul(tf.transpose(tf.cast(tf.oneHot(ids, V), 'float32')), dy) // [V, n] · [n, dim] → [V, dim]
+          : tf.unsortedSegmentSum(dy, ids, V); // [V, dim]
+        if (pad !== null) dw = tf.mul(dw, rowMask(V, pad)); // [V, dim]
+        return [dw, tf.zerosLike(ids)];
+      },
+    };
+  })(w, flat);
 }
 
 /** `[n, 1]` ones with a zero at row `pad`. */

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkShape } from '../errors.js';
 import { fans, kaimingUniform, uniform, type Initializer } from '../init.js';
+import { linear } from '../matmul.js';
 import { Module } from '../module.js';
 import type { Rng } from '../random.js';
 
@@ -58,18 +59,8 @@ export class Linear extends Module {
    */
   forward(x: tf.Tensor): tf.Tensor {
     checkShape('Linear', 'input', x, { minRank: 1, last: this.inFeatures });
-    return tf.tidy(() => {
-      const lead = x.shape.slice(0, -1);
-      const x2 = x.rank === 2 ? x : tf.reshape(x, [-1, this.inFeatures]); // [n, in]
-      // wasm's BatchMatMul with transposeB is up to ~10× slower than transposing W first (tfjs 4.22).
-      // Plain matMul + add rather than tf.fused.matMul: the fused op's gradient computes the input's
-      // gradient even when nothing needs it (the first layer's), which on wasm is another slow
-      // transposeB matMul; plain ops let the tape skip it.
-      const xw = tf.getBackend() === 'wasm'
-        ? tf.matMul(x2, tf.transpose(this.weight)) // [n, in] · [in, out] → [n, out]
-        : tf.matMul(x2, this.weight, false, true); // [n, out]
-      const y = this.bias ? tf.add(xw, this.bias) : xw; // [n, out]
-      return x.rank === 2 ? y : tf.reshape(y, [...lead, this.outFeatures]);
-    });
+    // matMul (not tf.fused.matMul): the fused op's gradient computes the input's gradient even when
+    // nothing needs it (the first layer's); plain ops let the tape skip it. See matMul for wasm.
+    return linear(x, this.weight, this.bias);
   }
 }
