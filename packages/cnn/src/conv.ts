@@ -175,7 +175,7 @@ export function conv2dNHWC(
  * `'same'` / `'valid'` / explicit padding, stride, dilation, groups (depthwise when
  * `groups = inChannels`) and bias. The kernel is stored for tfjs as `[kh, kw, in/groups, out]`;
  * PyTorch's `[out, in/groups, kh, kw]` converts with `loadPytorchStateDict` (see `pytorch.ts`).
- * Output size per axis: ⌊(n + p_before + p_after − d·(f − 1) − 1) / s⌋ + 1, the seed's (n − f + 2p)/s + 1.
+ * Output size per axis: ⌊(n + p_before + p_after − d·(f − 1) − 1) / s⌋ + 1, i.e. (n − f + 2p)/s + 1 rounded down.
  *
  * @example
  * ```ts

@@ -167,7 +167,7 @@ export interface FCNOptions {
 const FCN_KEYS = optionKeys<FCNOptions>()(['numClasses', 'variant', 'backbone', 'headChannels', 'rng']);
 
 /**
- * Fully Convolutional Network for semantic segmentation (Long et al. 2015, seed 001 §4): a backbone,
+ * Fully Convolutional Network for semantic segmentation (Long et al. 2015): a backbone,
  * a convolutional "fc6/fc7" head, 1×1 class-score layers, and **learned up-sampling**
  * ({@link ConvTranspose2d}, initialised bilinear) with **skip fusion**: FCN-32s up-samples the stride-32
  * scores ×32; FCN-16s adds the ×2-up-sampled scores to pool4's scores first; FCN-8s also fuses pool3's.

@@ -24,7 +24,7 @@ export interface LeNet5Options {
 const KEYS = optionKeys<LeNet5Options>()(['inputSize', 'inChannels', 'numClasses', 'activation', 'pool', 'rng']);
 
 /**
- * LeNet-5 as seed 001 §1 describes it: input, conv, pool, conv, pool, fully connected, fully connected,
+ * LeNet-5 (LeCun et al. 1998): input, conv, pool, conv, pool, fully connected, fully connected,
  * output: conv1 (6 filters 5×5) → pool 2×2 → conv2 (16 filters 5×5) → pool 2×2 → flatten (16·5·5) →
  * fc1 (120) → fc2 (84) → fc3 (classes). Names follow the PyTorch tutorial's LeNet (`conv1`, `conv2`,
  * `fc1`, `fc2`, `fc3`); a PyTorch state dict loads with `loadPytorchStateDict`, which also permutes fc1's

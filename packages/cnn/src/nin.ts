@@ -92,7 +92,7 @@ export interface NiNOptions {
 const KEYS = optionKeys<NiNOptions>()(['inChannels', 'numClasses', 'blocks', 'dropout', 'rng']);
 
 /**
- * Network-in-Network (Lin et al. 2013, seed 001 §2): mlpconv blocks (1×1 convolutions mixing channels),
+ * Network-in-Network (Lin et al. 2013): mlpconv blocks (1×1 convolutions mixing channels),
  * pooling and dropout between blocks, and **global average pooling** of one feature map per class
  * instead of fully connected layers.
  *

@@ -75,7 +75,7 @@ abstract class Pool2dBase extends Module implements Labelled {
 
 /**
  * Max pooling over NHWC images, as `torch.nn.MaxPool2d` (padding counts as −∞, `ceilMode`): keeps the
- * strongest response in each window, shrinking the feature map (seed 000 §2.6).
+ * strongest response in each window, shrinking the feature map.
  *
  * @example
  * ```ts

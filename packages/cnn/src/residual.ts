@@ -42,7 +42,7 @@ function shortcut(where: string, inC: number, outC: number, stride: number, opti
 /**
  * ResNet's basic residual block (two 3×3 convolutions, torchvision's `BasicBlock`, expansion 1):
  * y = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), the shortcut projecting (1×1 conv + BN) when
- * the stride or the width changes. The identity path lets gradients skip the block (seed 001 §3).
+ * the stride or the width changes. The identity path lets gradients skip the block.
  *
  * @example
  * ```ts

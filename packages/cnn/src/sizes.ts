@@ -16,7 +16,7 @@ export interface OutputSizeOptions {
 const KEYS = optionKeys<OutputSizeOptions>()(['padding', 'stride', 'dilation', 'ceil']);
 
 /**
- * The output size of a convolution or pooling window along one axis, seed 000 §2's
+ * The output size of a convolution or pooling window along one axis,
  * (n − f + 2p) / s + 1, rounded down (up with `ceil`), generalised to dilation d (f → d·(f − 1) + 1).
  *
  * @throws DLArgumentError when the padded input is smaller than the (dilated) kernel.
@@ -73,7 +73,7 @@ export interface RFStep {
 }
 
 /**
- * Receptive field of each layer of a stack along one axis (seed 000 §2.2): r ← r + (d·(f − 1))·j,
+ * Receptive field of each layer of a stack along one axis: r ← r + (d·(f − 1))·j,
  * j ← j·s, start ← start + ((f − 1)·d / 2 − p)·j_prev. Use a layer's `geometry()` for kernel and stride.
  *
  * @example

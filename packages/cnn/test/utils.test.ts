@@ -1,4 +1,4 @@
-// The seed's formulas, box utilities, metrics, the PNG encoder and the generated data sets.
+// The output-size and receptive-field formulas, box utilities, metrics, the PNG encoder and the generated data sets.
 import * as tf from '@tensorflow/tfjs-core';
 import { encodePng } from '@dl/core';
 import { inflateSync } from 'node:zlib';
@@ -9,7 +9,7 @@ import {
   meanAveragePrecision, meanIoU, nonMaxSuppression, receptiveField, type Detection,
 } from '../src/index.js';
 
-describe('output size and receptive field (seed 000 §2)', () => {
+describe('output size and receptive field', () => {
   it('(n − f + 2p)/s + 1, with dilation and ceil', () => {
     expect(convOutputSize(32, 5)).toBe(28);
     expect(convOutputSize(28, 5, { padding: 2 })).toBe(28);

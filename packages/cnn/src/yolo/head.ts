@@ -42,7 +42,7 @@ export interface YoloV1HeadOptions extends Partial<YoloLayout> {
 const HEAD_KEYS = optionKeys<YoloV1HeadOptions>()(['S', 'B', 'C', 'hidden', 'dropout', 'rng']);
 
 /**
- * YOLOv1's detection head (seed 001 §5): flatten the backbone's `[h, w, c]` map → fc (hidden, leaky
+ * YOLOv1's detection head (Redmon et al. 2016): flatten the backbone's `[h, w, c]` map → fc (hidden, leaky
  * ReLU 0.1) → dropout → fc to S·S·(B·5 + C), reshaped to `[N, S, S, B·5 + C]`. Per cell the last axis
  * holds B boxes `(x, y, √w, √h, confidence)` then C class scores, all raw (see {@link yoloActivate}).
  *

@@ -126,7 +126,7 @@ function toCorners(xywh: tf.Tensor, S: number): tf.Tensor {
 }
 
 /**
- * The YOLOv1 loss (seed 001 §5, Redmon et al. eq. 3), term by term. In each cell holding an object, the
+ * The YOLOv1 loss (Redmon et al. 2016, eq. 3), term by term. In each cell holding an object, the
  * predictor with the highest IoU with the truth is "responsible": its coordinates and confidence are
  * regressed (confidence to that IoU, or 1); every other predictor's confidence is pushed to 0 with weight
  * λ_noobj; class probabilities are regressed in cells with objects. Sum-squared errors, summed over
