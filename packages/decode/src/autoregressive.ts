@@ -2,7 +2,7 @@ import { DLArgumentError } from '@dl/core';
 import type { CommonOptions, FinishReason, GenerateResult, Hypothesis, LogitsProcessor, ScoreMatrix, StepFn, StepInfo } from './types.js';
 import { buildCriteria, buildProcessors, checkCommon, checkInputIds } from './options.js';
 import { StateKeeper, reorderRows, repeatInterleave } from './state.js';
-import { now, runStep } from './runner.js';
+import { checkScores, now, PROCESSED, runStep } from './runner.js';
 import { logSumExp } from './scores.js';
 
 /** Picks the next token of one row from its processed scores. */
@@ -48,6 +48,7 @@ export async function autoregressive<S>(
       const logits = await runStep(where, step, tokens, keeper, info, vocab);
       steps++;
       const scores = processors.reduce((s, p) => p(tokens, s, info), logits);
+      if (processors.length) checkScores(where, PROCESSED, scores, t);
       for (let r = 0; r < rows; r++) {
         if (reason[r] !== null) {
           tokens[r].push(common.pad);
@@ -55,7 +56,7 @@ export async function autoregressive<S>(
         }
         const lse = logSumExp(scores.data, r * scores.vocab, scores.vocab);
         if (!(lse > -Infinity)) {
-          throw new Error(`${where}: every token is forbidden for row ${r} at step ${t} (all processed scores are -Infinity or NaN)`);
+          throw new Error(`${where}: every token is forbidden for row ${r} at step ${t} (all processed scores are -Infinity)`);
         }
         const token = choose(scores, r);
         const lp = scores.data[r * scores.vocab + token] - lse;

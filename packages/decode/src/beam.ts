@@ -1,13 +1,14 @@
-import { checkInt, checkNumber, DLArgumentError } from '@dl/core';
+import { checkInt, checkKeys, checkNumber, DLArgumentError, type Rng } from '@dl/core';
 import type { CommonOptions, FinishReason, GenerateResult, Hypothesis, StepFn, StepInfo } from './types.js';
 import { BeamHypotheses, type EarlyStopping } from './beam-hypotheses.js';
-import { buildCriteria, buildProcessors, checkCommon, checkInputIds } from './options.js';
+import { buildCriteria, buildProcessors, checkCommon, checkInputIds, COMMON_KEYS } from './options.js';
 import { StateKeeper, reorderRows, repeatInterleave } from './state.js';
-import { now, runStep } from './runner.js';
+import { checkScores, now, PROCESSED, runStep } from './runner.js';
 import { logSoftmaxRows, logSumExp } from './scores.js';
+import { callRng, SAMPLING_KEYS, samplingProcessors, warperOptions, type SamplingOptions } from './sample.js';
 
 /** Options of {@link beamSearch}. */
-export interface BeamSearchOptions<S> extends CommonOptions<S> {
+export interface BeamSearchOptions<S> extends CommonOptions<S>, SamplingOptions {
   /** Beam width K ≥ 1 (K = 1 is greedy search). Default 4. */
   numBeams?: number;
   /** α in score = Σ log p / generatedLength^α. > 0 favours longer outputs, < 0 shorter. Default 1 (HF). */
@@ -16,7 +17,15 @@ export interface BeamSearchOptions<S> extends CommonOptions<S> {
   earlyStopping?: EarlyStopping;
   /** Hypotheses returned per input, best first, ≤ numBeams. Default 1. */
   numReturnSequences?: number;
+  /**
+   * Beam sampling (HF `do_sample=True` with `num_beams > 1`): candidates are drawn from the softmax of
+   * the beams' scores instead of taken best first, after the warpers (`temperature`, `topK`, `topP`,
+   * `minP`, `typicalP`, which need it). Default false.
+   */
+  doSample?: boolean;
 }
+
+const BEAM_KEYS = ['numBeams', 'lengthPenalty', 'earlyStopping', 'numReturnSequences', 'doSample'] as const satisfies readonly (keyof BeamSearchOptions<unknown>)[];
 
 interface Beam {
   row: number;
@@ -31,11 +40,14 @@ interface Beam {
  * Beam search, exactly HF `generate(num_beams=K)` (`_beam_search` with `BeamSearchScorer`):
  *
  * - every step scores each beam's continuations with log-softmax(logits), runs the processors on those
- *   log-probs (repetition penalty, no-repeat-n-gram, min-new-tokens, yours) and adds the beam's running
- *   sum; at the start only the first beam of each input is live (the others start at −1e9);
- * - over the K × vocab candidates of an input it takes the top `max(2, 1 + #EOS) · K`; a candidate
- *   ending in EOS becomes a finished hypothesis if it ranks among the top K (else it is skipped), the
- *   others fill the K new beams in order;
+ *   log-probs (repetition penalty, no-repeat-n-gram, min-length, min-new-tokens, yours, then with
+ *   `doSample` the warpers) and adds the beam's running sum; at the start only the first beam of each
+ *   input is live (the others start at −1e9);
+ * - over the K × vocab candidates of an input it takes the top `n = max(2, 1 + #EOS) · K` (with
+ *   `doSample`: draws `n` without replacement from the softmax of those scores, as `torch.multinomial`,
+ *   and ranks the draws by score; should fewer than `n` have a non-zero probability, the best of the
+ *   rest fill up, where torch would fail); a candidate ending in EOS becomes a finished hypothesis if it
+ *   ranks among the top K (else it is skipped), the others fill the K new beams in order;
  * - finished hypotheses score `Σ log p / generatedLength^lengthPenalty` (generated tokens, EOS included,
  *   prompt excluded) and an input stops by HF's `is_done` rule for `earlyStopping` (see
  *   {@link BeamHypotheses.isDone}); at `maxNewTokens` the live beams join the hypotheses;
@@ -50,7 +62,10 @@ interface Beam {
  * **When to use it.** Tasks with one right answer: translation, summarisation, speech recognition, and
  * the copy-heavy tasks of a pointer-generator. Beam search finds higher-probability sequences than
  * greedy at about K× the compute (less when batching hides it). For open-ended, creative text it gives
- * dull and repetitive output; sample instead.
+ * dull and repetitive output; sample instead, or use beam sampling (`doSample`) for varied outputs that
+ * still favour likely ones. With warpers, `minTokensToKeep` is 1 + the number of EOS ids (as HF), and
+ * the reported log-probs are the warped ones (HF's `scores`). With `numBeams: 1`, `doSample` keeps the
+ * better of 2 draws at each step (a case HF routes to plain sampling: use {@link sample} for that).
  *
  * @param step the model's step function (called with `inputs × numBeams` rows).
  * @param inputIds one prompt per input.
@@ -70,8 +85,17 @@ interface Beam {
  */
 export async function beamSearch<S = unknown>(step: StepFn<S>, inputIds: readonly (readonly number[])[], options: BeamSearchOptions<S> = {}): Promise<GenerateResult> {
   const where = 'beamSearch';
+  checkKeys(where, options, [...COMMON_KEYS, ...BEAM_KEYS, ...SAMPLING_KEYS]);
   if (typeof step !== 'function') throw new DLArgumentError(where, 'step', 'a function (tokens, state, info) => { logits, state }', step);
   const K = checkInt(where, 'numBeams', options.numBeams ?? 4);
+  const doSample = options.doSample ?? false;
+  if (typeof doSample !== 'boolean') throw new DLArgumentError(where, 'doSample', 'a boolean', doSample);
+  if (!doSample) {
+    for (const key of SAMPLING_KEYS) {
+      const value = options[key as keyof SamplingOptions];
+      if (value !== undefined) throw new DLArgumentError(where, key, 'given with doSample: true (beam sampling)', value);
+    }
+  }
   const nReturn = checkInt(where, 'numReturnSequences', options.numReturnSequences ?? 1);
   if (nReturn > K) throw new DLArgumentError(where, 'numReturnSequences', `≤ numBeams (${K})`, nReturn);
   const alpha = checkNumber(where, 'lengthPenalty', options.lengthPenalty ?? 1);
@@ -79,9 +103,11 @@ export async function beamSearch<S = unknown>(step: StepFn<S>, inputIds: readonl
   if (early !== true && early !== false && early !== 'never') throw new DLArgumentError(where, 'earlyStopping', "true, false or 'never'", early);
   const prompts = checkInputIds(where, inputIds);
   const common = checkCommon(where, options);
-  const processors = buildProcessors(where, options, common);
-  const criteria = buildCriteria(where, options, common, false);
   const eos = new Set(common.eos);
+  const rng = doSample ? callRng(where, options) : null;
+  const warpers = doSample ? samplingProcessors(warperOptions(options), where, eos.size + 1) : [];
+  const processors = buildProcessors(where, options, common, warpers);
+  const criteria = buildCriteria(where, options, common, false);
   const B = prompts.length;
   const rows = B * K;
   const batchIndex = repeatInterleave(B, K);
@@ -113,14 +139,19 @@ export async function beamSearch<S = unknown>(step: StepFn<S>, inputIds: readonl
       // A token's log-prob is scores[row, token] + shift[row]. Without processors the log-softmax is not
       // materialised (a pass over rows × vocab saved): shift = −logsumexp of the raw logits.
       const scores = processors.length ? processors.reduce((s, p) => p(tokens, s, info), logSoftmaxRows(logits)) : logits;
-      const shift = beamScores.map((_, r) => (processors.length ? 0 : -logSumExp(logits.data, r * V, V)));
+      if (processors.length) checkScores(where, PROCESSED, scores, t);
+      const shift = beamScores.map((_, r) => {
+        if (processors.length) return 0;
+        const lse = logSumExp(logits.data, r * V, V);
+        return lse === -Infinity ? -Infinity : -lse; // a row of only −∞ stays −∞ (never −∞ + ∞)
+      });
       const next: Beam[] = [];
       for (let b = 0; b < B; b++) {
         if (done[b]) {
           for (let k = 0; k < K; k++) next.push({ row: b * K + k, token: common.pad, score: beamScores[b * K + k], logprob: 0, padding: true });
           continue;
         }
-        const top = topCandidates(scores.data, shift, beamScores, b * K, K, V, nKeep);
+        const top = rng ? sampleCandidates(scores.data, shift, beamScores, b * K, K, V, nKeep, rng) : topCandidates(scores.data, shift, beamScores, b * K, K, V, nKeep);
         const chosen: Beam[] = [];
         for (let rank = 0; rank < top.length && chosen.length < K; rank++) {
           const c = top[rank];
@@ -205,6 +236,58 @@ function topCandidates(scores: Float32Array, shift: number[], beamScores: number
     }
   }
   return flat.map((f, i) => {
+    const row = firstRow + Math.floor(f / V);
+    const token = f % V;
+    const logprob = Math.fround(scores[row * V + token] + shift[row]);
+    return { row, token, score: beamScores[row] + logprob, logprob };
+  });
+}
+
+/**
+ * Beam sampling's candidates of one input (HF `_beam_search` with `do_sample`): `n` (beam, token) pairs
+ * drawn without replacement from the softmax of scores[row, token] + shift[row] + beamScores[row] over
+ * its K rows (`torch.multinomial(probs, n)`: each draw picks from what is left, in proportion to its
+ * probability), then sorted by score, best first (ties: lower flat index). When fewer than `n` pairs have
+ * a non-zero probability, the highest-scoring of the rest fill up.
+ */
+function sampleCandidates(scores: Float32Array, shift: number[], beamScores: number[], firstRow: number, K: number, V: number, n: number, rng: Rng): Beam[] {
+  const total = K * V;
+  const value = new Float64Array(total);
+  let max = -Infinity;
+  for (let k = 0; k < K; k++) {
+    const row = firstRow + k;
+    const base = shift[row] + beamScores[row];
+    for (let j = 0; j < V; j++) {
+      const v = scores[row * V + j] + base;
+      value[k * V + j] = v;
+      if (v > max) max = v;
+    }
+  }
+  const weight = new Float64Array(total);
+  if (max > -Infinity) for (let f = 0; f < total; f++) weight[f] = Math.exp(value[f] - max);
+  const taken = new Uint8Array(total);
+  const picked: number[] = [];
+  while (picked.length < Math.min(n, total)) {
+    let mass = 0;
+    for (let f = 0; f < total; f++) if (!taken[f]) mass += weight[f];
+    let choice = -1;
+    if (mass > 0) {
+      const u = rng.uniform() * mass;
+      let cum = 0;
+      for (let f = 0; f < total; f++) {
+        if (taken[f] || weight[f] === 0) continue;
+        cum += weight[f];
+        choice = f; // the last possible one if rounding leaves u ≥ the sum
+        if (u < cum) break;
+      }
+    } else {
+      for (let f = 0; f < total; f++) if (!taken[f] && (choice < 0 || value[f] > value[choice])) choice = f;
+    }
+    taken[choice] = 1;
+    picked.push(choice);
+  }
+  picked.sort((a, b) => value[b] - value[a] || a - b);
+  return picked.map((f) => {
     const row = firstRow + Math.floor(f / V);
     const token = f % V;
     const logprob = Math.fround(scores[row * V + token] + shift[row]);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkShape, DLArgumentError } from '@dl/core';
+import { checkInt, checkKeys, checkShape, DLArgumentError } from '@dl/core';
 import type { StepFn, StepInfo } from './types.js';
 
 /** A source text mapped for the copy mechanism (see {@link extendSource}). */
@@ -148,6 +148,10 @@ export interface CopyStepOptions {
   extendedVocabSize?: number;
 }
 
+/** Every key of {@link CopyStepOptions} (the compiler keeps this list complete). */
+const copyStepKeyset: Record<keyof CopyStepOptions, true> = { sources: true, vocabSize: true, unkTokenId: true, extendedVocabSize: true };
+const COPY_STEP_KEYS = Object.keys(copyStepKeyset);
+
 /**
  * Wraps a pointer-generator step into a plain {@link StepFn} over the extended vocabulary, so every
  * decoder (greedy, beam search, sampling, with any processor) decodes with the copy mechanism: it feeds
@@ -178,6 +182,8 @@ export interface CopyStepOptions {
 export function copyStep<S>(step: PointerGeneratorStepFn<S>, options: CopyStepOptions): StepFn<S> {
   const where = 'copyStep';
   if (typeof step !== 'function') throw new DLArgumentError(where, 'step', 'a function returning { logits, attention, pGen, state }', step);
+  if (options == null) throw new DLArgumentError(where, 'options', 'an object { sources, vocabSize, unkTokenId }', options);
+  checkKeys(where, options, COPY_STEP_KEYS);
   const V = checkInt(where, 'vocabSize', options.vocabSize);
   const unk = checkInt(where, 'unkTokenId', options.unkTokenId, 0);
   if (unk >= V) throw new DLArgumentError(where, 'unkTokenId', `< vocabSize (${V})`, unk);

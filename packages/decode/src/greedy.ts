@@ -1,4 +1,6 @@
+import { checkKeys } from '@dl/core';
 import type { CommonOptions, GenerateResult, StepFn } from './types.js';
+import { COMMON_KEYS } from './options.js';
 import { autoregressive } from './autoregressive.js';
 import { argmaxRow } from './scores.js';
 
@@ -7,7 +9,8 @@ export type GreedyOptions<S> = CommonOptions<S>;
 
 /**
  * Greedy search: every step takes the most likely token (the first on ties, as `torch.argmax`), after
- * the logits processors (repetition penalty, no-repeat-n-gram, min-new-tokens, your own).
+ * the logits processors (repetition penalty, no-repeat-n-gram, min-length, min-new-tokens, your own).
+ * Unknown option keys are rejected (`maxLength` is a stopping criterion: `stoppingCriteria: [maxLength(n)]`).
  *
  * **When to use it.** The cheapest strategy (one row per input per step) and deterministic. Good for
  * short outputs with one right answer and for debugging a model; it can miss the best sequence when a
@@ -35,5 +38,6 @@ export type GreedyOptions<S> = CommonOptions<S>;
  * ```
  */
 export async function greedy<S = unknown>(step: StepFn<S>, inputIds: readonly (readonly number[])[], options: GreedyOptions<S> = {}): Promise<GenerateResult> {
+  checkKeys('greedy', options, COMMON_KEYS);
   return autoregressive('greedy', step, inputIds, options, 1, [], (s, r) => argmaxRow(s.data, r * s.vocab, s.vocab));
 }

@@ -25,7 +25,7 @@ export type {
 export { scoreMatrix, logSoftmaxRows, logSumExp, softmaxRow, argmaxRow, topKIndices } from './scores.js';
 export { gatherState } from './state.js';
 export { greedy, type GreedyOptions } from './greedy.js';
-export { sample, sampleRow, samplingProcessors, type SampleOptions } from './sample.js';
+export { sample, sampleRow, samplingProcessors, type SampleOptions, type SamplingOptions } from './sample.js';
 export { beamSearch, type BeamSearchOptions } from './beam.js';
 export { BeamHypotheses, type EarlyStopping, type ScoredHypothesis } from './beam-hypotheses.js';
 export {

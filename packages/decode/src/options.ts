@@ -2,7 +2,7 @@ import { checkInt, checkNumber, DLArgumentError } from '@dl/core';
 import type { CommonOptions, LogitsProcessor, StoppingCriterion } from './types.js';
 import { repetitionPenalty } from './processors/repetition-penalty.js';
 import { noRepeatNgram } from './processors/no-repeat-ngram.js';
-import { minNewTokens } from './processors/min-length.js';
+import { minLength, minNewTokens } from './processors/min-length.js';
 import { eosCriterion } from './stopping/eos.js';
 import { stopSequences } from './stopping/stop-sequences.js';
 import { maxNewTokens } from './stopping/max-length.js';
@@ -30,16 +30,41 @@ export interface CheckedCommon {
   pad: number;
 }
 
+/** Every key of {@link CommonOptions} (the compiler keeps this list complete). */
+const commonKeyset: Record<keyof CommonOptions<unknown>, true> = {
+  state: true,
+  reorderState: true,
+  maxNewTokens: true,
+  eosTokenId: true,
+  padTokenId: true,
+  minNewTokens: true,
+  minLength: true,
+  repetitionPenalty: true,
+  noRepeatNgramSize: true,
+  processors: true,
+  stoppingCriteria: true,
+  stopSequences: true,
+  maxTimeMs: true,
+  signal: true,
+  onToken: true,
+  vocabSize: true,
+};
+
+/** The option names every decoder accepts. */
+export const COMMON_KEYS: readonly string[] = Object.keys(commonKeyset);
+
 /** Validates the shared options. */
 export function checkCommon<S>(where: string, o: CommonOptions<S>): CheckedCommon {
   const maxNew = checkInt(where, 'maxNewTokens', o.maxNewTokens ?? 20);
   const eos = eosList(where, o.eosTokenId);
   const pad = o.padTokenId ?? eos[0] ?? 0;
   checkInt(where, 'padTokenId', pad, 0);
-  if (o.minNewTokens !== undefined) {
-    checkInt(where, 'minNewTokens', o.minNewTokens, 0);
-    if (eos.length === 0) throw new DLArgumentError(where, 'eosTokenId', 'given when minNewTokens is', o.eosTokenId);
+  for (const key of ['minNewTokens', 'minLength'] as const) {
+    if (o[key] === undefined) continue;
+    checkInt(where, key, o[key], 0);
+    if (eos.length === 0) throw new DLArgumentError(where, 'eosTokenId', `given when ${key} is`, o.eosTokenId);
   }
+  if (o.noRepeatNgramSize !== undefined) checkOff(where, 'noRepeatNgramSize', o.noRepeatNgramSize);
   if (o.vocabSize !== undefined) checkInt(where, 'vocabSize', o.vocabSize);
   if (o.reorderState !== undefined && typeof o.reorderState !== 'function') throw new DLArgumentError(where, 'reorderState', 'a function (state, indices) => state', o.reorderState);
   if (o.onToken !== undefined && typeof o.onToken !== 'function') throw new DLArgumentError(where, 'onToken', 'a function', o.onToken);
@@ -52,19 +77,28 @@ export function checkCommon<S>(where: string, o: CommonOptions<S>): CheckedCommo
   return { maxNewTokens: maxNew, eos, pad };
 }
 
+/** An integer ≥ 0 where 0 turns the feature off (HF's convention for `no_repeat_ngram_size` and `top_k`). */
+export function checkOff(where: string, argument: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new DLArgumentError(where, argument, 'an integer ≥ 0 (0 = off)', value);
+  return value;
+}
+
 /**
  * The processors the shared options ask for, in HF order: repetition penalty → no-repeat-n-gram →
- * min-new-tokens, then `extra` (the strategy's warpers), then the caller's own processors.
+ * min-length → min-new-tokens, then the caller's own processors, then `warpers` (the sampling warpers:
+ * temperature → top-k → top-p → min-p → typical), as HF appends its warpers after a user's
+ * `logits_processor` list.
  */
-export function buildProcessors<S>(where: string, o: CommonOptions<S>, c: CheckedCommon, extra: LogitsProcessor[] = []): LogitsProcessor[] {
+export function buildProcessors<S>(where: string, o: CommonOptions<S>, c: CheckedCommon, warpers: LogitsProcessor[] = []): LogitsProcessor[] {
   const list: LogitsProcessor[] = [];
   if (o.repetitionPenalty !== undefined) {
     checkNumber(where, 'repetitionPenalty', o.repetitionPenalty, 0, Infinity, true);
     list.push(repetitionPenalty(o.repetitionPenalty));
   }
-  if (o.noRepeatNgramSize !== undefined) list.push(noRepeatNgram(checkInt(where, 'noRepeatNgramSize', o.noRepeatNgramSize)));
-  if (o.minNewTokens !== undefined && o.minNewTokens > 0) list.push(minNewTokens(o.minNewTokens, c.eos));
-  list.push(...extra, ...(o.processors ?? []));
+  if (o.noRepeatNgramSize) list.push(noRepeatNgram(o.noRepeatNgramSize));
+  if (o.minLength) list.push(minLength(o.minLength, c.eos));
+  if (o.minNewTokens) list.push(minNewTokens(o.minNewTokens, c.eos));
+  list.push(...(o.processors ?? []), ...warpers);
   return list;
 }
 

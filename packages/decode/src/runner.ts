@@ -31,9 +31,30 @@ export async function runStep<S>(
     vocab.size ??= width;
     const raw = await logits.data();
     const data = raw instanceof Float32Array ? raw : Float32Array.from(raw as ArrayLike<number>);
-    return { rows, vocab: width, data };
+    const scores = { rows, vocab: width, data };
+    checkScores(where, STEP_LOGITS, scores, info.step);
+    return scores;
   } finally {
     logits.dispose();
+  }
+}
+
+/** What {@link checkScores} blames: the step function's raw logits. */
+export const STEP_LOGITS = "the step function's logits";
+/** What {@link checkScores} blames: the scores after the logits processors. */
+export const PROCESSED = "the logits processors' scores";
+
+/**
+ * Throws a clear error when scores hold NaN or +Infinity (a softmax of them is NaN, so decoding would
+ * silently rank or sample garbage). `-Infinity` is a forbidden token and fine.
+ */
+export function checkScores(where: string, what: typeof STEP_LOGITS | typeof PROCESSED, s: ScoreMatrix, step: number): void {
+  const data = s.data;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v === v && v !== Infinity) continue;
+    const rule = what === STEP_LOGITS ? 'logits must be finite or -Infinity' : 'processors must return finite scores or -Infinity';
+    throw new Error(`${where}: ${what} hold ${v === Infinity ? '+Infinity' : 'NaN'} at step ${step} (row ${Math.floor(i / s.vocab)}, token ${i % s.vocab}); ${rule}`);
   }
 }
 

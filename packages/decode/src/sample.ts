@@ -1,6 +1,7 @@
-import { checkInt, checkNumber, DLArgumentError, getRng, Rng } from '@dl/core';
+import { checkInt, checkKeys, checkNumber, DLArgumentError, getRng, Rng } from '@dl/core';
 import type { CommonOptions, GenerateResult, LogitsProcessor, StepFn } from './types.js';
 import { autoregressive } from './autoregressive.js';
+import { checkOff, COMMON_KEYS } from './options.js';
 import { softmaxRow } from './scores.js';
 import { temperature } from './processors/temperature.js';
 import { topK } from './processors/top-k.js';
@@ -8,28 +9,59 @@ import { topP } from './processors/top-p.js';
 import { minP } from './processors/min-p.js';
 import { typical } from './processors/typical.js';
 
-/** Options of {@link sample}. */
-export interface SampleOptions<S> extends CommonOptions<S> {
-  /** Divide the logits by this (> 0). Default 1. */
+/**
+ * The sampling options {@link sample} and beam sampling (`beamSearch` with `doSample`) share: the
+ * warpers (HF order temperature → top-k → top-p → min-p → typical, run after every other processor) and
+ * the random generator.
+ *
+ * Generators: every call draws from its own generator, never from one another call is using. It is
+ * `rng` if you pass one; else a fresh `Rng(seed)`; else a fresh `Rng` seeded with one draw from the
+ * global generator (`manualSeed` from `@dl/core`) when the call starts. So decodes running side by side
+ * never change each other's tokens, a seed reproduces a call exactly, and after `manualSeed(s)` a
+ * program that starts its decodes in the same order gets the same tokens.
+ *
+ * @example
+ * ```ts
+ * import type { SamplingOptions } from '@dl/decode';
+ * const creative: SamplingOptions = { temperature: 0.8, topP: 0.95, seed: 1 };
+ * ```
+ */
+export interface SamplingOptions {
+  /** Divide the log-probabilities by this (> 0). Default 1. */
   temperature?: number;
-  /** Keep only the k most likely tokens (≥ 1). Default: no cut (HF's default is 50; we do not cut silently). */
+  /** Keep only the k most likely tokens (≥ 0; 0 = off, as HF). Default off (HF's default is 50; we do not cut silently). */
   topK?: number;
-  /** Nucleus: keep the smallest set of tokens whose probability reaches p, p ∈ (0, 1]. Default 1. */
+  /** Nucleus: keep the smallest set of tokens whose probability reaches p, p ∈ (0, 1]. Default 1 (off). */
   topP?: number;
   /** Drop tokens less likely than minP × the most likely one, minP ∈ [0, 1]. */
   minP?: number;
-  /** Locally typical sampling mass ∈ (0, 1]. */
+  /** Locally typical sampling mass ∈ (0, 1] (1 = off). */
   typicalP?: number;
-  /** Samples per input (rows decoded side by side, the state copied per sample). Default 1. */
-  numReturnSequences?: number;
-  /** Seed of a fresh `Rng` (from `@dl/core`) for this call. */
+  /** Seed of a fresh `Rng` (from `@dl/core`) for this call. Not together with `rng`. */
   seed?: number;
-  /** The generator to draw from (default: a fresh one from `seed`, else the global one of `manualSeed`). */
+  /** The generator to draw from. Default: a fresh one from `seed`, else one seeded by the global generator. */
   rng?: Rng;
 }
 
+/** Options of {@link sample}. */
+export interface SampleOptions<S> extends CommonOptions<S>, SamplingOptions {
+  /** Samples per input (rows decoded side by side, the state copied per sample). Default 1. */
+  numReturnSequences?: number;
+}
+
+/** The warper options (the keys {@link samplingProcessors} reads). */
+export const WARPER_KEYS = ['temperature', 'topK', 'topP', 'minP', 'typicalP'] as const;
+/** Every key of {@link SamplingOptions}. */
+export const SAMPLING_KEYS: readonly string[] = [...WARPER_KEYS, 'seed', 'rng'] satisfies readonly (keyof SamplingOptions)[];
+
 /**
- * The sampling warpers in HF order: temperature → top-k → top-p → min-p → typical.
+ * The sampling warpers in HF order: temperature → top-k → top-p → min-p → typical. `topK: 0`,
+ * `topP: 1`, `typicalP: 1` and `temperature: 1` are off, as in HF.
+ *
+ * @param o the warper options (other keys are rejected).
+ * @param where the name errors start with. Default `'sample'`.
+ * @param minTokensToKeep the fewest tokens top-k, top-p, min-p and typical keep (beam sampling keeps
+ *   1 + the number of EOS ids, as HF). Default 1.
  *
  * @example
  * ```ts
@@ -37,14 +69,34 @@ export interface SampleOptions<S> extends CommonOptions<S> {
  * const warpers = samplingProcessors({ temperature: 0.7, topP: 0.9 });
  * ```
  */
-export function samplingProcessors(o: Pick<SampleOptions<unknown>, 'temperature' | 'topK' | 'topP' | 'minP' | 'typicalP'>, where = 'sample'): LogitsProcessor[] {
+export function samplingProcessors(o: Pick<SamplingOptions, (typeof WARPER_KEYS)[number]>, where = 'sample', minTokensToKeep = 1): LogitsProcessor[] {
+  checkKeys(where, o, WARPER_KEYS);
+  checkInt(where, 'minTokensToKeep', minTokensToKeep);
   const list: LogitsProcessor[] = [];
   if (o.temperature !== undefined) list.push(temperature(checkNumber(where, 'temperature', o.temperature, 0, Infinity, true)));
-  if (o.topK !== undefined) list.push(topK(checkInt(where, 'topK', o.topK)));
-  if (o.topP !== undefined) list.push(topP(checkNumber(where, 'topP', o.topP, 0, 1, true)));
-  if (o.minP !== undefined) list.push(minP(checkNumber(where, 'minP', o.minP, 0, 1)));
-  if (o.typicalP !== undefined) list.push(typical(checkNumber(where, 'typicalP', o.typicalP, 0, 1, true)));
+  if (o.topK !== undefined && checkOff(where, 'topK', o.topK) > 0) list.push(topK(o.topK, minTokensToKeep));
+  if (o.topP !== undefined) list.push(topP(checkNumber(where, 'topP', o.topP, 0, 1, true), minTokensToKeep));
+  if (o.minP !== undefined) list.push(minP(checkNumber(where, 'minP', o.minP, 0, 1), minTokensToKeep));
+  if (o.typicalP !== undefined) list.push(typical(checkNumber(where, 'typicalP', o.typicalP, 0, 1, true), minTokensToKeep));
   return list;
+}
+
+/** The warper options of `o` alone (for {@link samplingProcessors}). */
+export function warperOptions(o: SamplingOptions): Pick<SamplingOptions, (typeof WARPER_KEYS)[number]> {
+  const out: Record<string, unknown> = {};
+  for (const k of WARPER_KEYS) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+/** The generator a sampling call draws from (see {@link SamplingOptions} for the rule). */
+export function callRng(where: string, o: SamplingOptions): Rng {
+  if (o.rng !== undefined) {
+    if (!(o.rng instanceof Rng)) throw new DLArgumentError(where, 'rng', 'an Rng from @dl/core', o.rng);
+    if (o.seed !== undefined) throw new DLArgumentError(where, 'seed', 'omitted when rng is given', o.seed);
+    return o.rng;
+  }
+  if (o.seed !== undefined) return new Rng(checkInt(where, 'seed', o.seed, 0));
+  return new Rng(getRng().nextUint32());
 }
 
 /**
@@ -74,9 +126,11 @@ export function sampleRow(scores: ArrayLike<number>, offset: number, n: number, 
 
 /**
  * Ancestral sampling: every step draws the next token from the softmax of the processed scores, after
- * the HF processors (repetition penalty → no-repeat-n-gram → min-new-tokens) and warpers (temperature →
- * top-k → top-p → min-p → typical). Draws happen on the host from a seedable `Rng` (from `@dl/core`), so a seed
- * reproduces the same text on cpu, wasm and webgpu (given the same logits).
+ * the HF processors (repetition penalty → no-repeat-n-gram → min-length → min-new-tokens), your
+ * processors, and the warpers (temperature → top-k → top-p → min-p → typical). Draws happen on the host
+ * from a seedable `Rng` (from `@dl/core`), so a seed reproduces the same text on cpu, wasm and webgpu
+ * (given the same logits). Each call has its own generator (see {@link SamplingOptions}), so concurrent
+ * decodes do not disturb each other.
  *
  * **When to use it.** Creative, open-ended generation (stories, dialogue, brainstorming) where many
  * outputs are right and variety matters; beam search and greedy would give bland, repetitive text.
@@ -85,7 +139,7 @@ export function sampleRow(scores: ArrayLike<number>, offset: number, n: number, 
  *
  * @param step the model's step function (see {@link StepFn}).
  * @param inputIds one prompt per input.
- * @throws DLArgumentError for invalid options (temperature ≤ 0, topK < 1, topP ∉ (0, 1], …).
+ * @throws DLArgumentError for invalid or unknown options (temperature ≤ 0, topK < 0, topP ∉ (0, 1], `top_k`, …).
  *
  * @example
  * ```ts
@@ -97,10 +151,9 @@ export function sampleRow(scores: ArrayLike<number>, offset: number, n: number, 
  * ```
  */
 export async function sample<S = unknown>(step: StepFn<S>, inputIds: readonly (readonly number[])[], options: SampleOptions<S> = {}): Promise<GenerateResult> {
+  checkKeys('sample', options, [...COMMON_KEYS, ...SAMPLING_KEYS, 'numReturnSequences']);
   const n = checkInt('sample', 'numReturnSequences', options.numReturnSequences ?? 1);
-  if (options.seed !== undefined) checkInt('sample', 'seed', options.seed, 0);
-  if (options.rng !== undefined && !(options.rng instanceof Rng)) throw new DLArgumentError('sample', 'rng', 'an Rng from @dl/core', options.rng);
-  const rng = options.rng ?? (options.seed !== undefined ? new Rng(options.seed) : getRng());
-  const warpers = samplingProcessors(options);
+  const rng = callRng('sample', options);
+  const warpers = samplingProcessors(warperOptions(options));
   return autoregressive('sample', step, inputIds, options, n, warpers, (s, r) => sampleRow(s.data, r * s.vocab, s.vocab, rng));
 }

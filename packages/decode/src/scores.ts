@@ -29,7 +29,8 @@ export function logSoftmaxRows(s: ScoreMatrix): ScoreMatrix {
   for (let r = 0; r < s.rows; r++) {
     const o = r * s.vocab;
     const lse = logSumExp(s.data, o, s.vocab);
-    for (let j = 0; j < s.vocab; j++) out[o + j] = s.data[o + j] - lse;
+    if (lse === -Infinity) out.fill(-Infinity, o, o + s.vocab); // −∞ − (−∞) would be NaN
+    else for (let j = 0; j < s.vocab; j++) out[o + j] = s.data[o + j] - lse;
   }
   return { rows: s.rows, vocab: s.vocab, data: out };
 }

@@ -1,4 +1,4 @@
-import { DLArgumentError } from '@dl/core';
+import { checkInt, DLArgumentError } from '@dl/core';
 import type { TokenEvent } from './types.js';
 
 /** An async iterator of tokens that also gives the decoder's final result. */
@@ -14,7 +14,7 @@ export interface TokenStream<R> extends AsyncIterableIterator<TokenEvent> {
  * candidate agrees on it. The decoder pauses when more than `highWaterMark` tokens wait unread.
  *
  * @param start starts the decoding: `(onToken, signal) => greedy(step, ids, { onToken, signal })`.
- * @param highWaterMark tokens buffered before the decoder waits. Default 64.
+ * @param highWaterMark tokens buffered before the decoder waits, a positive integer. Default 64.
  *
  * @example
  * ```ts
@@ -28,6 +28,7 @@ export interface TokenStream<R> extends AsyncIterableIterator<TokenEvent> {
  */
 export function streamTokens<R>(start: (onToken: (e: TokenEvent) => Promise<void>, signal: AbortSignal) => Promise<R>, highWaterMark = 64): TokenStream<R> {
   if (typeof start !== 'function') throw new DLArgumentError('streamTokens', 'start', 'a function (onToken, signal) => Promise', start);
+  checkInt('streamTokens', 'highWaterMark', highWaterMark);
   const queue: TokenEvent[] = [];
   const controller = new AbortController();
   let finished = false;

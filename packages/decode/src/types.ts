@@ -228,13 +228,19 @@ export interface CommonOptions<S> {
   eosTokenId?: number | readonly number[];
   /** Token appended to finished rows so rows stay aligned for the step function. Default: the first EOS, else 0. */
   padTokenId?: number;
-  /** The EOS token is forbidden until this many tokens were generated (HF `min_new_tokens`). */
+  /** The EOS token is forbidden until this many tokens were generated (HF `min_new_tokens`; 0 = off). Needs `eosTokenId`. */
   minNewTokens?: number;
+  /** The EOS token is forbidden while a row, prompt included, is shorter than this (HF `min_length`; 0 = off). Needs `eosTokenId`. */
+  minLength?: number;
   /** HF repetition penalty θ > 0: seen tokens' scores s become s/θ if s > 0, s·θ otherwise. */
   repetitionPenalty?: number;
-  /** Forbid repeating any n-gram of this size (HF `no_repeat_ngram_size`). */
+  /** Forbid repeating any n-gram of this size (HF `no_repeat_ngram_size`; 0 = off). */
   noRepeatNgramSize?: number;
-  /** Extra logits processors, run after the built-in ones. */
+  /**
+   * Your logits processors, run after the built-in ones (repetition penalty → no-repeat-n-gram →
+   * min-length → min-new-tokens) and before the sampling warpers (temperature → top-k → top-p → min-p →
+   * typical), as HF runs a `logits_processor` list.
+   */
   processors?: readonly LogitsProcessor[];
   /** Extra stopping criteria. */
   stoppingCriteria?: readonly StoppingCriterion[];

@@ -9,7 +9,6 @@ const cases: [string, () => unknown, RegExp][] = [
   ['topP 0', () => sample(step, [[1]], { topP: 0 }), /sample: topP must be a number in \(0, 1\], got 0/],
   ['topP > 1', () => sample(step, [[1]], { topP: 1.5 }), /topP must be .*got 1.5/],
   ['topP NaN', () => topP(Number.NaN), /topP: p must be/],
-  ['topK 0', () => sample(step, [[1]], { topK: 0 }), /sample: topK must be a positive integer, got 0/],
   ['topK 2.5', () => topK(2.5), /topK: k must be a positive integer/],
   ['temperature 0', () => sample(step, [[1]], { temperature: 0 }), /sample: temperature must be a number in \(0, Infinity\], got 0/],
   ['temperature −1', () => temperature(-1), /temperature: temperature must be/],
@@ -22,7 +21,6 @@ const cases: [string, () => unknown, RegExp][] = [
   ['lengthPenalty NaN', () => beamSearch(step, [[1]], { lengthPenalty: Number.NaN }), /beamSearch: lengthPenalty must be a finite number/],
   ['maxNewTokens 0', () => greedy(step, [[1]], { maxNewTokens: 0 }), /greedy: maxNewTokens must be a positive integer, got 0/],
   ['repetitionPenalty 0', () => greedy(step, [[1]], { repetitionPenalty: 0 }), /greedy: repetitionPenalty must be/],
-  ['noRepeatNgramSize 0', () => beamSearch(step, [[1]], { noRepeatNgramSize: 0 }), /beamSearch: noRepeatNgramSize must be/],
   ['eosTokenId −1', () => greedy(step, [[1]], { eosTokenId: -1 }), /greedy: eosTokenId must be a non-negative integer/],
   ['minNewTokens without EOS', () => greedy(step, [[1]], { minNewTokens: 2 }), /greedy: eosTokenId must be given when minNewTokens is/],
   ['inputIds empty', () => greedy(step, []), /greedy: inputIds must be a non-empty list/],
@@ -76,6 +74,32 @@ describe('invalid arguments get clear errors naming the argument', () => {
       expect(() => tf.tidy(() => copyDistribution(tf.zeros([1, 4]), tf.zeros([2, 3]), tf.zeros([1]), ids, 5))).toThrow(/copyDistribution: attention must be of size 1 on axis 0/);
       expect(() => tf.tidy(() => copyDistribution(tf.zeros([1, 4]), tf.zeros([1, 3]), tf.zeros([1]), ids, 3))).toThrow(/copyDistribution: extendedVocabSize must be an integer ≥ 4/);
       tf.dispose([t, ids]);
+    });
+  });
+
+  it('NaN or +Infinity logits stop every decoder with a clear error (never NaN scores)', async () => {
+    await assertNoLeaks(async () => {
+      for (const [bad, name] of [
+        [Number.NaN, 'NaN'],
+        [Infinity, '\\+Infinity'],
+      ] as const) {
+        // Row 1, token 2 goes bad at step 1.
+        const poisoned: StepFn<null> = (tokens, s, info) => {
+          const data = new Float32Array(tokens.length * 5).map((_, i) => (i % 5) * 0.1);
+          if (info.step === 1) data[1 * 5 + 2] = bad;
+          return { logits: tf.tensor2d(data, [tokens.length, 5]), state: s };
+        };
+        const message = (where: string) => new RegExp(`^${where}: the step function's logits hold ${name} at step 1 \\(row 1, token 2\\); logits must be finite or -Infinity`);
+        await expect(greedy(poisoned, [[1], [2]])).rejects.toThrow(message('greedy'));
+        await expect(sample(poisoned, [[1], [2]], { seed: 1 })).rejects.toThrow(message('sample'));
+        await expect(beamSearch(poisoned, [[1]], { numBeams: 2 })).rejects.toThrow(message('beamSearch'));
+        await expect(beamSearch(poisoned, [[1]], { numBeams: 2, repetitionPenalty: 1.2 })).rejects.toThrow(message('beamSearch'));
+        await expect(beamSearch(poisoned, [[1]], { numBeams: 2, doSample: true, seed: 1 })).rejects.toThrow(message('beamSearch'));
+        // A processor that produces NaN or +Infinity is named as the culprit.
+        const broken = (_ids: unknown, s: { rows: number; vocab: number; data: Float32Array }) => ({ ...s, data: Float32Array.from(s.data, (v, i) => (i === 3 ? bad : v)) });
+        await expect(beamSearch(prefixStep(5), [[1]], { numBeams: 2, processors: [broken] })).rejects.toThrow(new RegExp(`^beamSearch: the logits processors' scores hold ${name} at step 0 \\(row 0, token 3\\)`));
+        await expect(greedy(prefixStep(5), [[1]], { processors: [broken] })).rejects.toThrow(new RegExp(`^greedy: the logits processors' scores hold ${name} at step 0 \\(row 0, token 3\\)`));
+      }
     });
   });
 
