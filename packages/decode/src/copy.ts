@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkKeys, checkShape, DLArgumentError } from '@dl/core';
+import { asIs, checkInt, checkKeys, checkShape, DLArgumentError } from '@dl/core';
 import type { StepFn, StepInfo } from './types.js';
 
 /** A source text mapped for the copy mechanism (see {@link extendSource}). */
@@ -72,17 +72,30 @@ export function extendedToWords(ids: readonly number[], idToWord: (id: number) =
   return ids.map((id) => (id < vocabSize ? idToWord(id) : (oovs[id - vocabSize] ?? `<oov ${id - vocabSize}?>`)));
 }
 
+/** Backends that read a tensor synchronously without stalling a GPU (WebGPU in Node cannot at all). */
+const SYNC_READ_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
+
 /**
  * The pointer-generator's final distribution (See et al. 2017, eq. 9):
  * `P(w) = p_gen · P_vocab(w) + (1 − p_gen) · Σ_{i : source_i = w} a_i`, over the extended vocabulary
  * (`P_vocab` is 0 for OOV words, so they can only be copied). Differentiable in all three inputs.
  *
+ * The attention is scattered onto the ids with one scatter-add (and gathered back for its gradient), so
+ * the cost is linear in rows × (source length + extended vocabulary) on every backend.
+ *
+ * Source ids must lie in [−1, extendedVocabSize): an id outside would move probability into another row.
+ * Ids given as arrays are checked on every backend; an int32 tensor is read back and checked on the
+ * backends that read synchronously (cpu, wasm, tensorflow), while on GPU backends a row with such an id
+ * comes out all NaN (a GPU cannot be read without stalling, and a NaN cannot go unnoticed).
+ *
  * @param vocabProbs `[rows, V]` the generator's distribution (softmax of the vocabulary logits).
  * @param attention `[rows, S]` attention over source positions (rows sum to 1).
  * @param pGen `[rows]` or `[rows, 1]`, the generation probability in [0, 1].
- * @param sourceIds `[rows, S]` int32 extended ids of the source tokens; −1 marks padding (ignored).
+ * @param sourceIds `[rows, S]` extended ids of the source tokens, an int32 tensor or arrays; −1 marks
+ *   padding (ignored).
  * @param extendedVocabSize V + the largest number of OOV words of any row.
  * @returns `[rows, extendedVocabSize]` probabilities.
+ * @throws DLArgumentError for shapes that disagree and for source ids outside [−1, extendedVocabSize).
  *
  * @example
  * ```ts
@@ -92,33 +105,82 @@ export function extendedToWords(ids: readonly number[], idToWord: (id: number) =
  *   tf.tensor2d([[0.5, 0.5, 0]]),          // P_vocab over V = 3
  *   tf.tensor2d([[0.25, 0.75]]),           // attention over 2 source tokens
  *   tf.tensor1d([0.6]),                    // p_gen
- *   tf.tensor2d([[1, 3]], [1, 2], 'int32'), // source = [word 1, OOV #0]
+ *   [[1, 3]],                              // source = [word 1, OOV #0] (or an int32 tensor)
  *   4,
  * ); // [[0.3, 0.4, 0, 0.3]]
  * ```
  */
-export function copyDistribution(vocabProbs: tf.Tensor, attention: tf.Tensor, pGen: tf.Tensor, sourceIds: tf.Tensor, extendedVocabSize: number): tf.Tensor2D {
+export function copyDistribution(
+  vocabProbs: tf.Tensor,
+  attention: tf.Tensor,
+  pGen: tf.Tensor,
+  sourceIds: tf.Tensor | readonly (readonly number[])[],
+  extendedVocabSize: number,
+): tf.Tensor2D {
   const where = 'copyDistribution';
   checkShape(where, 'vocabProbs', vocabProbs, { rank: 2 });
   const rows = vocabProbs.shape[0] as number;
   const V = vocabProbs.shape[1] as number;
   checkShape(where, 'attention', attention, { rank: 2, dims: { 0: rows } });
   const S = attention.shape[1] as number;
-  checkShape(where, 'sourceIds', sourceIds, { rank: 2, dims: { 0: rows, 1: S }, dtype: 'int32' });
   checkShape(where, 'pGen', pGen, { rank: [1, 2], dims: { 0: rows } });
   if (pGen.rank === 2 && pGen.shape[1] !== 1) throw new DLArgumentError(where, 'pGen', `of shape [${rows}] or [${rows}, 1]`, pGen);
-  checkInt(where, 'extendedVocabSize', extendedVocabSize, V);
+  const Vext = checkInt(where, 'extendedVocabSize', extendedVocabSize, V);
+  let checked = true;
+  if (sourceIds instanceof tf.Tensor) {
+    checkShape(where, 'sourceIds', sourceIds, { rank: 2, dims: { 0: rows, 1: S }, dtype: 'int32' });
+    // One small read keeps a bad id from silently moving probability between rows.
+    if (SYNC_READ_BACKENDS.has(tf.getBackend())) checkIds(where, sourceIds.dataSync(), S, Vext);
+    else checked = false;
+  } else {
+    if (!Array.isArray(sourceIds) || sourceIds.length !== rows || !sourceIds.every((r) => Array.isArray(r) && r.length === S)) {
+      throw new DLArgumentError(where, 'sourceIds', `of shape [${rows}, ${S}] (an int32 tensor or arrays)`, sourceIds);
+    }
+    checkIds(where, sourceIds.flat(), S, Vext);
+  }
+  if (rows === 0) return tf.zeros([0, Vext]) as tf.Tensor2D;
   return tf.tidy(() => {
+    const ids = sourceIds instanceof tf.Tensor ? sourceIds : tf.tensor2d(sourceIds.flat(), [rows, S], 'int32'); // [rows, S]
     const g = tf.reshape(pGen, [rows, 1]); // [rows, 1]
-    const gen = tf.mul(g, tf.pad(vocabProbs, [[0, 0], [0, extendedVocabSize - V]])); // [rows, Vext]
-    // Scatter-add attention onto the source ids: segment row·Vext + id; padding (−1) goes to a dropped segment.
-    const rowBase = tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(extendedVocabSize, 'int32')); // [rows]
-    const valid = tf.greaterEqual(sourceIds, tf.scalar(0, 'int32')); // [rows, S]
-    const seg = tf.where(valid, tf.add(tf.reshape(rowBase, [rows, 1]), sourceIds), tf.fill([rows, S], rows * extendedVocabSize, 'int32')); // [rows, S]
-    const summed = tf.unsortedSegmentSum(tf.reshape(attention, [-1]), tf.reshape(seg, [-1]) as tf.Tensor1D, rows * extendedVocabSize + 1); // [rows·Vext + 1]
-    const copied = tf.reshape(tf.slice(summed, [0], [rows * extendedVocabSize]), [rows, extendedVocabSize]); // [rows, Vext]
+    const gen = tf.mul(g, tf.pad(vocabProbs, [[0, 0], [0, Vext - V]])); // [rows, Vext]
+    // Each (row, position) adds its attention at row·(Vext + 1) + id; padding goes to the row's spare
+    // column Vext, which is dropped.
+    const cols = Vext + 1;
+    const inRange = tf.logicalAnd(tf.greaterEqual(ids, tf.scalar(0, 'int32')), tf.less(ids, tf.scalar(Vext, 'int32'))); // [rows, S]
+    const rowBase = tf.reshape(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(cols, 'int32')), [rows, 1]); // [rows, 1]
+    const target = tf.reshape(tf.add(rowBase, tf.where(inRange, ids, tf.fill([rows, S], Vext, 'int32'))), [rows * S, 1]); // [rows·S, 1]
+    let copied = tf.slice(scatterAdd(attention, target, rows, S, cols), [0, 0], [rows, Vext]); // [rows, Vext]
+    if (!checked) {
+      const bad = tf.any(tf.logicalAnd(tf.logicalNot(inRange), tf.notEqual(ids, tf.scalar(-1, 'int32'))), 1, true); // [rows, 1]
+      copied = tf.where(tf.tile(bad, [1, Vext]), tf.fill([rows, Vext], NaN), copied); // [rows, Vext]
+    }
     return tf.add(gen, tf.mul(tf.sub(1, g), copied)) as tf.Tensor2D; // [rows, Vext]
   });
+}
+
+/** Throws unless every id is an integer in [−1, Vext). */
+function checkIds(where: string, ids: ArrayLike<number>, S: number, Vext: number): void {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (!Number.isInteger(id) || id < -1 || id >= Vext) {
+      throw new DLArgumentError(where, 'sourceIds', `ids in [-1, ${Vext}) (−1 = padding)`, asIs(`${id} at [${Math.floor(i / S)}, ${i % S}]`));
+    }
+  }
+}
+
+/**
+ * `[rows, cols]` sums of `attention` `[rows, S]` at the flat positions `target` `[rows·S, 1]` (a
+ * scatter-add, linear in its size on every backend), with the gradient a gather of the upstream gradient
+ * at the same positions.
+ */
+function scatterAdd(attention: tf.Tensor, target: tf.Tensor, rows: number, S: number, cols: number): tf.Tensor {
+  const scatter = tf.customGrad((a, save) => {
+    (save as tf.GradSaveFunc)([target]);
+    const value = tf.reshape(tf.scatterND(target, tf.reshape(a as tf.Tensor, [rows * S]), [rows * cols]), [rows, cols]); // [rows, cols]
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.reshape(tf.gather(tf.reshape(dy, [rows * cols]), tf.reshape(saved[0], [rows * S])), [rows, S]); // [rows, S]
+    return { value, gradFunc };
+  });
+  return scatter(attention); // [rows, cols]
 }
 
 /** What a pointer-generator step returns (see {@link copyStep}). */
@@ -205,7 +267,7 @@ export function copyStep<S>(step: PointerGeneratorStepFn<S>, options: CopyStepOp
       const ids = new Int32Array(tokens.length * S).fill(-1);
       info.batchIndex.forEach((b, r) => sources[b].forEach((id: number, i: number) => (ids[r * S + i] = id)));
       const logits = tf.tidy(() => {
-        const src = tf.tensor2d(ids, [tokens.length, S], 'int32'); // [rows, S]
+        const src = Array.from({ length: tokens.length }, (_, r) => Array.from(ids.subarray(r * S, (r + 1) * S))); // [rows][S], checked on the host
         const p = copyDistribution(tf.softmax(out.logits), out.attention, out.pGen, src, Vext); // [rows, Vext]
         const positive = tf.greater(p, 0); // [rows, Vext]
         return tf.where(positive, tf.log(tf.maximum(p, 1e-37)), tf.fill(p.shape, -Infinity)); // [rows, Vext]
