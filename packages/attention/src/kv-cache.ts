@@ -16,10 +16,30 @@ export interface KVCacheOptions {
 }
 
 /**
+ * A cache append in two phases: the keys and values to attend over now (new tensors, disposed by the
+ * caller or its tidy), and `commit()`, which stores them. A caller that fails between the two leaves the
+ * cache as it was. Package-internal (see {@link stageAppend}).
+ */
+export interface StagedAppend {
+  /** Keys to attend over `[B, H, held + t, dk]`. */
+  k: tf.Tensor;
+  /** Values to attend over `[B, H, held + t, dv]`. */
+  v: tf.Tensor;
+  /** Stores the appended keys and values (trimmed to the window). */
+  commit(): void;
+}
+
+let stage: (cache: KVCache, kNew: tf.Tensor, vNew: tf.Tensor, where: string) => StagedAppend;
+
+/**
  * Keys and values of the steps decoded so far, for incremental (autoregressive) decoding: each step
  * appends its keys/values `[B, H, t, d]` and attends over the cache, instead of recomputing all
  * positions. With `window`, only the last `window` positions are kept (local attention: memory O(w)).
  * The cache owns its two tensors; call {@link KVCache.dispose} when done.
+ *
+ * As decoding state, it follows the rows it decodes: {@link KVCache.reorder} returns a new cache whose
+ * row i is row `indices[i]` of this one (what beam search calls when it re-ranks beams; `gatherState` and
+ * the decoders of `@dl/decode` call it on caches anywhere in their state).
  *
  * @example
  * ```ts
@@ -40,6 +60,10 @@ export class KVCache {
   private v: tf.Tensor | null = null;
   private seen = 0;
 
+  static {
+    stage = (cache, kNew, vNew, where) => cache.stage(kNew, vNew, where);
+  }
+
   /** @param options see {@link KVCacheOptions}. */
   constructor(options: KVCacheOptions = {}) {
     this.window = options.window === undefined ? undefined : checkInt('KVCache', 'window', options.window);
@@ -58,7 +82,7 @@ export class KVCache {
   /**
    * Appends one step of keys `[B, H, t, dk]` and values `[B, H, t, dv]`; returns the keys and values to
    * attend over (everything held before plus the new ones; new tensors the caller disposes), then trims
-   * the stored copy to the window.
+   * the stored copy to the window. Invalid shapes throw before anything changes.
    */
   append(kNew: tf.Tensor, vNew: tf.Tensor): {
     /** Keys to attend over `[B, H, held + t, dk]`. */
@@ -66,24 +90,38 @@ export class KVCache {
     /** Values to attend over `[B, H, held + t, dv]`. */
     v: tf.Tensor;
   } {
-    checkShape('KVCache.append', 'kNew', kNew, { rank: 4 });
-    checkShape('KVCache.append', 'vNew', vNew, { rank: 4, dims: { 0: sh(kNew)[0], 1: sh(kNew)[1], 2: sh(kNew)[2] } });
-    if (this.k && this.v) {
-      checkShape('KVCache.append', 'kNew', kNew, { dims: { 0: sh(this.k)[0], 1: sh(this.k)[1], 3: sh(this.k)[3] } });
-      checkShape('KVCache.append', 'vNew', vNew, { dims: { 3: sh(this.v)[3] } });
-    }
-    const k = this.k ? tf.concat([this.k, kNew], 2) : tf.clone(kNew); // [B, H, held + t, dk]
-    const v = this.v ? tf.concat([this.v, vNew], 2) : tf.clone(vNew); // [B, H, held + t, dv]
-    const n = sh(k)[2];
-    const keep = this.window === undefined ? n : Math.min(n, this.window);
-    const trim = (x: tf.Tensor) => tf.keep(keep === n ? tf.clone(x) : tf.slice(x, [0, 0, n - keep, 0], [-1, -1, keep, -1])); // [B, H, keep, ·]
-    const [nk, nv] = [trim(k), trim(v)];
-    this.k?.dispose();
-    this.v?.dispose();
-    this.k = nk;
-    this.v = nv;
-    this.seen += sh(kNew)[2];
-    return { k, v };
+    const staged = this.stage(kNew, vNew, 'KVCache.append');
+    staged.commit();
+    return { k: staged.k, v: staged.v };
+  }
+
+  /**
+   * A new cache whose row i is row `indices[i]` of this one (rows may repeat or be left out): its keys
+   * and values are gathered on axis 0 into new tensors it owns; `window` and `length` are kept. This cache
+   * is left as it was (dispose each when done).
+   *
+   * @param indices row indices in [0, batch), at least one.
+   *
+   * @example
+   * ```ts
+   * import * as tf from '@tensorflow/tfjs-core';
+   * import { KVCache } from '@dl/attention';
+   * const cache = new KVCache();
+   * const kv = tf.randomNormal([2, 1, 3, 4]); // 2 rows, 3 positions
+   * tf.dispose(Object.values(cache.append(kv, kv)));
+   * const beams = cache.reorder([1, 1, 0]); // 3 rows: row 1 twice, then row 0
+   * beams.held; // 3
+   * beams.dispose();
+   * cache.dispose();
+   * ```
+   */
+  reorder(indices: readonly number[]): KVCache {
+    const rows = this.k ? sh(this.k)[0] : undefined;
+    checkRowIndices('KVCache.reorder', indices, rows);
+    const out = new KVCache({ window: this.window });
+    out.seen = this.seen;
+    if (this.k && this.v) [out.k, out.v] = gatherRows(indices, [this.k, this.v]);
+    return out;
   }
 
   /** Frees the held tensors and empties the cache. */
@@ -93,12 +131,64 @@ export class KVCache {
     this.k = this.v = null;
     this.seen = 0;
   }
+
+  /** Validates an append and returns it staged (nothing changes until `commit`). */
+  private stage(kNew: tf.Tensor, vNew: tf.Tensor, where: string): StagedAppend {
+    checkShape(where, 'kNew', kNew, { rank: 4 });
+    checkShape(where, 'vNew', vNew, { rank: 4, dims: { 0: sh(kNew)[0], 1: sh(kNew)[1], 2: sh(kNew)[2] } });
+    if (this.k && this.v) {
+      checkShape(where, 'kNew', kNew, { dims: { 0: sh(this.k)[0], 1: sh(this.k)[1], 3: sh(this.k)[3] } });
+      checkShape(where, 'vNew', vNew, { dims: { 3: sh(this.v)[3] } });
+    }
+    const k = this.k ? tf.concat([this.k, kNew], 2) : tf.clone(kNew); // [B, H, held + t, dk]
+    const v = this.v ? tf.concat([this.v, vNew], 2) : tf.clone(vNew); // [B, H, held + t, dv]
+    const t = sh(kNew)[2];
+    const commit = () => {
+      const n = sh(k)[2];
+      const keep = this.window === undefined ? n : Math.min(n, this.window);
+      const trim = (x: tf.Tensor) => tf.keep(keep === n ? tf.clone(x) : tf.slice(x, [0, 0, n - keep, 0], [-1, -1, keep, -1])); // [B, H, keep, ·]
+      const [nk, nv] = [trim(k), trim(v)];
+      this.k?.dispose();
+      this.v?.dispose();
+      this.k = nk;
+      this.v = nv;
+      this.seen += t;
+    };
+    return { k, v, commit };
+  }
+}
+
+/**
+ * Stages an append to `cache` (package-internal): validates `kNew`/`vNew` against the cache, returns the
+ * keys and values to attend over and a `commit()` that stores them, so a caller that fails in between
+ * leaves the cache unchanged.
+ */
+export function stageAppend(cache: KVCache, kNew: tf.Tensor, vNew: tf.Tensor, where: string): StagedAppend {
+  return stage(cache, kNew, vNew, where);
+}
+
+/** Throws unless `indices` is a non-empty list of integers in [0, rows) (any ≥ 0 when rows is unknown). */
+function checkRowIndices(where: string, indices: readonly number[], rows: number | undefined): void {
+  if (!Array.isArray(indices) || indices.length === 0) throw new DLArgumentError(where, 'indices', 'a non-empty list of row indices', indices);
+  if (indices.some((i) => !Number.isInteger(i) || i < 0 || (rows !== undefined && i >= rows))) {
+    throw new DLArgumentError(where, 'indices', rows === undefined ? 'row indices ≥ 0' : `row indices in [0, ${rows})`, indices);
+  }
+}
+
+/** Each tensor's rows `indices` (gathered on axis 0), as new kept tensors. */
+function gatherRows(indices: readonly number[], tensors: tf.Tensor[]): tf.Tensor[] {
+  return tf.tidy(() => {
+    const idx = tf.tensor1d(indices as number[], 'int32'); // [n]
+    return tensors.map((t) => tf.gather(t, idx, 0)); // [n, ...]
+  });
 }
 
 /**
  * One decoding step: appends `kNew`/`vNew` to `cache` and runs `attend` (default full attention) for
  * the new queries `q` `[B, H, t, dk]` over everything held, causally (aligned to the end). For local
  * attention pass `localAttention({ lookBack: w, causal: true })` and a `KVCache({ window: w + 1 })`.
+ * Everything is checked first and the cache changes only when `attend` succeeded, so a call that
+ * throws leaves the cache as it was.
  *
  * @example
  * ```ts
@@ -111,16 +201,24 @@ export class KVCache {
  * ```
  */
 export function cachedAttention(q: tf.Tensor, kNew: tf.Tensor, vNew: tf.Tensor, cache: KVCache, attend: AttentionFn = scaledDotProductAttention, options: AttentionOptions = {}): AttentionResult {
-  if (!(cache instanceof KVCache)) throw new DLArgumentError('cachedAttention', 'cache', 'a KVCache', cache);
-  if (options.keyPaddingMask || options.mask) throw new DLArgumentError('cachedAttention', 'options', 'without mask/keyPaddingMask (the cache grows each step)', Object.keys(options));
+  const where = 'cachedAttention';
+  if (!(cache instanceof KVCache)) throw new DLArgumentError(where, 'cache', 'a KVCache', cache);
+  if (typeof attend !== 'function') throw new DLArgumentError(where, 'attend', 'an AttentionFn', attend);
+  if (options.keyPaddingMask || options.mask) throw new DLArgumentError(where, 'options', 'without mask/keyPaddingMask (the cache grows each step)', Object.keys(options));
+  checkShape(where, 'q', q, { rank: 4, dtype: 'float32' });
+  checkShape(where, 'kNew', kNew, { rank: 4, dtype: 'float32' });
+  const [B, H, , dk] = sh(kNew);
+  if (sh(q)[0] !== B || sh(q)[1] !== H || sh(q)[3] !== dk) throw new DLArgumentError(where, 'q', `of shape [${B}, ${H}, t, ${dk}] (batch, heads and head dim as kNew)`, q);
   return tf.tidy(() => {
-    const { k, v } = cache.append(kNew, vNew); // [B, H, held + t, ·]
-    return attend(q, k, v, { ...options, causal: true });
+    const staged = stageAppend(cache, kNew, vNew, where); // [B, H, held + t, ·]
+    const result = attend(q, staged.k, staged.v, { ...options, causal: true });
+    staged.commit();
+    return result;
   });
 }
 
 /**
- * The recurrent state of causal linear attention (seed 002: φ(k)vᵀ summed once and reused): S = Σⱼ
+ * The recurrent state of causal linear attention (φ(k)vᵀ summed once and reused, Katharopoulos et al. 2020): S = Σⱼ
  * φ(kⱼ)vⱼᵀ `[B, H, m, dv]` and z = Σⱼ φ(kⱼ) `[B, H, 1, m]`. Each step costs O(m·dv) per position, whatever
  * the length so far: linear attention as an RNN. Owns its tensors; call {@link LinearAttentionState.dispose}.
  *
@@ -177,6 +275,31 @@ export class LinearAttentionState {
       this.z = z;
       return tf.div(num, tf.add(den, this.eps)); // [B, H, t, dv]
     });
+    return out;
+  }
+
+  /**
+   * A new state whose row i is row `indices[i]` of this one: its running sums are gathered on axis 0
+   * into new tensors it owns, with the same feature map and ε. This state is left as it was.
+   *
+   * @param indices row indices in [0, batch), at least one.
+   *
+   * @example
+   * ```ts
+   * import * as tf from '@tensorflow/tfjs-core';
+   * import { LinearAttentionState } from '@dl/attention';
+   * const state = new LinearAttentionState();
+   * const x = tf.randomNormal([2, 1, 3, 4]);
+   * state.step(x, x, x).dispose();
+   * const beams = state.reorder([0, 0, 1]); // 3 rows
+   * beams.dispose();
+   * state.dispose();
+   * ```
+   */
+  reorder(indices: readonly number[]): LinearAttentionState {
+    checkRowIndices('LinearAttentionState.reorder', indices, this.S ? sh(this.S)[0] : undefined);
+    const out = new LinearAttentionState({ featureMap: this.fm, eps: this.eps });
+    if (this.S && this.z) [out.S, out.z] = gatherRows(indices, [this.S, this.z]);
     return out;
   }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkNumber, checkShape, DLArgumentError, Linear, Module, xavierNormal, xavierUniform, type Rng } from '@dl/core';
 import { scaledDotProductAttention } from './full.js';
-import type { KVCache } from './kv-cache.js';
+import { stageAppend, type KVCache } from './kv-cache.js';
 import { perHead } from './patterns.js';
 import type { AttentionFn, AttentionOptions } from './types.js';
 import { sh } from './shape.js';
@@ -199,7 +199,9 @@ export class MultiHeadAttention extends Module {
       }
       let kh = this.splitHeads(k); // [B, H, Lk', hd]
       let vh = this.splitHeads(v); // [B, H, Lk', hd]
-      if (cache) ({ k: kh, v: vh } = cache.append(kh, vh)); // [B, H, held + Lq, hd]
+      // The cache takes the new keys/values only once the call has succeeded (a failure leaves it unchanged).
+      const staged = cache ? stageAppend(cache, kh, vh, where) : null;
+      if (staged) ({ k: kh, v: vh } = staged); // [B, H, held + Lq, hd]
 
       const opts: AttentionOptions & { scoreBias?: tf.Tensor; dropout?: number; training?: boolean } = { causal: options.causal || !!cache, returnWeights: options.needWeights };
       if (keyPaddingMask) opts.keyPaddingMask = extra ? tf.concat([keyPaddingMask, tf.zeros([B, 1], 'bool')], 1) : keyPaddingMask; // [B, Lk']
@@ -217,9 +219,10 @@ export class MultiHeadAttention extends Module {
       else r = scaledDotProductAttention(q, kh, vh, { ...opts, dropout: this.dropout, training: this.training });
       const merged = tf.reshape(tf.transpose(r.output, [0, 2, 1, 3]), [B, Lq, E]); // [B, Lq, E]
       const output = this.outProj.forward(merged); // [B, Lq, E]
+      if (options.needWeights && !r.weights) throw new DLArgumentError(where, 'attention', 'a variant that returns weights on request', 'none');
+      staged?.commit();
       if (!options.needWeights) return { output };
-      if (!r.weights) throw new DLArgumentError(where, 'attention', 'a variant that returns weights on request', 'none');
-      return { output, weights: options.averageAttnWeights === false ? r.weights : tf.mean(r.weights, 1) }; // [B, (H,) Lq, Lk]
+      return { output, weights: options.averageAttnWeights === false ? r.weights : tf.mean(r.weights as tf.Tensor, 1) }; // [B, (H,) Lq, Lk]
     });
   }
 }
