@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // The @dl demos. `node src/main.mjs [part …] [--backend=auto|webgpu|wasm|cpu|tensorflow] [--quick] [--epochs=N]`
-// Parts: mlp (default: MNIST MLP from @dl/core), optim, attention, cnn, decode, all.
+// Parts: mlp (default: MNIST MLP from @dl/core), optim, attention, cnn, decode, transformer, all.
 import { existsSync } from 'node:fs';
 import { useBackend } from '@dl/core';
 
-const PARTS = ['mlp', 'optim', 'attention', 'cnn', 'decode'];
+const PARTS = ['mlp', 'optim', 'attention', 'cnn', 'decode', 'transformer'];
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
   const a = args.find((s) => s.startsWith(`--${name}=`) || s === `--${name}`);

@@ -1,0 +1,156 @@
+// Grapheme-to-phoneme on CMUdict with an encoder-decoder Transformer from @dl/transformer: training with
+// the Trainer (AdamW, warmup + cosine, label smoothing, checkpoints every few minutes so a long run can
+// be resumed), greedy evaluation during training, then beam search on the held-out words with word and
+// phoneme error rates, a few words' n-best lists, and a cross-attention heatmap.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { heatmapPng } from '@dl/attention';
+import { beamSearch, greedy } from '@dl/decode';
+import { warmupCosine } from '@dl/optim';
+import { EncoderDecoder, Trainer } from '@dl/transformer';
+import { BOS, EOS, LETTERS, PHONES, batcher, decodePron, encodePron, encodeWord, errorRates, loadCmudict, padBatch, trainingPairs } from './cmudict.mjs';
+import { progressBar } from './progress.mjs';
+
+/** The model of the full run (1.4 M parameters) and of the quick CI run. */
+export const G2P_CONFIGS = {
+  full: { dModel: 128, nHeads: 4, numEncoderLayers: 3, numDecoderLayers: 3, dimFeedforward: 512, epochs: 12, batchSize: 64, peakLr: 1e-3, warmupSteps: 1000 },
+  quick: { dModel: 64, nHeads: 4, numEncoderLayers: 2, numDecoderLayers: 2, dimFeedforward: 256, epochs: 1, batchSize: 32, peakLr: 3e-3, warmupSteps: 30 },
+};
+
+function buildModel(c) {
+  return new EncoderDecoder({
+    srcVocabSize: LETTERS.length,
+    tgtVocabSize: PHONES.length,
+    dModel: c.dModel,
+    nHeads: c.nHeads,
+    numEncoderLayers: c.numEncoderLayers,
+    numDecoderLayers: c.numDecoderLayers,
+    dimFeedforward: c.dimFeedforward,
+    normFirst: true,
+    dropout: 0.1,
+    padId: 0,
+    seed: 1,
+  });
+}
+
+/** Decodes `entries` in batches with greedy search or beam search; returns phoneme lists (best first). */
+export async function predict(model, entries, { numBeams = 1, batchSize = 128, numReturn = 1, onBatch } = {}) {
+  model.eval();
+  const out = [];
+  for (let i = 0; i < entries.length; i += batchSize) {
+    const part = entries.slice(i, i + batchSize);
+    const { src } = padBatch(part.map((e) => ({ src: encodeWord(e.word), tgt: [] })));
+    const { step, state } = model.decoding(src);
+    const prompts = part.map(() => [BOS]);
+    const common = { state, eosTokenId: EOS, maxNewTokens: 32 };
+    const r = numBeams === 1 ? await greedy(step, prompts, common) : await beamSearch(step, prompts, { ...common, numBeams, numReturnSequences: numReturn });
+    state.dispose();
+    for (const hyps of r.sequences) out.push(numReturn === 1 ? decodePron(hyps[0].tokens) : hyps.map((h) => ({ pron: decodePron(h.tokens), score: h.score })));
+    onBatch?.(Math.min(i + batchSize, entries.length));
+  }
+  return out;
+}
+
+/**
+ * Trains (resuming from `runDir/checkpoint.safetensors` when present) and evaluates.
+ * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, evalBeams?: number }} options
+ */
+export async function runG2P({ quick = false, runDir, outDir, epochs, evalBeams = 4, log = console.log }) {
+  const c = { ...(quick ? G2P_CONFIGS.quick : G2P_CONFIGS.full) };
+  if (epochs) c.epochs = epochs;
+  let { train, test } = loadCmudict();
+  log(`CMUdict: ${train.length} training words, ${test.length} held-out words (${train.reduce((n, e) => n + e.prons.length, 0)} training pronunciations)`);
+  // Validation for early feedback: 500 training words set aside (not trained on).
+  let valid = train.filter((_, i) => i % 200 === 7).slice(0, quick ? 100 : 500);
+  const validSet = new Set(valid.map((e) => e.word));
+  train = train.filter((e) => !validSet.has(e.word));
+  if (quick) {
+    train = train.filter((e) => e.word.length <= 6).filter((_, i) => i % 12 === 0);
+    test = test.filter((e) => e.word.length <= 6).slice(0, 150);
+    valid = valid.filter((e) => e.word.length <= 6);
+  }
+  const pairs = trainingPairs(train);
+  const data = batcher(pairs, c.batchSize, 1);
+  const totalSteps = c.epochs * data.batchesPerEpoch;
+  const model = buildModel(c);
+  log(`model: ${model.numParameters().toLocaleString('en')} parameters, d=${c.dModel}, ${c.numEncoderLayers}+${c.numDecoderLayers} layers, pre-LN; ${c.epochs} epochs × ${data.batchesPerEpoch} batches of ${c.batchSize}`);
+  mkdirSync(runDir, { recursive: true });
+  mkdirSync(outDir, { recursive: true });
+  const ckpt = `${runDir}/checkpoint.safetensors`;
+  const historyFile = `${runDir}/history.json`;
+  const history = existsSync(historyFile) && !quick ? JSON.parse(readFileSync(historyFile, 'utf8')) : { losses: [], evals: [], trainSeconds: 0 };
+  const bar = progressBar(totalSteps, 'g2p training');
+  let sessionStart = Date.now();
+  const trainer = new Trainer({
+    model,
+    batch: (p) => data.batch(p),
+    loss: (b) => model.loss(b.src, b.tgtIn, b.tgtOut, { labelSmoothing: 0.1 }),
+    optimizer: { lr: warmupCosine({ peak: c.peakLr, warmupSteps: c.warmupSteps, totalSteps, end: c.peakLr / 20 }), weightDecay: 0.01, betas: [0.9, 0.98] },
+    clipGradNorm: 1,
+    evalEvery: data.batchesPerEpoch,
+    evaluate: async (m) => {
+      const preds = await predict(m, valid);
+      const { wer, per } = errorRates(valid, preds);
+      log(`\n  epoch ${Math.round(trainer.step / data.batchesPerEpoch)}: validation (greedy) WER ${(100 * wer).toFixed(1)} %, PER ${(100 * per).toFixed(2)} %`);
+      return per;
+    },
+    onProgress: (p) => {
+      history.losses.push([p.step, p.loss]);
+      if (p.evalMetric !== undefined) history.evals.push([p.step, p.evalMetric]);
+      bar.update(p.step, { loss: p.loss.toFixed(3), lr: p.lr?.toExponential(2), eta: `${Math.round(p.etaMs / 60000)} min` });
+    },
+    checkpointEvery: quick ? 10_000 : 200,
+    onCheckpoint: (bytes) => {
+      history.trainSeconds += (Date.now() - sessionStart) / 1000;
+      sessionStart = Date.now();
+      writeFileSync(`${ckpt}.tmp`, bytes);
+      renameSync(`${ckpt}.tmp`, ckpt); // atomic: a killed run never leaves half a checkpoint
+      writeFileSync(historyFile, JSON.stringify(history));
+    },
+  });
+  if (!quick && existsSync(ckpt)) {
+    await trainer.restore(readFileSync(ckpt));
+    log(`resumed from ${ckpt} at step ${trainer.step} (${(history.trainSeconds / 60).toFixed(1)} min trained so far)`);
+  }
+  await trainer.fit(totalSteps);
+  bar.done();
+  history.trainSeconds += (Date.now() - sessionStart) / 1000;
+  if (!quick) {
+    writeFileSync(`${ckpt}.tmp`, await trainer.checkpoint());
+    renameSync(`${ckpt}.tmp`, ckpt);
+    writeFileSync(historyFile, JSON.stringify(history));
+  }
+  const first = history.losses[0]?.[1];
+  const last = history.losses.at(-1)?.[1];
+  log(`training: ${trainer.step} steps, loss ${first?.toFixed(3)} → ${last?.toFixed(3)}, ${(history.trainSeconds / 60).toFixed(1)} min on ${tf.getBackend()}`);
+
+  // Held-out evaluation: greedy and beam search.
+  const started = Date.now();
+  const evalBar = progressBar(test.length, `beam search (${evalBeams} beams) on held-out words`);
+  const beamPreds = await predict(model, test, { numBeams: evalBeams, onBatch: (n) => evalBar.update(n) });
+  evalBar.done();
+  const beam = errorRates(test, beamPreds);
+  const greedyPreds = await predict(model, test);
+  const greedyRates = errorRates(test, greedyPreds);
+  log(`held-out (${test.length} words): greedy WER ${(100 * greedyRates.wer).toFixed(1)} %, PER ${(100 * greedyRates.per).toFixed(2)} %; beam ${evalBeams}: WER ${(100 * beam.wer).toFixed(1)} %, PER ${(100 * beam.per).toFixed(2)} % (${((Date.now() - started) / 1000).toFixed(0)} s to decode)`);
+
+  // A few words with their n-best lists.
+  const examples = ['PYTHON', 'TRANSFORMER', 'ATTENTION', 'QUIXOTIC', 'MOBY'];
+  const nbest = await predict(model, examples.map((word) => ({ word })), { numBeams: 4, numReturn: 3 });
+  examples.forEach((w, i) => {
+    log(`  ${w.padEnd(12)} ${nbest[i].map((h) => `${h.pron.join(' ')} (${h.score.toFixed(2)})`).join('  |  ')}`);
+  });
+
+  // Cross-attention of the last decoder layer for one word: phonemes (rows) over letters (columns).
+  const word = 'TRANSFORMER';
+  const [pron] = await predict(model, [{ word }]);
+  const { src, tgtIn } = padBatch([{ src: encodeWord(word), tgt: encodePron(pron) }]);
+  const { logits, crossWeights } = model.forward(src, tgtIn, { needWeights: true });
+  const attention = tf.tidy(() => tf.mean(tf.squeeze(crossWeights.at(-1), [0]), 0)); // [Lt, Ls] averaged over heads
+  writeFileSync(`${outDir}/g2p-cross-attention.png`, await heatmapPng(attention, { cellSize: 16 }));
+  log(`cross-attention of '${word}' → ${pron.join(' ')} (rows: phonemes incl. EOS, columns: letters): ${outDir}/g2p-cross-attention.png`);
+  tf.dispose([logits, attention, ...crossWeights]);
+  trainer.dispose();
+  model.dispose();
+  return { greedy: greedyRates, beam, steps: trainer.step, trainMinutes: history.trainSeconds / 60 };
+}

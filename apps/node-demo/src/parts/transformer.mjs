@@ -1,0 +1,26 @@
+// @dl/transformer demos: grapheme-to-phoneme on CMUdict (encoder-decoder, beam search), a character-level
+// GPT on Moby Dick (against PyTorch, samples with temperature and top-p), and the copy task.
+// `--only=g2p,charlm,copy` picks sub-runs. Long runs checkpoint to apps/node-demo/.runs/ and resume.
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { runG2P } from '../lib/g2p.mjs';
+
+const OUT = fileURLToPath(new URL('../../out/transformer/', import.meta.url));
+const RUNS = fileURLToPath(new URL('../../.runs/', import.meta.url));
+
+/** @param {{ quick?: boolean, only?: string[], epochs?: number }} options */
+export async function run({ quick = false, only, epochs } = {}) {
+  const want = (name) => !only || only.includes(name);
+  if (want('g2p')) {
+    console.log('\ngrapheme-to-phoneme (CMUdict), encoder-decoder Transformer');
+    await runG2P({ quick, epochs, runDir: `${RUNS}g2p${quick ? '-quick' : ''}`, outDir: OUT });
+  }
+  if (want('charlm')) {
+    const lib = new URL('../lib/charlm.mjs', import.meta.url);
+    if (existsSync(lib)) {
+      console.log('\ncharacter-level GPT (Moby Dick)');
+      const { runCharLM } = await import(lib.href);
+      await runCharLM({ quick });
+    }
+  }
+}
