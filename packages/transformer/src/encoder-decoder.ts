@@ -423,7 +423,8 @@ export class EncoderDecoder extends Module {
         const fresh = useCache ? tokens.map((t) => t.slice(cache.length)) : tokens; // [n, new]
         const { logits: all } = useCache
           ? this.decode(fresh, cache.cross ? undefined : cache.memory ?? undefined, { cache })
-          : this.decode(fresh, cache.memory ?? undefined, { memoryKeyPaddingMask: cache.memoryKeyPaddingMask });
+          : // Generated tokens are never padding, even one equal to padId: full lengths, no mask from the ids.
+            this.decode(fresh, cache.memory ?? undefined, { memoryKeyPaddingMask: cache.memoryKeyPaddingMask, tgtLengths: fresh.map(() => fresh[0].length) });
         const m = fresh[0].length;
         return tf.squeeze(tf.slice(all, [0, m - 1, 0], [n, 1, -1]), [1]); // [n, V]
       });
