@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { asIs, checkInt, checkKeys, checkShape, DLArgumentError } from '../errors.js';
+import { matMul } from '../matmul.js';
 import { Module } from '../module.js';
 import { getRng, randUniform, Rng } from '../random.js';
 
@@ -208,8 +209,8 @@ export abstract class RNNCellBase extends Module {
     const fromColumns = (v: tf.Tensor) => (unbatched ? tf.reshape(v, [H]) : tf.transpose(v)); // [B, H] or [H]
     const hT = h ? toColumns(h, H) : tf.zeros([H, B]); // [H, B]
     const cT = this.mode !== 'LSTM' ? null : c ? toColumns(c, H) : tf.zeros([H, B]); // [H, B]
-    let xg = tf.matMul(this.weightIh, toColumns(x, this.inputSize)); // [G·H, in] · [in, B] → [G·H, B]
-    let hg = tf.matMul(this.weightHh, hT); // [G·H, B]
+    let xg = matMul(this.weightIh, toColumns(x, this.inputSize)); // [G·H, in] · [in, B] → [G·H, B]
+    let hg = matMul(this.weightHh, hT); // [G·H, B]
     if (this.biasIh && this.biasHh) {
       xg = tf.add(xg, tf.reshape(this.biasIh, [G, 1])); // [G·H, B]
       hg = tf.add(hg, tf.reshape(this.biasHh, [G, 1])); // [G·H, B]

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkKeys, checkNumber, checkShape, DLArgumentError } from '../errors.js';
+import { matMul } from '../matmul.js';
 import { Module } from '../module.js';
 import { getRng, type Rng } from '../random.js';
 import { checkBool, checkLSTMState, checkNonlinearity, checkRng, GATES, recurrentInit, recurrentStep, type LSTMState, type RecurrentMode } from './rnn-cell.js';
@@ -208,12 +209,12 @@ export abstract class RNNBase extends Module {
       for (let layer = 0; layer < this.numLayers; layer++) {
         const ws = this.weights[layer];
         const F = layer === 0 ? this.inputSize : D * H;
-        // The input projection of every step and both directions in one matMul, W transposed first (no
-        // transposed-operand matMul, as Linear on wasm), then one transpose that makes each step's
-        // projection a contiguous [G·H, B] block.
+        // The input projection of every step and both directions in one matMul, then one transpose that
+        // makes each step's projection a contiguous [G·H, B] block. Products go through @dl/core's
+        // matMul, which keeps wasm on its fast untransposed kernel in the backward pass too.
         const x2 = tf.reshape(inp, [L * B, F]); // [L·B, F], rows in (t, b) or (b, t) order
         const wT = D === 1 ? tf.transpose(ws[0].wIh) : tf.concat(ws.map((w) => tf.transpose(w.wIh)), 1); // [F, D·G·H]
-        let proj = tf.matMul(x2, wT); // [L·B, D·G·H]
+        let proj = matMul(x2, wT); // [L·B, D·G·H]
         const bias = this.projectionBias(ws); // [D·G·H] or null
         if (bias) proj = tf.add(proj, bias); // [L·B, D·G·H]
         const byStep = inpBatchFirst
@@ -229,7 +230,7 @@ export abstract class RNNBase extends Module {
           const out: tf.Tensor[] = new Array(L);
           for (let k = 0; k < L; k++) {
             const t = d === 1 ? L - 1 - k : k;
-            let hg = tf.matMul(whh, h); // [G·H, H] · [H, B] → [G·H, B]
+            let hg = matMul(whh, h); // [G·H, H] · [H, B] → [G·H, B]
             if (bhh) hg = tf.add(hg, bhh); // [G·H, B]
             const next = recurrentStep(this.mode, H, xs[d * L + t], hg, h, c);
             if (masks && keeps) {
