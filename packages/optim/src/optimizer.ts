@@ -3,7 +3,7 @@ import { asIs, checkInt, checkNumber, DLArgumentError, describe as describeValue
 import { GradientAccumulator } from './accumulate.js';
 import { clipGradNorm } from './clip.js';
 import { findNonFinite, NonFiniteGradientError, type NonFiniteMode } from './guard.js';
-import { resolve, type GradientTransformation, type Hyper, type TransformState, type Updates } from './types.js';
+import { checkKeys, resolve, type GradientTransformation, type Hyper, type TransformState, type Updates } from './types.js';
 
 /** Options every {@link Optimizer} takes besides its algorithm's own. */
 export interface OptimizerConfig {
@@ -234,6 +234,7 @@ export class Optimizer<O extends object = object> {
   async minimize(lossFn: () => tf.Scalar, options: { returnCost?: boolean } = {}): Promise<tf.Scalar | null> {
     this.checkAlive();
     if (typeof lossFn !== 'function') throw new DLArgumentError(`${this.name}.minimize`, 'lossFn', 'a function returning a scalar tensor', lossFn);
+    checkKeys(`${this.name}.minimize`, options, ['returnCost']);
     const vars = this.params.filter((v) => this.isTrainable(v));
     if (vars.length === 0) throw new DLArgumentError(`${this.name}.minimize`, 'params', 'at least one trainable, unfrozen variable', 0);
     const { value, grads } = tf.variableGrads(lossFn, vars);

@@ -78,6 +78,16 @@ describe('bad input is rejected with the argument named', () => {
     await expect(opt.step([null])).rejects.toThrow(/used after dispose/);
   }));
 
+  it('minimize and criticalPoint reject unknown option keys, naming the valid ones', () => assertNoLeaks(async () => {
+    const opt = new Adam([w]);
+    await expect(opt.minimize(() => tf.sum(w) as tf.Scalar, { returnCosts: false } as never)).rejects.toThrow(/^Adam\.minimize: options\.returnCosts must be one of the known options \(returnCost\), got "returnCosts"$/);
+    expect(opt.iterations).toBe(0);
+    opt.dispose();
+    const x = tf.zeros([2]);
+    await expect(criticalPoint((v) => tf.sum(v) as tf.Scalar, x, { gradTolerance: 1 } as never)).rejects.toThrow(/^criticalPoint: options\.gradTolerance must be one of the known options \(gradTol, eigTol, maxSize\)/);
+    x.dispose();
+  }));
+
   it('hessian and criticalPoint want a flat vector', () => assertNoLeaks(async () => {
     const x = tf.zeros([2, 2]);
     await expect(hessian((v) => tf.sum(v) as tf.Scalar, x)).rejects.toThrow(/hessian: x must be a rank-1 tensor/);

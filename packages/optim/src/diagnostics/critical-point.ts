@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DLArgumentError, checkNumber } from '@dl/core';
 import { hessian } from './hessian.js';
 import { symmetricEigen } from './eigen.js';
+import { checkKeys } from '../types.js';
 
 /** What {@link criticalPoint} found. */
 export type CriticalPointKind = 'local minimum' | 'local maximum' | 'saddle point' | 'degenerate' | 'not critical';
@@ -50,6 +51,7 @@ export interface CriticalPointReport {
 export async function criticalPoint(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, options: CriticalPointOptions = {}): Promise<CriticalPointReport> {
   if (typeof f !== 'function') throw new DLArgumentError('criticalPoint', 'f', 'a function returning a scalar tensor', f);
   if (!(x instanceof tf.Tensor) || x.rank !== 1) throw new DLArgumentError('criticalPoint', 'x', 'a rank-1 tensor (flatten the parameters)', x);
+  checkKeys('criticalPoint', options, ['gradTol', 'eigTol', 'maxSize']);
   const gradTol = checkNumber('criticalPoint', 'gradTol', options.gradTol ?? 1e-4, 0);
   const eigTol = checkNumber('criticalPoint', 'eigTol', options.eigTol ?? 1e-6, 0);
   const { value, grad } = tf.tidy(() => {
