@@ -216,48 +216,60 @@ export class EncoderDecoder extends Module {
     const rng = config.seed === undefined ? undefined : new Rng(checkInt(where, 'seed', config.seed, 0));
     // With the √d scale, N(0, 1/d) embeddings enter the model with unit variance (fairseq's choice).
     const embInit = normal(0, scaleEmbedding ? 1 / Math.sqrt(E) : 1);
-    this.srcEmbed = this.registerModule('src_tok_emb', new Embedding(Vs, E, { init: embInit, rng, paddingIdx: config.padId !== undefined && config.padId < Vs ? config.padId : undefined }));
-    this.tgtEmbed = tied('source', 'target') ? this.srcEmbed : this.registerModule('tgt_tok_emb', new Embedding(Vt, E, { init: embInit, rng, paddingIdx: config.padId !== undefined && config.padId < Vt ? config.padId : undefined }));
-    this.srcPos = position === 'learned' ? this.registerModule('src_pos', new LearnedPositions(maxLength, E, { rng })) : null;
-    this.tgtPos = position === 'learned' ? this.registerModule('tgt_pos', new LearnedPositions(maxLength, E, { rng })) : null;
-    this.drop = this.registerModule('dropout', new Dropout(config.embeddingDropout ?? config.dropout ?? 0.1));
-    const stack = (numLayers: number, attention?: AttentionSpec | AttentionSpec[], layerAttention?: (AttentionSpec | AttentionSpec[])[]): StackConfig => ({
-      dModel: E,
-      nHeads: config.nHeads,
-      nKVHeads: config.nKVHeads,
-      dimFeedforward: config.dimFeedforward,
-      numLayers,
-      activation: config.activation,
-      norm: config.norm,
-      normEps: config.normEps,
-      normFirst: config.normFirst,
-      finalNorm: config.finalNorm ?? true,
-      bias: config.bias,
-      dropout: config.dropout,
-      attentionDropout: config.attentionDropout,
-      residualDropout: config.residualDropout,
-      ffDropout: config.ffDropout,
-      position: position === 'sinusoidal' || position === 'learned' ? 'none' : position,
-      ropeBase: config.ropeBase,
-      relativeBuckets: config.relativeBuckets,
-      relativeMaxDistance: config.relativeMaxDistance,
-      attention,
-      layerAttention,
-      init: config.init ?? 'xavier',
-      seed: rng ? rng.nextUint32() >>> 1 : undefined,
-    });
-    const encoder = new TransformerEncoder(stack(checkInt(where, 'numEncoderLayers', config.numEncoderLayers, 0), config.encoderAttention, config.encoderLayerAttention));
-    const decoder = new TransformerDecoder(stack(checkInt(where, 'numDecoderLayers', config.numDecoderLayers, 0), config.decoderAttention, config.decoderLayerAttention));
-    this.transformer = this.registerModule('transformer', new TransformerPair(encoder, decoder));
-    if (tied('target', 'output')) {
-      this.generator = null;
-      this.outWeight = this.tgtEmbed.weight;
-    } else if (tied('source', 'output')) {
-      this.generator = null;
-      this.outWeight = this.srcEmbed.weight;
-    } else {
-      this.generator = this.registerModule('generator', new Linear(E, Vt, { rng }));
-      this.outWeight = this.generator.weight;
+    let encoder: TransformerEncoder | undefined;
+    let decoder: TransformerDecoder | undefined;
+    try {
+      this.srcEmbed = this.registerModule('src_tok_emb', new Embedding(Vs, E, { init: embInit, rng, paddingIdx: config.padId !== undefined && config.padId < Vs ? config.padId : undefined }));
+      this.tgtEmbed = tied('source', 'target') ? this.srcEmbed : this.registerModule('tgt_tok_emb', new Embedding(Vt, E, { init: embInit, rng, paddingIdx: config.padId !== undefined && config.padId < Vt ? config.padId : undefined }));
+      this.srcPos = position === 'learned' ? this.registerModule('src_pos', new LearnedPositions(maxLength, E, { rng })) : null;
+      this.tgtPos = position === 'learned' ? this.registerModule('tgt_pos', new LearnedPositions(maxLength, E, { rng })) : null;
+      this.drop = this.registerModule('dropout', new Dropout(config.embeddingDropout ?? config.dropout ?? 0.1));
+      const stack = (numLayers: number, attention?: AttentionSpec | AttentionSpec[], layerAttention?: (AttentionSpec | AttentionSpec[])[]): StackConfig => ({
+        dModel: E,
+        nHeads: config.nHeads,
+        nKVHeads: config.nKVHeads,
+        dimFeedforward: config.dimFeedforward,
+        numLayers,
+        activation: config.activation,
+        norm: config.norm,
+        normEps: config.normEps,
+        normFirst: config.normFirst,
+        finalNorm: config.finalNorm ?? true,
+        bias: config.bias,
+        dropout: config.dropout,
+        attentionDropout: config.attentionDropout,
+        residualDropout: config.residualDropout,
+        ffDropout: config.ffDropout,
+        position: position === 'sinusoidal' || position === 'learned' ? 'none' : position,
+        ropeBase: config.ropeBase,
+        relativeBuckets: config.relativeBuckets,
+        relativeMaxDistance: config.relativeMaxDistance,
+        attention,
+        layerAttention,
+        init: config.init ?? 'xavier',
+        seed: rng ? rng.nextUint32() >>> 1 : undefined,
+      });
+      encoder = new TransformerEncoder(stack(checkInt(where, 'numEncoderLayers', config.numEncoderLayers, 0), config.encoderAttention, config.encoderLayerAttention));
+      decoder = new TransformerDecoder(stack(checkInt(where, 'numDecoderLayers', config.numDecoderLayers, 0), config.decoderAttention, config.decoderLayerAttention));
+      this.transformer = this.registerModule('transformer', new TransformerPair(encoder, decoder));
+      if (tied('target', 'output')) {
+        this.generator = null;
+        this.outWeight = this.tgtEmbed.weight;
+      } else if (tied('source', 'output')) {
+        this.generator = null;
+        this.outWeight = this.srcEmbed.weight;
+      } else {
+        this.generator = this.registerModule('generator', new Linear(E, Vt, { rng }));
+        this.outWeight = this.generator.weight;
+      }
+    } catch (e) {
+      // A bad stack configuration frees everything built so far.
+      if (!this.namedChildren().some(([n]) => n === 'transformer')) {
+        encoder?.dispose();
+        decoder?.dispose();
+      }
+      this.dispose();
+      throw e;
     }
     this.scale = scaleEmbedding ? Math.sqrt(E) : 1;
     this.config = { ...config, position, tieWeights: tie, scaleEmbedding, maxLength };

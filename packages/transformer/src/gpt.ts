@@ -137,6 +137,12 @@ export class GPT extends Module {
     const V = checkInt(where, 'vocabSize', config.vocabSize);
     const blockSize = checkInt(where, 'blockSize', config.blockSize);
     const E = checkInt(where, 'nEmbd', config.nEmbd);
+    // Checked here so errors name GPT's keys (the stack's are dModel, nHeads, nKVHeads, numLayers).
+    const nHead = checkInt(where, 'nHead', config.nHead);
+    if (E % nHead !== 0) throw new DLArgumentError(where, 'nHead', `a divisor of nEmbd (${E})`, nHead);
+    const nKVHead = checkInt(where, 'nKVHead', config.nKVHead ?? nHead);
+    if (nHead % nKVHead !== 0) throw new DLArgumentError(where, 'nKVHead', `a divisor of nHead (${nHead})`, nKVHead);
+    checkInt(where, 'nLayer', config.nLayer, 0);
     const position = config.position ?? 'learned';
     const positions: PositionKind[] = ['none', 'sinusoidal', 'learned', 'rope', 'alibi', 't5'];
     if (!positions.includes(position)) throw new DLArgumentError(where, 'position', `one of ${positions.map((p) => `'${p}'`).join(', ')}`, position);

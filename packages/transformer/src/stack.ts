@@ -77,28 +77,44 @@ export abstract class LayerStack extends Module {
   readonly cacheKinds: CacheKind[];
   private readonly hasCross: boolean;
   private readonly causalDefault: boolean;
+  /** The name errors use (the model's). */
+  private readonly where: string;
 
   protected constructor(where: string, config: StackConfig, options: { cross: boolean; causal: boolean; naming: Naming; layersName?: string; normName?: string; extraKeys?: readonly string[]; before?: [string, Module][]; defaults?: Partial<StackConfig>; rng?: Rng }) {
     super();
-    // Modules a subclass wants first in the state dict (GPT-2's wte and wpe come before h).
-    for (const [name, m] of options.before ?? []) this.registerModule(name, m);
-    const cfg = resolveStack(where, config, options.extraKeys ?? [], options.defaults ?? {}, options.rng);
-    this.config = cfg;
+    this.where = where;
     this.hasCross = options.cross;
     this.causalDefault = options.causal;
-    const resolved = cfg.layerAttention.map((spec, i) => resolveAttention(`${where} layer ${i}`, spec, cfg.nHeads, cfg.headDim, cfg.rng));
-    if ((cfg.position === 'alibi' || cfg.position === 't5') && resolved.some((r) => !r.full)) {
-      throw new DLArgumentError(where, 'position', `'none' or 'rope' with sparse, clustered or linear attention ('${cfg.position}' adds a bias to every score, which only full attention computes)`, cfg.position);
+    const built: Module[] = [];
+    try {
+      const cfg = resolveStack(where, config, options.extraKeys ?? [], options.defaults ?? {}, options.rng);
+      this.config = cfg;
+      // Modules a subclass wants first in the state dict (GPT-2's wte and wpe come before h).
+      for (const [name, m] of options.before ?? []) this.registerModule(name, m);
+      const resolved = cfg.layerAttention.map((spec, i) => {
+        const r = resolveAttention(`${where} layer ${i}`, spec, cfg.nHeads, cfg.headDim, cfg.rng);
+        built.push(...r.modules);
+        return r;
+      });
+      if ((cfg.position === 'alibi' || cfg.position === 't5') && resolved.some((r) => !r.full)) {
+        throw new DLArgumentError(where, 'position', `'none' or 'rope' with sparse, clustered or linear attention ('${cfg.position}' adds a bias to every score, which only full attention computes)`, cfg.position);
+      }
+      if (cfg.attentionDropout > 0 && resolved.some((r) => !r.full)) {
+        throw new DLArgumentError(where, 'attentionDropout', '0 with sparse, clustered or linear attention (only full attention drops weights)', cfg.attentionDropout);
+      }
+      this.cacheKinds = resolved.map((r) => (options.causal ? r.cache : { kind: 'none' }));
+      this.layers = this.registerModule(options.layersName ?? 'layers', new ModuleList(resolved.map((attention) => new TransformerLayer(cfg, { cross: options.cross, naming: options.naming, attention }))));
+      this.norm = cfg.finalNorm ? this.registerModule(options.normName ?? 'norm', cfg.norm === 'rmsnorm' ? new RMSNorm(cfg.dModel, { eps: cfg.normEps }) : new LayerNorm(cfg.dModel, { eps: cfg.normEps, bias: cfg.bias })) : null;
+      this.relativeBias = cfg.position === 't5'
+        ? this.registerModule('relative_attention_bias', new RelativePositionBias(cfg.nHeads, { numBuckets: cfg.relativeBuckets, maxDistance: cfg.relativeMaxDistance, bidirectional: !options.causal, rng: cfg.rng }))
+        : null;
+    } catch (e) {
+      // Nothing half-built survives a bad configuration: free what was allocated.
+      for (const m of built) m.dispose();
+      for (const [, m] of options.before ?? []) m.dispose();
+      this.dispose();
+      throw e;
     }
-    if (cfg.attentionDropout > 0 && resolved.some((r) => !r.full)) {
-      throw new DLArgumentError(where, 'attentionDropout', '0 with sparse, clustered or linear attention (only full attention drops weights)', cfg.attentionDropout);
-    }
-    this.cacheKinds = resolved.map((r) => (options.causal ? r.cache : { kind: 'none' }));
-    this.layers = this.registerModule(options.layersName ?? 'layers', new ModuleList(resolved.map((attention) => new TransformerLayer(cfg, { cross: options.cross, naming: options.naming, attention }))));
-    this.norm = cfg.finalNorm ? this.registerModule(options.normName ?? 'norm', cfg.norm === 'rmsnorm' ? new RMSNorm(cfg.dModel, { eps: cfg.normEps }) : new LayerNorm(cfg.dModel, { eps: cfg.normEps, bias: cfg.bias })) : null;
-    this.relativeBias = cfg.position === 't5'
-      ? this.registerModule('relative_attention_bias', new RelativePositionBias(cfg.nHeads, { numBuckets: cfg.relativeBuckets, maxDistance: cfg.relativeMaxDistance, bidirectional: !options.causal, rng: cfg.rng }))
-      : null;
   }
 
   /**
@@ -118,14 +134,14 @@ export abstract class LayerStack extends Module {
 
   /** Checks a padding mask or lengths and returns the mask (new tensor) or null. */
   private paddingMask(arg: string, mask: tf.Tensor | undefined, lengths: number[] | undefined, B: number, L: number): tf.Tensor | null {
-    if (mask != null && lengths != null) throw new DLArgumentError(this.constructor.name, arg, 'given either as a mask or as lengths, not both', 'both');
+    if (mask != null && lengths != null) throw new DLArgumentError(this.where, arg, 'given either as a mask or as lengths, not both', 'both');
     if (mask != null) {
-      checkShape(this.constructor.name, arg, mask, { rank: 2, dims: { 0: B, 1: L }, dtype: 'bool' });
+      checkShape(this.where, arg, mask, { rank: 2, dims: { 0: B, 1: L }, dtype: 'bool' });
       return tf.clone(mask);
     }
     if (lengths != null) {
       if (!Array.isArray(lengths) || lengths.length !== B || lengths.some((n) => !Number.isInteger(n) || n < 1 || n > L)) {
-        throw new DLArgumentError(this.constructor.name, arg.replace('KeyPaddingMask', 'Lengths').replace('keyPaddingMask', 'lengths'), `${B} integers in [1, ${L}]`, lengths);
+        throw new DLArgumentError(this.where, arg.replace('KeyPaddingMask', 'Lengths').replace('keyPaddingMask', 'lengths'), `${B} integers in [1, ${L}]`, lengths);
       }
       return keyPaddingFromLengths(lengths, L);
     }
@@ -134,16 +150,16 @@ export abstract class LayerStack extends Module {
 
   private checkMask(arg: string, m: tf.Tensor | undefined, B: number, lq: number, lk: number): void {
     if (m == null) return;
-    checkShape(this.constructor.name, arg, m, { rank: [2, 4], dtype: 'bool' });
+    checkShape(this.where, arg, m, { rank: [2, 4], dtype: 'bool' });
     const ok = m.rank === 2
       ? m.shape[0] === lq && m.shape[1] === lk
       : (m.shape[0] === 1 || m.shape[0] === B) && (m.shape[1] === 1 || m.shape[1] === this.config.nHeads) && m.shape[2] === lq && m.shape[3] === lk;
-    if (!ok) throw new DLArgumentError(this.constructor.name, arg, `of shape [${lq}, ${lk}] or [${B}|1, ${this.config.nHeads}|1, ${lq}, ${lk}] (true = may attend)`, m);
+    if (!ok) throw new DLArgumentError(this.where, arg, `of shape [${lq}, ${lk}] or [${B}|1, ${this.config.nHeads}|1, ${lq}, ${lk}] (true = may attend)`, m);
   }
 
   /** Runs the stack on `x` `[B, L, E]`. */
   protected run(x: tf.Tensor, call: StackCall): StackOutput {
-    const where = this.constructor.name;
+    const where = this.where;
     const cfg = this.config;
     checkShape(where, 'x', x, { rank: 3, last: cfg.dModel, dtype: 'float32' });
     const [B, L] = x.shape;
