@@ -67,11 +67,11 @@ describe('bad input gives clear errors', () => {
     for (const t of tensors.values()) t.dispose();
   });
 
-  it('NMS still accepts zero-area boxes, a limit of 0 and Infinity, and keeps the best of overlapping boxes', () => {
+  it('NMS still accepts zero-area boxes, a limit of 0 and Infinity, and keeps the best of overlapping boxes', () => assertNoLeaks(() => {
     const point: Detection = { box: [0.3, 0.3, 0.3, 0.3], score: 0.5, classId: 1 };
     const boxes: Detection[] = [det(), { ...det(), box: [0.05, 0, 0.5, 0.5], score: 0.8 }, point];
     expect(nonMaxSuppression(boxes, { maxDetections: 0 })).toEqual([]);
     expect(nonMaxSuppression(boxes, { maxDetections: Infinity })).toEqual([det(), point]);
     expect(nonMaxSuppression(boxes, { maxDetections: 1 })).toEqual([det()]);
-  });
+  }));
 });

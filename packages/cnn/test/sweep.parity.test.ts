@@ -83,7 +83,7 @@ async function runCase(c: SweepCase): Promise<string | null> {
 }
 
 describe(`layers match PyTorch over a randomised sweep (seed ${sweep.seed}, ${sweep.cases.length} cases)`, () => {
-  it('covers every layer kind and the option space', () => {
+  it('covers every layer kind and the option space', () => assertNoLeaks(() => {
     const of = (k: string) => sweep.cases.filter((c) => c.kind === k);
     for (const k of ['Conv2d', 'Conv1d', 'ConvTranspose2d', 'MaxPool2d', 'AvgPool2d']) expect(of(k).length, k).toBeGreaterThanOrEqual(40);
     const conv2d = of('Conv2d');
@@ -97,7 +97,7 @@ describe(`layers match PyTorch over a randomised sweep (seed ${sweep.seed}, ${sw
     expect(new Set(conv2d.map((c) => c.options.bias))).toEqual(new Set([true, false]));
     expect(of('Conv1d').some((c) => c.options.padding === undefined && c.args[2] > 1)).toBe(true); // default padding
     for (const k of ['MaxPool2d', 'AvgPool2d']) expect(new Set(of(k).map((c) => c.options.ceilMode))).toEqual(new Set([true, false]));
-  });
+  }));
 
   for (let start = 0; start < sweep.cases.length; start += BATCH) {
     const batch = sweep.cases.slice(start, start + BATCH);
