@@ -2,6 +2,7 @@
 // OneCycleLR divides 0 by 0 there (ZeroDivisionError); these used to return NaN. torch's values for the later
 // steps are in fixtures/hardening.json (scripts/generate_fixtures.py).
 import { describe, expect, it } from 'vitest';
+import { assertNoLeaks } from '@dl/core/testing';
 import { oneCycle, oneCycleMomentum } from '../src/index.js';
 import { fixture } from './helpers.js';
 
@@ -21,7 +22,7 @@ function close(got: number, want: number, label: string) {
 
 describe('oneCycle when pctStart × totalSteps = 1 (a warm-up of one point)', () => {
   for (const c of data.one_cycle_edge) {
-    it(`${c.name}: finite at step 0, torch's OneCycleLR values after (torch: ${c.torchAtStep0} at step 0)`, () => {
+    it(`${c.name}: finite at step 0, torch's OneCycleLR values after (torch: ${c.torchAtStep0} at step 0)`, () => assertNoLeaks(() => {
       const o = c.ours;
       const lr = oneCycle(o);
       const mom = oneCycleMomentum({ totalSteps: o.totalSteps, pctStart: o.pctStart, anneal: o.anneal, threePhase: o.threePhase });
@@ -40,7 +41,7 @@ describe('oneCycle when pctStart × totalSteps = 1 (a warm-up of one point)', ()
         close(lr(0), o.maxValue, 'lr at step 0');
         close(mom(0), 0.85, 'momentum at step 0');
       }
-    });
+    }));
   }
 });
 

@@ -157,9 +157,9 @@ describe('schedule values are checked when they are used', () => {
 });
 
 describe('Nesterov without momentum', () => {
-  it('is rejected by sgd, which the user called, not by the inner trace', () => {
+  it('is rejected by sgd, which the user called, not by the inner trace', () => assertNoLeaks(() => {
     expect(() => sgd({ lr: 0.1, nesterov: true })).toThrow(/^sgd: nesterov must be used with momentum > 0 and dampening 0 \(as in PyTorch\), got momentum 0, dampening 0$/);
     expect(() => sgd({ lr: 0.1, momentum: 0.9, dampening: 0.5, nesterov: true })).toThrow(/^sgd: nesterov must be used with momentum > 0 and dampening 0/);
     expect(() => sgd({ lr: 0.1, momentum: 0.9, nesterov: true })).not.toThrow();
-  });
+  }));
 });
