@@ -1,19 +1,34 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DLArgumentError } from '@dl/core';
+import { DLArgumentError, Module } from '@dl/core';
 import type { ReorderStateFn } from './types.js';
 
-/** Every tensor reachable from `state` (arrays, plain objects, Maps, class fields), variables excluded. */
-export function stateTensors(state: unknown): Set<tf.Tensor> {
-  const out = new Set<tf.Tensor>();
+/** An object that reorders its own rows (a KV cache, an RNN state, …). */
+type ReorderableObject = { reorder(indices: readonly number[]): unknown };
+/** A reorderable object that also frees itself: a state object the decoder owns once it made it. */
+type StateObject = ReorderableObject & { dispose(): void };
+
+const isReorderable = (v: unknown): v is ReorderableObject => v != null && typeof v === 'object' && !(v instanceof tf.Tensor) && typeof (v as ReorderableObject).reorder === 'function';
+const isStateObject = (v: unknown): v is StateObject => isReorderable(v) && typeof (v as StateObject).dispose === 'function';
+
+/**
+ * Walks a state: every tensor (variables excluded) and every state object (with `reorder` and
+ * `dispose`) reachable through arrays, plain objects, Maps and class fields (TypeScript `private` fields
+ * included: they are ordinary properties). A `Module` (a model the state points at) is the model's and is
+ * not entered.
+ */
+function walkState(state: unknown): { tensors: Set<tf.Tensor>; objects: Set<StateObject> } {
+  const tensors = new Set<tf.Tensor>();
+  const objects = new Set<StateObject>();
   const seen = new Set<unknown>();
   const walk = (v: unknown, depth: number) => {
     if (v == null || typeof v !== 'object' || seen.has(v) || depth > 16) return;
     seen.add(v);
     if (v instanceof tf.Tensor) {
-      if (!(v instanceof tf.Variable)) out.add(v);
+      if (!(v instanceof tf.Variable)) tensors.add(v);
       return;
     }
-    if (ArrayBuffer.isView(v)) return;
+    if (ArrayBuffer.isView(v) || v instanceof Module) return;
+    if (isStateObject(v)) objects.add(v);
     if (v instanceof Map) {
       for (const x of v.values()) walk(x, depth + 1);
       return;
@@ -22,19 +37,30 @@ export function stateTensors(state: unknown): Set<tf.Tensor> {
     for (const x of items) walk(x, depth + 1);
   };
   walk(state, 0);
-  return out;
+  return { tensors, objects };
+}
+
+/** Every tensor reachable from `state` (arrays, plain objects, Maps, class fields), variables and modules excluded. */
+export function stateTensors(state: unknown): Set<tf.Tensor> {
+  return walkState(state).tensors;
 }
 
 /**
- * Holds the decoding state and frees what each transition (step, reorder) leaves behind, except tensors
- * of the caller's initial state.
+ * Holds the decoding state and frees what each transition (step, reorder) leaves behind: the tensors no
+ * longer referenced, and the state objects (with `reorder` and `dispose`, such as KV caches) no longer
+ * referenced, through their `dispose()` (which also frees tensors a walk cannot see, in ES `#private`
+ * fields). What the caller's initial state holds stays the caller's: its tensors, its state objects, and
+ * whatever those objects hold by then (a cache a step appended to in place stays usable).
  */
 export class StateKeeper<S> {
-  private readonly callers: Set<tf.Tensor>;
+  private readonly callerTensors: Set<tf.Tensor>;
+  private readonly callerObjects: Set<StateObject>;
   private current: S;
 
   constructor(initial: S) {
-    this.callers = stateTensors(initial);
+    const { tensors, objects } = walkState(initial);
+    this.callerTensors = tensors;
+    this.callerObjects = objects;
     this.current = initial;
   }
 
@@ -42,27 +68,37 @@ export class StateKeeper<S> {
     return this.current;
   }
 
-  /** Makes `next` current and disposes the tensors only the old state referenced. */
+  /** Makes `next` current and frees what only the old state referenced. */
   replace(next: S): void {
     if (next === this.current) return;
-    const keep = stateTensors(next);
-    for (const t of stateTensors(this.current)) {
-      if (!keep.has(t) && !this.callers.has(t) && !t.isDisposed) t.dispose();
-    }
+    const keep = walkState(next);
+    this.free(walkState(this.current), keep);
     this.current = next;
   }
 
-  /** Disposes the current state's tensors (not the caller's). */
+  /** Frees the current state (not the caller's). */
   dispose(): void {
-    for (const t of stateTensors(this.current)) if (!this.callers.has(t) && !t.isDisposed) t.dispose();
+    this.free(walkState(this.current), { tensors: new Set(), objects: new Set() });
+  }
+
+  private free(old: ReturnType<typeof walkState>, keep: ReturnType<typeof walkState>): void {
+    // What the caller's state objects hold now is theirs too (a cache the step appended to in place).
+    const callers = this.callerObjects.size ? walkState([...this.callerObjects]).tensors : null;
+    for (const o of old.objects) if (!keep.objects.has(o) && !this.callerObjects.has(o)) o.dispose();
+    for (const t of old.tensors) {
+      if (!keep.tensors.has(t) && !this.callerTensors.has(t) && !callers?.has(t) && !t.isDisposed) t.dispose();
+    }
   }
 }
 
 /**
- * The default {@link ReorderStateFn}: `null`/`undefined` stay; a state with a `reorder(indices)` method
- * reorders itself; otherwise every tensor of the container (arrays, plain objects, Maps) is gathered on
- * axis 0 (variables and non-tensor leaves are kept as they are). Returns new tensors; the inputs are not
- * disposed (the decoder frees what it owns).
+ * The default {@link ReorderStateFn}: `null`/`undefined` stay; an object with a `reorder(indices)`
+ * method (a KV cache, a whole model cache, …), at the top or anywhere inside arrays, plain objects and
+ * Maps, is replaced by what its `reorder` returns; every other tensor is gathered on axis 0; variables,
+ * modules and non-tensor leaves are kept as they are. So a transformer state such as
+ * `{ self: KVCache[], cross: { k, v }[], memory }` follows the beams as it is. Returns new tensors and
+ * objects; the inputs are not changed or disposed (the decoder frees what it owns). If a reorder fails
+ * half way, what was already made is freed.
  *
  * @example
  * ```ts
@@ -74,10 +110,9 @@ export class StateKeeper<S> {
  */
 export function gatherState<S>(state: S, indices: readonly number[]): S {
   if (state == null) return state;
-  const reorderable = state as unknown as { reorder?: unknown };
-  if (typeof reorderable.reorder === 'function') return (reorderable.reorder as (i: readonly number[]) => S).call(state, indices);
   let idx: tf.Tensor1D | null = null;
   const maxIndex = Math.max(...indices);
+  const made: { dispose(): void }[] = [];
   const go = (v: unknown, path: string): unknown => {
     if (v instanceof tf.Tensor) {
       if (v instanceof tf.Variable) return v;
@@ -85,7 +120,15 @@ export function gatherState<S>(state: S, indices: readonly number[]): S {
         throw new DLArgumentError('gatherState', `state${path}`, `a tensor with a row axis 0 of size > ${maxIndex} (one row per sequence), or pass reorderState`, v);
       }
       idx ??= tf.tensor1d(indices as number[], 'int32');
-      return tf.gather(v, idx, 0); // [indices.length, ...]
+      const out = tf.gather(v, idx, 0); // [indices.length, ...]
+      made.push(out);
+      return out;
+    }
+    if (v instanceof Module) return v;
+    if (isReorderable(v)) {
+      const out = v.reorder(indices);
+      if (out !== v && out != null && typeof (out as StateObject).dispose === 'function') made.push(out as StateObject);
+      return out;
     }
     if (Array.isArray(v)) return v.map((x, i) => go(x, `${path}[${i}]`));
     if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, go(x, `${path}.${String(k)}`)]));
@@ -99,6 +142,9 @@ export function gatherState<S>(state: S, indices: readonly number[]): S {
   };
   try {
     return go(state, '') as S;
+  } catch (e) {
+    for (const m of made) m.dispose();
+    throw e;
   } finally {
     (idx as tf.Tensor1D | null)?.dispose();
   }

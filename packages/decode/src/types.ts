@@ -56,8 +56,11 @@ export interface StepOutput<S> {
  * new state. Every row of the batch (every input, beam and sample) goes through one call.
  *
  * State ownership: the decoder disposes every tensor of a state that a step (or a reorder) replaced and
- * no longer references, and the final state's tensors, except tensors of the initial state the caller
- * passed in, which stay the caller's. A step function may also dispose what it replaces itself.
+ * no longer references, and the final state's tensors; a state object with `reorder` and `dispose` (a
+ * KV cache) that is no longer referenced is disposed through its `dispose()`. What the initial state the
+ * caller passed in holds stays the caller's: its tensors, its objects and what those hold by the end (a
+ * cache a step appended to in place stays usable, and the caller disposes it). A model (`Module`) the
+ * state points at is never touched. A step function may also dispose what it replaces itself.
  *
  * @example
  * ```ts
@@ -76,8 +79,9 @@ export type StepFn<S = unknown> = (tokens: readonly (readonly number[])[], state
 /**
  * Gathers a state along its row axis: row `i` of the result is row `indices[i]` of `state`. Beam search
  * uses it to follow the surviving beams (and to copy each input's state once per beam at the start);
- * sampling uses it to copy each input's state once per sample. The default gathers every tensor of a
- * plain container on axis 0, or calls the state's own `reorder(indices)`.
+ * sampling uses it to copy each input's state once per sample. The default (`gatherState`) calls
+ * `reorder(indices)` on every object that has one (the state itself or KV caches anywhere inside it) and
+ * gathers every other tensor of a plain container on axis 0.
  *
  * @example
  * ```ts
@@ -91,7 +95,10 @@ export type StepFn<S = unknown> = (tokens: readonly (readonly number[])[], state
 export type ReorderStateFn<S> = (state: S, indices: readonly number[]) => S;
 
 /**
- * A state that knows how to reorder its own rows (see {@link ReorderStateFn}).
+ * A state that knows how to reorder its own rows (see {@link ReorderStateFn}), such as `KVCache` and
+ * `LinearAttentionState` of `@dl/attention`. `reorder` returns a new object that does not depend on this
+ * one (disposing either leaves the other intact); add a `dispose()` and the decoders free the copies
+ * they drop.
  *
  * @example
  * ```ts
