@@ -39,27 +39,113 @@ import { checkInt, checkKeys, DLArgumentError, type Module, type Rng } from '@dl
  * const mixedHeads: AttentionSpec[] = ['full', 'full', { kind: 'strided', stride: 4, lookBack: 2, lookForward: 2 }, lower];
  * ```
  */
-export type AttentionSpec =
-  | 'full'
-  | { kind: 'full' }
-  | { kind: 'local'; lookBack: number; lookForward?: number }
-  | { kind: 'strided'; stride: number; lookBack: number; lookForward?: number }
-  | { kind: 'global'; count: number; local?: { lookBack: number; lookForward: number } }
-  | { kind: 'lsh'; nBuckets: number; chunkSize?: number; seed?: number }
-  | { kind: 'kmeans'; nClusters: number; chunkSize?: number; decay?: number }
-  | { kind: 'linear'; featureMap?: 'elu' | 'relu' | 'favor'; nFeatures?: number; seed?: number }
-  | { kind: 'linformer'; kProj: number; maxLength: number };
+export type AttentionSpec = 'full' | FullSpec | LocalSpec | StridedSpec | GlobalSpec | LshSpec | KMeansSpec | LinearSpec | LinformerSpec;
 
-/** How a layer can decode incrementally with this attention. */
-export type CacheKind =
-  /** Keys/values of every past position (full attention). */
-  | { kind: 'kv' }
-  /** Only the last `window` positions (causal local attention). */
-  | { kind: 'window'; window: number }
-  /** The running sums of causal linear attention. */
-  | { kind: 'linear'; featureMap: 'elu' | 'relu' }
-  /** No cache: decoding recomputes the prefix. */
-  | { kind: 'none' };
+/** Full attention, as an object. */
+export interface FullSpec {
+  /** `'full'`. */
+  kind: 'full';
+}
+
+/** A sliding window: each query sees `lookBack` keys before it and `lookForward` after it. */
+export interface LocalSpec {
+  /** `'local'`. */
+  kind: 'local';
+  /** Keys before the query (≥ 0). */
+  lookBack: number;
+  /** Keys after the query (≥ 0; ignored when causal). Default lookBack. */
+  lookForward?: number;
+}
+
+/** Every stride-th key within lookBack / lookForward strides (Child et al. 2019). */
+export interface StridedSpec {
+  /** `'strided'`. */
+  kind: 'strided';
+  /** Distance between attended keys. */
+  stride: number;
+  /** Strided steps back. */
+  lookBack: number;
+  /** Strided steps forward (ignored when causal). Default lookBack. */
+  lookForward?: number;
+}
+
+/** `count` leading global tokens plus an optional window (Beltagy et al. 2020). */
+export interface GlobalSpec {
+  /** `'global'`. */
+  kind: 'global';
+  /** Number of leading global tokens. */
+  count: number;
+  /** A local window for the other tokens. */
+  local?: WindowSpec;
+}
+
+/** A window around each query. */
+export interface WindowSpec {
+  /** Keys before the query. */
+  lookBack: number;
+  /** Keys after the query. */
+  lookForward: number;
+}
+
+/** Reformer's LSH clusters (Kitaev et al. 2020). */
+export interface LshSpec {
+  /** `'lsh'`. */
+  kind: 'lsh';
+  /** Hash buckets. */
+  nBuckets: number;
+  /** Sorted-chunk size. */
+  chunkSize?: number;
+  /** Seed of the random rotations. */
+  seed?: number;
+}
+
+/** The Routing Transformer's k-means clusters (Roy et al. 2021). */
+export interface KMeansSpec {
+  /** `'kmeans'`. */
+  kind: 'kmeans';
+  /** Centroids per head. */
+  nClusters: number;
+  /** Sorted-chunk size. */
+  chunkSize?: number;
+  /** EMA decay of the centroids. */
+  decay?: number;
+}
+
+/** Linear attention with a feature map (Katharopoulos et al. 2020; FAVOR+, Choromanski et al. 2021). */
+export interface LinearSpec {
+  /** `'linear'`. */
+  kind: 'linear';
+  /** φ: `'elu'` (elu + 1, default), `'relu'`, or `'favor'` (random features). */
+  featureMap?: 'elu' | 'relu' | 'favor';
+  /** FAVOR+'s number of random features. Default 4·headDim. */
+  nFeatures?: number;
+  /** FAVOR+'s seed. */
+  seed?: number;
+}
+
+/** Linformer's learned length projections (Wang et al. 2020). */
+export interface LinformerSpec {
+  /** `'linformer'`. */
+  kind: 'linformer';
+  /** Projected length k. */
+  kProj: number;
+  /** The longest key sequence. */
+  maxLength: number;
+}
+
+/**
+ * How a layer can decode incrementally with its attention: `'kv'` (every past key and value: full
+ * attention), `'window'` (the last `window` positions: causal local attention), `'linear'` (causal
+ * linear attention's running sums, with its `featureMap`), or `'none'` (decoding recomputes the prefix).
+ */
+export interface CacheKind {
+  /** The kind of cache. */
+  kind: 'kv' | 'window' | 'linear' | 'none';
+  /** Positions kept (`'window'`). */
+  window?: number;
+  /** The feature map (`'linear'`). */
+  featureMap?: 'elu' | 'relu';
+}
 
 /** A resolved spec: the function, the modules it owns (learned parameters), and how it caches. */
 export interface ResolvedAttention {

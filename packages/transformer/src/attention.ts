@@ -45,6 +45,14 @@ export interface CrossKV {
   v: tf.Tensor;
 }
 
+/** What {@link Attention.forward} returns. */
+export interface AttentionOutput {
+  /** `[B, Lq, E]`. */
+  output: tf.Tensor;
+  /** `[B, H, Lq, Lk]`, with `needWeights`. */
+  weights?: tf.Tensor;
+}
+
 /** Per-call options of {@link Attention.forward}. */
 export interface AttentionCall {
   /** Cross-attention: attend over this `[B, Ls, E]` (keys and values come from it). */
@@ -179,7 +187,7 @@ export class Attention extends Module {
    * @param x queries' input `[B, Lq, E]`.
    * @returns `output` `[B, Lq, E]` and, with `needWeights`, `weights` `[B, H, Lq, Lk]`.
    */
-  forward(x: tf.Tensor, call: AttentionCall = {}): { output: tf.Tensor; weights?: tf.Tensor } {
+  forward(x: tf.Tensor, call: AttentionCall = {}): AttentionOutput {
     const where = 'Attention';
     checkShape(where, 'x', x, { rank: 3, last: this.dModel, dtype: 'float32' });
     const [B, Lq] = x.shape;

@@ -46,7 +46,7 @@ export class StackCache {
   constructor(owner: object, rows: number, kinds: CacheKind[], init?: { self: (SelfCache | null)[]; cross: CrossKV[] | null; memory: tf.Tensor | null; mask: tf.Tensor | null; length: number }) {
     this.owner = owner;
     this.rows = rows;
-    this.self = init?.self ?? kinds.map((k) => (k.kind === 'kv' ? new KVCache() : k.kind === 'window' ? new KVCache({ window: k.window }) : k.kind === 'linear' ? new LinearAttentionState({ featureMap: k.featureMap }) : null));
+    this.self = init?.self ?? kinds.map((k) => (k.kind === 'kv' ? new KVCache() : k.kind === 'window' ? new KVCache({ window: k.window! }) : k.kind === 'linear' ? new LinearAttentionState({ featureMap: k.featureMap ?? 'elu' }) : null));
     this.cross = init?.cross ?? null;
     this.memory = init?.memory ?? null;
     this.memoryKeyPaddingMask = init?.mask ?? null;

@@ -91,27 +91,49 @@ export const STACK_KEYS = [
 
 /** {@link StackConfig} with every default filled in and every value checked. */
 export interface ResolvedStack {
+  /** Model width E. */
   dModel: number;
+  /** Query heads H. */
   nHeads: number;
+  /** Key/value heads. */
   nKVHeads: number;
+  /** E / H. */
   headDim: number;
+  /** Feed-forward width F. */
   dimFeedforward: number;
+  /** Layers. */
   numLayers: number;
+  /** Feed-forward activation. */
   activation: Activation;
+  /** Norm kind. */
   norm: 'layernorm' | 'rmsnorm';
+  /** The norms' epsilon. */
   normEps: number;
+  /** Pre-LN. */
   normFirst: boolean;
+  /** A norm after the last layer. */
   finalNorm: boolean;
+  /** Biases in linear layers and LayerNorms. */
   bias: boolean;
+  /** Dropout on attention weights. */
   attentionDropout: number;
+  /** Dropout on sublayer outputs. */
   residualDropout: number;
+  /** Dropout inside the feed-forward. */
   ffDropout: number;
+  /** In-attention positions. */
   position: AttentionPosition;
+  /** RoPE's base. */
   ropeBase: number;
+  /** T5 buckets. */
   relativeBuckets: number;
+  /** T5 maximum distance. */
   relativeMaxDistance: number;
+  /** Attention spec of each layer. */
   layerAttention: (AttentionSpec | AttentionSpec[])[];
+  /** Initialisation scheme. */
   init: InitScheme;
+  /** Generator of the initial weights (undefined: the global one). */
   rng: Rng | undefined;
 }
 

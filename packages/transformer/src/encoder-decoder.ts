@@ -10,6 +10,7 @@ import type { Activation } from './feed-forward.js';
 import { LearnedPositions } from './positions/learned.js';
 import { TransformerDecoder, TransformerEncoder, type StackOutput } from './stack.js';
 import { tokenTensor, type TokenIds } from './tokens.js';
+import type { Decoding, DecodingOptions } from './gpt.js';
 
 /** Which of the three token matrices share one weight: any two, or all three. */
 export type TiedWeights = readonly ('source' | 'target' | 'output')[];
@@ -118,6 +119,40 @@ export interface EncoderDecoderCall {
   needWeights?: boolean;
 }
 
+/** What {@link EncoderDecoder.encode} returns (the caller disposes the tensors). */
+export interface EncodeOutput {
+  /** The encoder output `[B, Ls, E]`. */
+  memory: tf.Tensor;
+  /** Boolean `[B, Ls]`, true = padding, or null. */
+  memoryKeyPaddingMask: tf.Tensor | null;
+  /** Encoder self-attention per layer, with `needWeights`. */
+  weights?: tf.Tensor[];
+}
+
+/** What {@link EncoderDecoder.decode} returns. */
+export interface DecodeOutput {
+  /** `[B, Lt, tgtVocab]`. */
+  logits: tf.Tensor;
+  /** Decoder self-attention per layer, with `needWeights`. */
+  selfWeights?: tf.Tensor[];
+  /** Cross-attention per layer, with `needWeights`. */
+  crossWeights?: tf.Tensor[];
+  /** The final hidden states `[B, Lt, E]` (the output projection's input), with `returnHidden`. */
+  hidden?: tf.Tensor;
+}
+
+/** The resolved configuration of an {@link EncoderDecoder}: the config with its defaults filled in. */
+export interface ResolvedEncoderDecoderConfig extends EncoderDecoderConfig {
+  /** Position kind. */
+  position: PositionKind;
+  /** Tied matrices. */
+  tieWeights: TiedWeights;
+  /** Embeddings scaled by √dModel. */
+  scaleEmbedding: boolean;
+  /** Learned positions' table size. */
+  maxLength: number;
+}
+
 /** What {@link EncoderDecoder.forward} returns. */
 export interface EncoderDecoderOutput {
   /** `[B, Lt, tgtVocab]`. */
@@ -130,8 +165,15 @@ export interface EncoderDecoderOutput {
   crossWeights?: tf.Tensor[];
 }
 
-/** `nn.Transformer`'s container: `encoder` and `decoder`. */
-class TransformerPair extends Module {
+/**
+ * `nn.Transformer`'s container of an {@link EncoderDecoder}: `encoder` and `decoder` (so an
+ * `nn.Transformer` state dict loads into `model.transformer`).
+ */
+export class TransformerPair extends Module {
+  /**
+   * @param encoder the encoder stack.
+   * @param decoder the decoder stack.
+   */
   constructor(
     readonly encoder: TransformerEncoder,
     readonly decoder: TransformerDecoder,
@@ -141,6 +183,7 @@ class TransformerPair extends Module {
     this.registerModule('decoder', decoder);
   }
 
+  /** A container: run the {@link EncoderDecoder} instead. */
   forward(): never {
     throw new Error('run the EncoderDecoder instead');
   }
@@ -173,7 +216,7 @@ class TransformerPair extends Module {
  */
 export class EncoderDecoder extends Module {
   /** The resolved configuration. */
-  readonly config: Readonly<EncoderDecoderConfig & { position: PositionKind; tieWeights: TiedWeights; scaleEmbedding: boolean; maxLength: number }>;
+  readonly config: Readonly<ResolvedEncoderDecoderConfig>;
   /** `transformer.encoder` and `transformer.decoder`. */
   readonly transformer: TransformerPair;
   /** Source token embedding. */
@@ -292,7 +335,7 @@ export class EncoderDecoder extends Module {
    * @returns `memory` `[B, Ls, E]`, its padding mask (true = padding, or null) and, with `needWeights`,
    * the encoder's attention weights. The caller disposes them.
    */
-  encode(src: TokenIds, call: Pick<EncoderDecoderCall, 'srcLengths' | 'srcKeyPaddingMask' | 'needWeights'> = {}): { memory: tf.Tensor; memoryKeyPaddingMask: tf.Tensor | null; weights?: tf.Tensor[] } {
+  encode(src: TokenIds, call: Pick<EncoderDecoderCall, 'srcLengths' | 'srcKeyPaddingMask' | 'needWeights'> = {}): EncodeOutput {
     const { ids, owned } = tokenTensor('EncoderDecoder.encode', 'src', src, this.config.srcVocabSize);
     try {
       const auto = this.padMask(ids, call.srcKeyPaddingMask, call.srcLengths);
@@ -330,7 +373,7 @@ export class EncoderDecoder extends Module {
     tgtIn: TokenIds,
     memory: tf.Tensor | undefined,
     call: { memoryKeyPaddingMask?: tf.Tensor | null; tgtLengths?: number[]; tgtKeyPaddingMask?: tf.Tensor; cache?: StackCache; needWeights?: boolean; causal?: boolean; returnHidden?: boolean } = {},
-  ): { logits: tf.Tensor; selfWeights?: tf.Tensor[]; crossWeights?: tf.Tensor[]; hidden?: tf.Tensor } {
+  ): DecodeOutput {
     const { ids, owned } = tokenTensor('EncoderDecoder.decode', 'tgtIn', tgtIn, this.config.tgtVocabSize);
     const mask = call.cache ? null : this.padMask(ids, call.tgtKeyPaddingMask, call.tgtLengths);
     try {
@@ -417,7 +460,7 @@ export class EncoderDecoder extends Module {
    * state.dispose();
    * ```
    */
-  decoding(src: TokenIds, call: Pick<EncoderDecoderCall, 'srcLengths' | 'srcKeyPaddingMask'> = {}, options: { useCache?: boolean } = {}): { step: StepFn<StackCache>; state: StackCache } {
+  decoding(src: TokenIds, call: Pick<EncoderDecoderCall, 'srcLengths' | 'srcKeyPaddingMask'> = {}, options: DecodingOptions = {}): Decoding<StackCache> {
     checkKeys('EncoderDecoder.decoding', options, ['useCache']);
     const enc = this.encode(src, call);
     const rows = enc.memory.shape[0];

@@ -87,6 +87,37 @@ const GPT_KEYS = [
   'tieWeights', 'attention', 'layerAttention', 'init', 'seed',
 ];
 
+/** What {@link GPT.forward} returns. */
+export interface GPTOutput {
+  /** Next-token logits `[B, T, V]`. */
+  logits: tf.Tensor;
+  /** Each layer's attention weights `[B, H, T, Tk]`, with `needWeights`. */
+  weights?: tf.Tensor[];
+}
+
+/**
+ * A step function for `@dl/decode` and the decoding state it starts from (dispose the state after
+ * decoding).
+ *
+ * @example
+ * ```ts
+ * import type { Decoding, StackCache } from '@dl/transformer';
+ * const done = (d: Decoding<StackCache>) => d.state.dispose();
+ * ```
+ */
+export interface Decoding<S, F = StepFn<S>> {
+  /** The step function. */
+  step: F;
+  /** The initial state, one row per input. */
+  state: S;
+}
+
+/** Options of the models' `decoding`. */
+export interface DecodingOptions {
+  /** Use the KV cache when every layer has one (default true); false recomputes the prefix each step. */
+  useCache?: boolean;
+}
+
 /** Per-call options of {@link GPT.forward}. */
 export interface GPTCall {
   /** Incremental decoding state (see {@link GPT.createCache}): the ids continue what it holds. */
@@ -197,7 +228,7 @@ export class GPT extends Module {
    * @param idx token ids `[B, T]` (int32 tensor or arrays), ids in [0, vocabSize).
    * @returns `logits` `[B, T, V]` and, with `needWeights`, each layer's attention weights `[B, H, T, Tk]`.
    */
-  forward(idx: TokenIds, call: GPTCall = {}): { logits: tf.Tensor; weights?: tf.Tensor[] } {
+  forward(idx: TokenIds, call: GPTCall = {}): GPTOutput {
     const { ids, owned } = tokenTensor('GPT.forward', 'idx', idx, this.config.vocabSize);
     try {
       const offset = call.cache?.length ?? 0;
@@ -267,7 +298,7 @@ export class GPT extends Module {
    * out.sequences[0][0].tokens; // five token ids
    * ```
    */
-  decoding(numInputs: number, options: { useCache?: boolean } = {}): { step: StepFn<StackCache>; state: StackCache } {
+  decoding(numInputs: number, options: DecodingOptions = {}): Decoding<StackCache> {
     checkKeys('GPT.decoding', options, ['useCache']);
     const state = this.createCache(numInputs);
     const useCache = (options.useCache ?? true) && state.complete;

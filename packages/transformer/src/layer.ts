@@ -45,8 +45,24 @@ function makeNorm(cfg: ResolvedStack): LayerNorm | RMSNorm {
   return cfg.norm === 'rmsnorm' ? new RMSNorm(cfg.dModel, { eps: cfg.normEps }) : new LayerNorm(cfg.dModel, { eps: cfg.normEps, bias: cfg.bias });
 }
 
-/** The initialisers of one layer under a scheme: input projections, residual (output) projections. */
-export function layerInits(cfg: ResolvedStack): { inInit?: Initializer; outInit?: Initializer } {
+/** What {@link layerInits} returns. */
+export interface LayerInits {
+  /** Initialiser of input projections (attention's fused q/k/v, the first feed-forward layer). */
+  inInit?: Initializer;
+  /** Initialiser of residual (output) projections. */
+  outInit?: Initializer;
+}
+
+/**
+ * The initialisers of one layer under the stack's scheme (undefined: each layer's PyTorch default).
+ *
+ * @example
+ * ```ts
+ * import { layerInits, resolveStack } from '@dl/transformer';
+ * const { outInit } = layerInits(resolveStack('demo', { dModel: 8, nHeads: 2, numLayers: 4, init: 'gpt2' })); // N(0, 0.02/√8)
+ * ```
+ */
+export function layerInits(cfg: ResolvedStack): LayerInits {
   if (cfg.init === 'gpt2') return { inInit: normal(0, 0.02), outInit: normal(0, 0.02 / Math.sqrt(2 * Math.max(cfg.numLayers, 1))) };
   if (cfg.init === 'xavier') return { inInit: xavierUniform(), outInit: xavierUniform() };
   return {};

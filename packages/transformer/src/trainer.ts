@@ -38,6 +38,26 @@ export interface TrainResult {
   bestMetric?: number;
 }
 
+/** AdamW settings for the optimizer {@link Trainer} builds. */
+export interface AdamWSettings {
+  /** Learning rate or schedule (`step → lr`, e.g. `warmupCosine`, `noam`). Default 1e-3. */
+  lr?: number | Schedule;
+  /** Weight decay of matrices (biases, norms and other rank ≤ 1 parameters get none). Default 0.01. */
+  weightDecay?: number;
+  /** (β₁, β₂). Default [0.9, 0.999]. */
+  betas?: [number, number];
+  /** ε. Default 1e-8. */
+  eps?: number;
+}
+
+/** Early stopping on the evaluation metric. */
+export interface EarlyStopping {
+  /** Evaluations without improvement before stopping. */
+  patience: number;
+  /** The smallest decrease that counts as an improvement. Default 0. */
+  minDelta?: number;
+}
+
 /** Options of {@link Trainer}. */
 export interface TrainerOptions<B> {
   /** The model (its parameters are trained; it is put in training mode for steps, eval mode for `evaluate`). */
@@ -50,7 +70,7 @@ export interface TrainerOptions<B> {
    * The optimizer: an {@link Optimizer} you built, or AdamW options. With options the trainer builds AdamW
    * with two groups: decay on matrices, none on biases, norms and other rank ≤ 1 parameters.
    */
-  optimizer?: Optimizer<object> | { lr?: number | Schedule; weightDecay?: number; betas?: [number, number]; eps?: number };
+  optimizer?: Optimizer<object> | AdamWSettings;
   /** Clip the global gradient norm (with options-built AdamW). */
   clipGradNorm?: number;
   /** Micro-batches per update (gradient accumulation; with options-built AdamW). Default 1. */
@@ -60,7 +80,7 @@ export interface TrainerOptions<B> {
   /** A metric to minimise (e.g. validation loss), computed in eval mode. */
   evaluate?: (model: Module) => number | Promise<number>;
   /** Stop when the metric has not improved by `minDelta` for `patience` evaluations. */
-  earlyStopping?: { patience: number; minDelta?: number };
+  earlyStopping?: EarlyStopping;
   /** Called after every update (and evaluation). */
   onProgress?: (p: TrainProgress) => void | Promise<void>;
   /** Write a checkpoint every this many updates (through `onCheckpoint`). */
@@ -137,7 +157,7 @@ export class Trainer<B> {
       this.optimizer = o as Optimizer<object>;
       this.ownsOptimizer = false;
     } else {
-      const a = (o ?? {}) as { lr?: number | Schedule; weightDecay?: number; betas?: [number, number]; eps?: number };
+      const a = (o ?? {}) as AdamWSettings;
       checkKeys(`${where} optimizer`, a, ['lr', 'weightDecay', 'betas', 'eps']);
       const groups = decayGroups(options.model, a.weightDecay ?? 0.01).filter((g) => g.params.length > 0);
       this.optimizer = new AdamW(groups, {
