@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, DLArgumentError, Linear, Module, type Rng } from '@dl/core';
-import { checkQKV, denseAllowed, maskedSoftmax } from './masks.js';
+import { checkQKV, denseAllowed, emptyAttention, maskedSoftmax } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 
 /** Options of {@link AdditiveAttention}. */
@@ -62,6 +62,8 @@ export class AdditiveAttention extends Module {
     const where = 'AdditiveAttention';
     const dims = checkQKV(where, q, k, v, options);
     if (dims.dk !== this.dim) throw new DLArgumentError(where, 'q', `of head dim ${this.dim}`, q);
+    const empty = emptyAttention(dims, options);
+    if (empty) return empty;
     return tf.tidy(() => {
       const qh = tf.expandDims(this.qProj.forward(q), 3); // [B, H, Lq, 1, hidden]
       const kh = tf.expandDims(this.kProj.forward(k), 2); // [B, H, 1, Lk, hidden]

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DLArgumentError } from '@dl/core';
-import { maskedSoftmax, mask4d, type QKVDims } from './masks.js';
+import { emptyAttention, maskedSoftmax, mask4d, type QKVDims } from './masks.js';
 import type { AttentionOptions, AttentionResult } from './types.js';
 import { sh } from './shape.js';
 
@@ -161,6 +161,8 @@ const GROUP_ELEMENTS = 1 << 18;
  */
 export function blockSparseAttention(where: string, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, dims: QKVDims, layout: SparseLayout, scale: number, options: AttentionOptions): AttentionResult {
   if (layout.lq !== dims.lq || layout.lk !== dims.lk) throw new DLArgumentError(where, 'layout', `built for Lq=${dims.lq}, Lk=${dims.lk}`, `Lq=${layout.lq}, Lk=${layout.lk}`);
+  const empty = emptyAttention(dims, options);
+  if (empty) return empty;
   const { batch: B, heads: H, lk, dk, dv } = dims;
   const { nBlocks: nB, blockSize: c, width: m } = layout;
   const g = layout.denseRows.length;

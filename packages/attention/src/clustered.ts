@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, DLArgumentError } from '@dl/core';
-import { maskedSoftmax, mask4d, type QKVDims } from './masks.js';
+import { emptyAttention, maskedSoftmax, mask4d, type QKVDims } from './masks.js';
 import type { AttentionOptions, AttentionResult } from './types.js';
 import { detached, sh } from './shape.js';
 
@@ -53,6 +53,8 @@ export function clusteredAttention(
   const C = checkInt(where, 'chunkSize', chunking.chunkSize);
   const back = checkInt(where, 'lookBack', chunking.lookBack, 0);
   const fwd = checkInt(where, 'lookForward', chunking.lookForward, 0);
+  const empty = emptyAttention(dims, options);
+  if (empty) return empty;
   const U = Lq + Lk;
   const nC = Math.ceil(U / C);
   const Up = nC * C;

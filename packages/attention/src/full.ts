@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber, checkShape, DLArgumentError, getRng, type Rng } from '@dl/core';
-import { checkQKV, denseAllowed, maskedSoftmax } from './masks.js';
+import { checkQKV, denseAllowed, emptyAttention, maskedSoftmax } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 
 /** Options of {@link scaledDotProductAttention}. */
@@ -36,6 +36,8 @@ export interface FullAttentionOptions extends AttentionOptions {
 export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: FullAttentionOptions = {}): AttentionResult {
   const where = 'scaledDotProductAttention';
   const dims = checkQKV(where, q, k, v, options);
+  const empty = emptyAttention(dims, options);
+  if (empty) return empty;
   const scale = options.scale === undefined ? 1 / Math.sqrt(dims.dk) : checkNumber(where, 'scale', options.scale);
   const p = options.dropout === undefined ? 0 : checkNumber(where, 'dropout', options.dropout, 0, 1, false, true);
   if (options.scoreBias != null) {

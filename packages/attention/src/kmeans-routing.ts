@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkNumber, DLArgumentError, Module, randNormal, type Rng } from '@dl/core';
 import { clusteredAttention } from './clustered.js';
-import { checkQKV } from './masks.js';
+import { checkQKV, emptyAttention } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 
 /** Options of {@link KMeansRouting}. */
@@ -103,6 +103,8 @@ export class KMeansRouting extends Module {
     const where = 'KMeansRouting';
     const dims = checkQKV(where, q, k, v, options);
     if (dims.heads !== this.heads || dims.dk !== this.dim) throw new DLArgumentError(where, 'q', `of shape [B, ${this.heads}, L, ${this.dim}]`, q);
+    const empty = emptyAttention(dims, options); // nothing to route (or to learn centroids from)
+    if (empty) return empty;
     if (this.training) this.update(q, k);
     const causal = this.causal || (options.causal ?? false);
     return tf.tidy(() => {

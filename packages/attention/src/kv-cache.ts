@@ -140,13 +140,22 @@ export class KVCache {
       checkShape(where, 'kNew', kNew, { dims: { 0: sh(this.k)[0], 1: sh(this.k)[1], 3: sh(this.k)[3] } });
       checkShape(where, 'vNew', vNew, { dims: { 3: sh(this.v)[3] } });
     }
-    const k = this.k ? tf.concat([this.k, kNew], 2) : tf.clone(kNew); // [B, H, held + t, dk]
-    const v = this.v ? tf.concat([this.v, vNew], 2) : tf.clone(vNew); // [B, H, held + t, dv]
+    // An empty batch is kept as zeros of the right shape (concat and slice of empty tensors trap on wasm).
+    const empty = kNew.size === 0 || vNew.size === 0;
+    const grow = (held: tf.Tensor | null, x: tf.Tensor) => {
+      if (empty) return tf.zeros([sh(x)[0], sh(x)[1], (held ? sh(held)[2] : 0) + sh(x)[2], sh(x)[3]]);
+      return held ? tf.concat([held, x], 2) : tf.clone(x);
+    };
+    const k = grow(this.k, kNew); // [B, H, held + t, dk]
+    const v = grow(this.v, vNew); // [B, H, held + t, dv]
     const t = sh(kNew)[2];
     const commit = () => {
       const n = sh(k)[2];
       const keep = this.window === undefined ? n : Math.min(n, this.window);
-      const trim = (x: tf.Tensor) => tf.keep(keep === n ? tf.clone(x) : tf.slice(x, [0, 0, n - keep, 0], [-1, -1, keep, -1])); // [B, H, keep, ·]
+      const trim = (x: tf.Tensor) => {
+        if (empty) return tf.keep(tf.zeros([sh(x)[0], sh(x)[1], keep, sh(x)[3]])); // [B, H, keep, ·]
+        return tf.keep(keep === n ? tf.clone(x) : tf.slice(x, [0, 0, n - keep, 0], [-1, -1, keep, -1])); // [B, H, keep, ·]
+      };
       const [nk, nv] = [trim(k), trim(v)];
       this.k?.dispose();
       this.v?.dispose();
@@ -255,6 +264,18 @@ export class LinearAttentionState {
     checkShape(where, 'k', k, { rank: 4, dims: { 0: sh(q)[0], 1: sh(q)[1], 2: sh(q)[2], 3: sh(q)[3] } });
     checkShape(where, 'v', v, { rank: 4, dims: { 0: sh(q)[0], 1: sh(q)[1], 2: sh(q)[2] } });
     const t = sh(q)[2];
+    if (q.size === 0 || v.size === 0) {
+      // An empty batch: empty outputs and sums of the right shapes (several wasm kernels trap on empty inputs).
+      const [B, H, , dk] = sh(q);
+      const dv = sh(v)[3];
+      const m = this.fm.featureDim(dk);
+      const [S, z] = [tf.zeros([B, H, m, dv]), tf.zeros([B, H, 1, m])]; // [B, H, m, dv], [B, H, 1, m]
+      this.S?.dispose();
+      this.z?.dispose();
+      this.S = S;
+      this.z = z;
+      return tf.zeros([B, H, t, dv]); // [B, H, t, dv]
+    }
     const out = tf.tidy(() => {
       const fq = this.fm.apply(q, true); // [B, H, t, m]
       const fk = this.fm.apply(k, false); // [B, H, t, m]

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkNumber, DLArgumentError } from '@dl/core';
 import { eluFeatureMap, reluFeatureMap, type FeatureMap } from './feature-maps.js';
-import { checkQKV, denseAllowed, type QKVDims } from './masks.js';
+import { checkQKV, denseAllowed, emptyAttention, type QKVDims } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 import { sh } from './shape.js';
 
@@ -72,6 +72,8 @@ export function linearAttentionQuadratic(q: tf.Tensor, k: tf.Tensor, v: tf.Tenso
   const fm = resolveFeatureMap(where, config.featureMap);
   const eps = checkNumber(where, 'eps', config.eps ?? 1e-6, 0);
   const causal = (config.causal ?? false) || (options.causal ?? false);
+  const empty = emptyAttention(dims, options);
+  if (empty) return empty;
   return tf.tidy(() => {
     const [fq, fk] = features(fm, q, k, dims, options);
     let A = tf.matMul(fq, fk, false, true); // [B, H, Lq, Lk]
@@ -111,6 +113,8 @@ export function linearAttention(config: LinearAttentionOptions = {}): AttentionF
     const dims = checkQKV(where, q, k, v, options);
     const causal = (config.causal ?? false) || (options.causal ?? false);
     if (options.mask || options.returnWeights) return linearAttentionQuadratic(q, k, v, { ...config, causal }, options);
+    const empty = emptyAttention(dims, options);
+    if (empty) return empty;
     const { batch: B, heads: H, lq: L, dv } = dims;
     return tf.tidy(() => {
       const [fq, fk] = features(fm, q, k, dims, options);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkNumber, checkShape, DLArgumentError, Module, uniform, type Rng } from '@dl/core';
-import { checkQKV } from './masks.js';
+import { checkQKV, emptyAttention } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 import { sh } from './shape.js';
 
@@ -34,6 +34,8 @@ export function linformerAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, E: 
   const scale = options.scale === undefined ? 1 / Math.sqrt(dims.dk) : checkNumber(where, 'scale', options.scale);
   const { batch: B, heads: H, lk, dk, dv } = dims;
   const kp = sh(E)[0];
+  const empty = emptyAttention(dims, options, kp);
+  if (empty) return empty;
   return tf.tidy(() => {
     const e = sh(E)[1] === lk ? E : tf.slice(E, [0, 0], [kp, lk]); // [kProj, Lk]
     const f = sh(F)[1] === lk ? F : tf.slice(F, [0, 0], [kp, lk]); // [kProj, Lk]

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkNumber, DLArgumentError, Rng } from '@dl/core';
 import { clusteredAttention } from './clustered.js';
-import { checkQKV } from './masks.js';
+import { checkQKV, emptyAttention } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 
 /** Options of {@link lshAttention}. */
@@ -82,6 +82,8 @@ export function lshAttention(config: LSHAttentionOptions): AttentionFn {
   return (q, k, v, options: AttentionOptions = {}): AttentionResult => {
     const dims = checkQKV(where, q, k, v, options);
     const causal = (config.causal ?? false) || (options.causal ?? false);
+    const empty = emptyAttention(dims, options);
+    if (empty) return empty;
     return tf.tidy(() => {
       let qb: tf.Tensor;
       let kb: tf.Tensor;

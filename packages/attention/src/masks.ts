@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkShape, DLArgumentError } from '@dl/core';
-import type { AttentionOptions } from './types.js';
+import type { AttentionOptions, AttentionResult } from './types.js';
 import { sh } from './shape.js';
 
 /** Score given to masked pairs before the softmax (finite, so fully masked rows never make NaN). */
@@ -56,6 +56,18 @@ export function checkQKV(where: string, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor
   const dims = { batch, heads, lq, lk, dk, dv: sh(v)[3] };
   checkMasks(where, dims, options);
   return dims;
+}
+
+/**
+ * Attention over an empty batch (batch or heads 0): empty output `[B, H, Lq, dv]` and, when asked,
+ * weights `[B, H, Lq, weightsWidth]`, made without running any attention kernel (several wasm kernels
+ * trap on empty inputs: "divide by zero", "remainder by zero"). Null when the batch is not empty.
+ * Package-internal.
+ */
+export function emptyAttention(dims: QKVDims, options: AttentionOptions, weightsWidth = dims.lk): AttentionResult | null {
+  if (dims.batch > 0 && dims.heads > 0) return null;
+  const output = tf.zeros([dims.batch, dims.heads, dims.lq, dims.dv]); // [0, H, Lq, dv]
+  return options.returnWeights ? { output, weights: tf.zeros([dims.batch, dims.heads, dims.lq, weightsWidth]) } : { output }; // [0, H, Lq, ·]
 }
 
 /**

@@ -168,6 +168,26 @@ export class MultiHeadAttention extends Module {
   }
 
   /**
+   * The result for an empty batch, made without running the projections or the attention (several wasm
+   * kernels trap on empty inputs); a cache takes the (empty) keys and values all the same.
+   */
+  private emptyForward(Lq: number, Lk: number, options: MultiHeadForwardOptions): MultiHeadResult {
+    const H = this.numHeads;
+    return tf.tidy(() => {
+      let keys = Lk;
+      if (options.cache) {
+        const kv = tf.zeros([0, H, Lk, this.headDim]); // [0, H, Lk, hd]
+        const staged = stageAppend(options.cache, kv, kv, 'MultiHeadAttention');
+        keys = sh(staged.k)[2];
+        staged.commit();
+      }
+      const output = tf.zeros([0, Lq, this.embedDim]); // [0, Lq, E]
+      if (!options.needWeights) return { output };
+      return { output, weights: tf.zeros(options.averageAttnWeights === false ? [0, H, Lq, keys] : [0, Lq, keys]) }; // [0, (H,) Lq, Lk]
+    });
+  }
+
+  /**
    * @param query `[B, Lq, E]`; `key` `[B, Lk, kdim]`; `value` `[B, Lk, vdim]`.
    * @returns `output` `[B, Lq, E]` and, with `needWeights`, `weights` `[B, Lq, Lk]` (averaged) or `[B, H, Lq, Lk]`.
    */
@@ -189,6 +209,7 @@ export class MultiHeadAttention extends Module {
     }
     if (keyPaddingMask != null) checkShape(where, 'keyPaddingMask', keyPaddingMask, { rank: 2, dims: { 0: B, 1: LkIn }, dtype: 'bool' });
     if (cache && (attnMask || keyPaddingMask || this.biasK)) throw new DLArgumentError(where, 'cache', 'used without attnMask, keyPaddingMask and addBiasKV', 'a cache with them');
+    if (B === 0) return this.emptyForward(Lq, LkIn + extra, options);
     return tf.tidy(() => {
       const q = this.splitHeads(this.project(query, 0)); // [B, H, Lq, hd]
       let k = this.project(key, 1); // [B, Lk, E]

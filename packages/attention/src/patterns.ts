@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkNumber, DLArgumentError } from '@dl/core';
 import { blockSparseAttention, buildLayout, LayoutCache, layoutToMask, type SparseLayout } from './block-sparse.js';
-import { checkQKV } from './masks.js';
+import { checkQKV, emptyAttention } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 import { sh } from './shape.js';
 
@@ -152,6 +152,8 @@ export function sparseAttention(pattern: SparsePatternOptions, where = 'sparseAt
   return (q, k, v, options: AttentionOptions = {}): AttentionResult => {
     const dims = checkQKV(where, q, k, v, options);
     const causal = (pattern.causal ?? false) || (options.causal ?? false);
+    const empty = emptyAttention(dims, options);
+    if (empty) return empty;
     const layout = patternLayout({ ...pattern, causal }, dims.lq, dims.lk, where);
     const scale = pattern.scale ?? 1 / Math.sqrt(dims.dk);
     return blockSparseAttention(where, q, k, v, dims, layout, scale, options);
@@ -194,6 +196,8 @@ export function perHead(fns: AttentionFn[]): AttentionFn {
   return (q, k, v, options: AttentionOptions = {}) => {
     const dims = checkQKV('perHead', q, k, v, options);
     if (dims.heads !== fns.length) throw new DLArgumentError('perHead', 'q', `with ${fns.length} heads (one per function)`, q);
+    const empty = emptyAttention(dims, options);
+    if (empty) return empty;
     return tf.tidy(() => {
       const outs: tf.Tensor[] = [];
       const ws: tf.Tensor[] = [];

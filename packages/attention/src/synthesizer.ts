@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, DLArgumentError, Linear, Module, normal, type Rng } from '@dl/core';
-import { checkQKV, denseAllowed, maskedSoftmax } from './masks.js';
+import { checkQKV, denseAllowed, emptyAttention, maskedSoftmax } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 
 /** Options of the synthesizers. */
@@ -54,6 +54,8 @@ export class RandomSynthesizer extends Module {
     const dims = checkQKV(where, q, k, v, options);
     if (dims.heads !== this.heads) throw new DLArgumentError(where, 'q', `with ${this.heads} heads`, q);
     if (dims.lq > this.maxLen || dims.lk > this.maxLen) throw new DLArgumentError(where, 'q', `at most ${this.maxLen} long (maxLen)`, `Lq=${dims.lq}, Lk=${dims.lk}`);
+    const empty = emptyAttention(dims, options);
+    if (empty) return empty;
     return tf.tidy(() => {
       const scores = tf.expandDims(tf.slice(this.attention, [0, 0, 0], [this.heads, dims.lq, dims.lk]), 0); // [1, H, Lq, Lk]
       const weights = maskedSoftmax(tf.tile(scores, [dims.batch, 1, 1, 1]), denseAllowed(dims, options)); // [B, H, Lq, Lk]
@@ -117,6 +119,8 @@ export class DenseSynthesizer extends Module {
     const dims = checkQKV(where, q, k, v, options);
     if (dims.dk !== this.dim) throw new DLArgumentError(where, 'q', `of head dim ${this.dim}`, q);
     if (dims.lk > this.maxLen) throw new DLArgumentError(where, 'k', `at most ${this.maxLen} long (maxLen)`, k);
+    const empty = emptyAttention(dims, options);
+    if (empty) return empty;
     return tf.tidy(() => {
       const s = this.w2.forward(tf.relu(this.w1.forward(q))); // [B, H, Lq, maxLen]
       const scores = dims.lk === this.maxLen ? s : tf.slice(s, [0, 0, 0, 0], [-1, -1, -1, dims.lk]); // [B, H, Lq, Lk]
