@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, DLArgumentError, Linear, Module, type Rng } from '@dl/core';
 import { checkQKV, denseAllowed, emptyAttention, maskedSoftmax } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
+import { ADDITIVE_KEYS, checkOptionKeys } from './option-keys.js';
 
 /** Options of {@link AdditiveAttention}. */
 export interface AdditiveAttentionOptions {
@@ -46,6 +47,7 @@ export class AdditiveAttention extends Module {
     options: AdditiveAttentionOptions = {},
   ) {
     super();
+    checkOptionKeys('AdditiveAttention', options, ADDITIVE_KEYS);
     checkInt('AdditiveAttention', 'dim', dim);
     checkInt('AdditiveAttention', 'hidden', hidden);
     this.qProj = this.registerModule('q_proj', new Linear(dim, hidden, { bias: false, rng: options.rng }));

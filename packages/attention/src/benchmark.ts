@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, DLArgumentError } from '@dl/core';
 import type { AttentionFn } from './types.js';
+import { BENCH_KEYS, checkOptionKeys } from './option-keys.js';
 
 /** One attention implementation to time: an {@link AttentionFn}, measured up to `maxN`. */
 export interface BenchVariant {
@@ -57,6 +58,7 @@ export interface BenchOptions {
  */
 export async function benchmarkAttention(variants: BenchVariant[], ns: number[], options: BenchOptions = {}): Promise<BenchRow[]> {
   if (!Array.isArray(variants) || variants.length === 0) throw new DLArgumentError('benchmarkAttention', 'variants', 'a non-empty array', variants);
+  checkOptionKeys('benchmarkAttention', options, BENCH_KEYS);
   ns.forEach((n, i) => checkInt('benchmarkAttention', `ns[${i}]`, n));
   const B = checkInt('benchmarkAttention', 'batch', options.batch ?? 1);
   const H = checkInt('benchmarkAttention', 'heads', options.heads ?? 1);

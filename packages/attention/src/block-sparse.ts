@@ -3,6 +3,7 @@ import { DLArgumentError } from '@dl/core';
 import { emptyAttention, maskedSoftmax, mask4d, type QKVDims } from './masks.js';
 import type { AttentionOptions, AttentionResult } from './types.js';
 import { sh } from './shape.js';
+import { ATTENTION_KEYS, checkOptionKeys, PATTERN_SPEC_KEYS } from './option-keys.js';
 
 /**
  * Which keys each query may attend, as the blocked engine needs it. Built on the host from the pattern's
@@ -64,6 +65,7 @@ export interface PatternSpec {
  * ```
  */
 export function buildLayout(spec: PatternSpec): SparseLayout {
+  checkOptionKeys('buildLayout', spec, PATTERN_SPEC_KEYS, 'spec');
   const { lq, lk, blockSize: c, causal } = spec;
   const off = lk - lq;
   const dense: number[] = [];
@@ -160,6 +162,7 @@ const GROUP_ELEMENTS = 1 << 18;
  * ```
  */
 export function blockSparseAttention(where: string, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, dims: QKVDims, layout: SparseLayout, scale: number, options: AttentionOptions): AttentionResult {
+  checkOptionKeys(where, options, ATTENTION_KEYS);
   if (layout.lq !== dims.lq || layout.lk !== dims.lk) throw new DLArgumentError(where, 'layout', `built for Lq=${dims.lq}, Lk=${dims.lk}`, `Lq=${layout.lq}, Lk=${layout.lk}`);
   const empty = emptyAttention(dims, options);
   if (empty) return empty;

@@ -3,6 +3,7 @@ import { checkInt, DLArgumentError } from '@dl/core';
 import { emptyAttention, maskedSoftmax, mask4d, type QKVDims } from './masks.js';
 import type { AttentionOptions, AttentionResult } from './types.js';
 import { detached, sh } from './shape.js';
+import { ATTENTION_KEYS, checkOptionKeys, CHUNKING_KEYS } from './option-keys.js';
 
 /** How {@link clusteredAttention} chunks the sorted sequence. */
 export interface ClusterChunking {
@@ -50,6 +51,8 @@ export function clusteredAttention(
   options: AttentionOptions,
 ): AttentionResult {
   const { batch: B, heads: H, lq: Lq, lk: Lk, dk, dv } = dims;
+  checkOptionKeys(where, chunking, CHUNKING_KEYS, 'chunking');
+  checkOptionKeys(where, options, ATTENTION_KEYS);
   const C = checkInt(where, 'chunkSize', chunking.chunkSize);
   const back = checkInt(where, 'lookBack', chunking.lookBack, 0);
   const fwd = checkInt(where, 'lookForward', chunking.lookForward, 0);

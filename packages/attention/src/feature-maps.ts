@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, DLArgumentError, Rng } from '@dl/core';
 import { sh } from './shape.js';
+import { checkOptionKeys, FAVOR_KEYS } from './option-keys.js';
 
 /**
  * A feature map φ for linear attention: exp(q·k) ≈ φ(q)·φ(k) (seed 002). φ must be non-negative so the
@@ -76,6 +77,7 @@ export interface FavorOptions {
  * ```
  */
 export function favorFeatureMap(dim: number, nFeatures: number, options: FavorOptions = {}): FeatureMap {
+  checkOptionKeys('favorFeatureMap', options, FAVOR_KEYS);
   checkInt('favorFeatureMap', 'dim', dim);
   checkInt('favorFeatureMap', 'nFeatures', nFeatures);
   const seed = checkInt('favorFeatureMap', 'options.seed', options.seed ?? 0, 0);

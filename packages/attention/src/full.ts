@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber, checkShape, DLArgumentError, getRng, type Rng } from '@dl/core';
 import { checkQKV, denseAllowed, emptyAttention, maskedSoftmax } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
+import { checkOptionKeys, FULL_EXTRA_KEYS, FULL_KEYS } from './option-keys.js';
 
 /** Options of {@link scaledDotProductAttention}. */
 export interface FullAttentionOptions extends AttentionOptions {
@@ -35,7 +36,7 @@ export interface FullAttentionOptions extends AttentionOptions {
  */
 export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: FullAttentionOptions = {}): AttentionResult {
   const where = 'scaledDotProductAttention';
-  const dims = checkQKV(where, q, k, v, options);
+  const dims = checkQKV(where, q, k, v, options, FULL_EXTRA_KEYS);
   const empty = emptyAttention(dims, options);
   if (empty) return empty;
   const scale = options.scale === undefined ? 1 / Math.sqrt(dims.dk) : checkNumber(where, 'scale', options.scale);
@@ -77,5 +78,6 @@ export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tens
  * ```
  */
 export function fullAttention(defaults: FullAttentionOptions = {}): AttentionFn {
+  checkOptionKeys('fullAttention', defaults, FULL_KEYS);
   return (q, k, v, options = {}) => scaledDotProductAttention(q, k, v, { ...defaults, ...options });
 }

@@ -1,6 +1,7 @@
 import { DLArgumentError } from '@dl/core';
 import { sparseAttention, type GlobalPattern, type LocalPattern, type StridedPattern } from './patterns.js';
 import type { AttentionFn } from './types.js';
+import { checkOptionKeys, GLOBAL_KEYS } from './option-keys.js';
 
 /** Options of {@link globalAttention}. */
 export interface GlobalAttentionOptions extends GlobalPattern {
@@ -36,6 +37,7 @@ export interface GlobalAttentionOptions extends GlobalPattern {
  */
 export function globalAttention(options: GlobalAttentionOptions): AttentionFn {
   if (options == null || typeof options !== 'object') throw new DLArgumentError('globalAttention', 'options', 'an object', options);
+  checkOptionKeys('globalAttention', options, GLOBAL_KEYS);
   const { positions, count, local, strided, causal, scale, blockSize } = options;
   return sparseAttention({ global: { positions, count }, local, strided, causal, scale, blockSize }, 'globalAttention');
 }

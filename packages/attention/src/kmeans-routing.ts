@@ -3,6 +3,7 @@ import { checkInt, checkNumber, DLArgumentError, Module, randNormal, type Rng } 
 import { clusteredAttention } from './clustered.js';
 import { checkQKV, emptyAttention } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
+import { checkOptionKeys, KMEANS_KEYS } from './option-keys.js';
 
 /** Options of {@link KMeansRouting}. */
 export interface KMeansRoutingOptions {
@@ -64,6 +65,7 @@ export class KMeansRouting extends Module {
   ) {
     super();
     const where = 'KMeansRouting';
+    checkOptionKeys(where, options, KMEANS_KEYS);
     checkInt(where, 'heads', heads);
     checkInt(where, 'dim', dim);
     checkInt(where, 'nClusters', nClusters);

@@ -5,6 +5,7 @@ import { scaledDotProductAttention } from './full.js';
 import type { FeatureMap } from './feature-maps.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 import { sh } from './shape.js';
+import { ATTENTION_KEYS, checkOptionKeys, KV_CACHE_KEYS, LINEAR_STATE_KEYS } from './option-keys.js';
 
 /** Options of {@link KVCache}. */
 export interface KVCacheOptions {
@@ -66,6 +67,7 @@ export class KVCache {
 
   /** @param options see {@link KVCacheOptions}. */
   constructor(options: KVCacheOptions = {}) {
+    checkOptionKeys('KVCache', options, KV_CACHE_KEYS);
     this.window = options.window === undefined ? undefined : checkInt('KVCache', 'window', options.window);
   }
 
@@ -213,6 +215,7 @@ export function cachedAttention(q: tf.Tensor, kNew: tf.Tensor, vNew: tf.Tensor, 
   const where = 'cachedAttention';
   if (!(cache instanceof KVCache)) throw new DLArgumentError(where, 'cache', 'a KVCache', cache);
   if (typeof attend !== 'function') throw new DLArgumentError(where, 'attend', 'an AttentionFn', attend);
+  checkOptionKeys(where, options, ATTENTION_KEYS);
   if (options.keyPaddingMask || options.mask) throw new DLArgumentError(where, 'options', 'without mask/keyPaddingMask (the cache grows each step)', Object.keys(options));
   checkShape(where, 'q', q, { rank: 4, dtype: 'float32' });
   checkShape(where, 'kNew', kNew, { rank: 4, dtype: 'float32' });
@@ -249,6 +252,7 @@ export class LinearAttentionState {
 
   /** @param config the feature map and ε of the {@link linearAttention} it continues. */
   constructor(config: Pick<LinearAttentionOptions, 'featureMap' | 'eps'> = {}) {
+    checkOptionKeys('LinearAttentionState', config, LINEAR_STATE_KEYS);
     this.fm = resolveFeatureMap('LinearAttentionState', config.featureMap);
     this.eps = checkNumber('LinearAttentionState', 'eps', config.eps ?? 1e-6, 0);
   }

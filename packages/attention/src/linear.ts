@@ -4,6 +4,7 @@ import { eluFeatureMap, reluFeatureMap, type FeatureMap } from './feature-maps.j
 import { checkQKV, denseAllowed, emptyAttention, type QKVDims } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 import { sh } from './shape.js';
+import { checkOptionKeys, LINEAR_KEYS } from './option-keys.js';
 
 /** Options of {@link linearAttention}. */
 export interface LinearAttentionOptions {
@@ -68,6 +69,7 @@ function features(fm: FeatureMap, q: tf.Tensor, k: tf.Tensor, dims: QKVDims, opt
  */
 export function linearAttentionQuadratic(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, config: LinearAttentionOptions = {}, options: AttentionOptions = {}): AttentionResult {
   const where = 'linearAttentionQuadratic';
+  checkOptionKeys(where, config, LINEAR_KEYS);
   const dims = checkQKV(where, q, k, v, options);
   const fm = resolveFeatureMap(where, config.featureMap);
   const eps = checkNumber(where, 'eps', config.eps ?? 1e-6, 0);
@@ -106,6 +108,7 @@ export function linearAttentionQuadratic(q: tf.Tensor, k: tf.Tensor, v: tf.Tenso
  */
 export function linearAttention(config: LinearAttentionOptions = {}): AttentionFn {
   const where = 'linearAttention';
+  checkOptionKeys(where, config, LINEAR_KEYS);
   const fm = resolveFeatureMap(where, config.featureMap);
   const chunk = checkInt(where, 'chunkSize', config.chunkSize ?? 64);
   const eps = checkNumber(where, 'eps', config.eps ?? 1e-6, 0);

@@ -3,6 +3,7 @@ import { checkInt, checkNumber, checkShape, DLArgumentError, Module, uniform, ty
 import { checkQKV, emptyAttention } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 import { sh } from './shape.js';
+import { checkOptionKeys, LINFORMER_KEYS } from './option-keys.js';
 
 /**
  * Linformer attention with given projections (seed 002 "減少key和value的長度": fewer keys and values,
@@ -24,7 +25,7 @@ import { sh } from './shape.js';
  */
 export function linformerAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, E: tf.Tensor, F: tf.Tensor, options: AttentionOptions & { scale?: number } = {}): AttentionResult {
   const where = 'linformerAttention';
-  const dims = checkQKV(where, q, k, v, options);
+  const dims = checkQKV(where, q, k, v, options, ['scale']);
   checkShape(where, 'E', E, { rank: 2, dtype: 'float32' });
   checkShape(where, 'F', F, { rank: 2, dims: { 0: sh(E)[0] }, dtype: 'float32' });
   if (sh(E)[1] < dims.lk) throw new DLArgumentError(where, 'E', `of shape [kProj, ≥ ${dims.lk}] (at least the key length)`, E);
@@ -96,6 +97,7 @@ export class Linformer extends Module {
     options: LinformerOptions = {},
   ) {
     super();
+    checkOptionKeys('Linformer', options, LINFORMER_KEYS);
     checkInt('Linformer', 'maxLen', maxLen);
     checkInt('Linformer', 'kProj', kProj);
     const init = uniform(-1 / Math.sqrt(maxLen), 1 / Math.sqrt(maxLen));

@@ -1,6 +1,7 @@
 import { checkInt, DLArgumentError } from '@dl/core';
 import { sparseAttention } from './patterns.js';
 import type { AttentionFn } from './types.js';
+import { checkOptionKeys, LOCAL_KEYS } from './option-keys.js';
 
 /** Options of {@link localAttention}. */
 export interface LocalAttentionOptions {
@@ -38,6 +39,7 @@ export interface LocalAttentionOptions {
 export function localAttention(options: LocalAttentionOptions): AttentionFn {
   const where = 'localAttention';
   if (options == null || typeof options !== 'object') throw new DLArgumentError(where, 'options', 'an object', options);
+  checkOptionKeys(where, options, LOCAL_KEYS);
   if (options.window === undefined && options.lookBack === undefined && options.lookForward === undefined) {
     throw new DLArgumentError(where, 'window', 'a positive integer (or lookBack/lookForward)', undefined);
   }

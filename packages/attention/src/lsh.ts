@@ -3,6 +3,7 @@ import { checkInt, checkNumber, DLArgumentError, Rng } from '@dl/core';
 import { clusteredAttention } from './clustered.js';
 import { checkQKV, emptyAttention } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
+import { checkOptionKeys, LSH_KEYS } from './option-keys.js';
 
 /** Options of {@link lshAttention}. */
 export interface LSHAttentionOptions {
@@ -74,6 +75,7 @@ export function lshRotations(dim: number, nBuckets: number, seed = 0): tf.Tensor
 export function lshAttention(config: LSHAttentionOptions): AttentionFn {
   const where = 'lshAttention';
   if (config == null || typeof config !== 'object') throw new DLArgumentError(where, 'options', 'an object', config);
+  checkOptionKeys(where, config, LSH_KEYS);
   const nBuckets = checkInt(where, 'nBuckets', config.nBuckets);
   if (nBuckets > 1 && nBuckets % 2 !== 0) throw new DLArgumentError(where, 'nBuckets', '1 or an even number', nBuckets);
   const chunkSize = checkInt(where, 'chunkSize', config.chunkSize ?? 64);

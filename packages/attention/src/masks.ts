@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkShape, DLArgumentError } from '@dl/core';
 import type { AttentionOptions, AttentionResult } from './types.js';
 import { sh } from './shape.js';
+import { ATTENTION_KEYS, checkOptionKeys, GRAPH_MASK_KEYS } from './option-keys.js';
 
 /** Score given to masked pairs before the softmax (finite, so fully masked rows never make NaN). */
 export const MASKED_SCORE = -1e9;
@@ -33,8 +34,9 @@ export interface QKVDims {
 }
 
 /**
- * Checks that q `[B,H,Lq,dk]`, k `[B,H,Lk,dk]`, v `[B,H,Lk,dv]` agree, and that the masks in `options`
- * have valid shapes and dtypes. Throws a {@link DLArgumentError} naming the argument otherwise.
+ * Checks that q `[B,H,Lq,dk]`, k `[B,H,Lk,dk]`, v `[B,H,Lk,dv]` agree, that `options` has only known keys
+ * (those of {@link AttentionOptions} plus `extraKeys`), and that its masks have valid shapes and dtypes.
+ * Throws a {@link DLArgumentError} naming the argument otherwise.
  *
  * @example
  * ```ts
@@ -43,7 +45,8 @@ export interface QKVDims {
  * checkQKV('f', tf.zeros([1, 1, 3, 4]), tf.zeros([1, 1, 5, 4]), tf.zeros([1, 1, 5, 2])).lk; // 5
  * ```
  */
-export function checkQKV(where: string, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: AttentionOptions = {}): QKVDims {
+export function checkQKV(where: string, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: AttentionOptions = {}, extraKeys: readonly string[] = []): QKVDims {
+  checkOptionKeys(where, options, extraKeys.length ? [...ATTENTION_KEYS, ...extraKeys] : ATTENTION_KEYS);
   checkShape(where, 'q', q, { rank: 4, dtype: 'float32' });
   checkShape(where, 'k', k, { rank: 4, dtype: 'float32' });
   checkShape(where, 'v', v, { rank: 4, dtype: 'float32' });
@@ -153,6 +156,7 @@ export function keyPaddingFromLengths(lengths: number[], length: number): tf.Ten
  */
 export function graphMask(n: number, edges: [number, number][], options: { undirected?: boolean; selfLoops?: boolean } = {}): tf.Tensor {
   checkInt('graphMask', 'n', n);
+  checkOptionKeys('graphMask', options, GRAPH_MASK_KEYS);
   const data = new Uint8Array(n * n);
   if (options.selfLoops ?? true) for (let i = 0; i < n; i++) data[i * n + i] = 1;
   edges.forEach(([a, b], e) => {

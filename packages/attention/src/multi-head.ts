@@ -5,6 +5,7 @@ import { stageAppend, type KVCache } from './kv-cache.js';
 import { perHead } from './patterns.js';
 import type { AttentionFn, AttentionOptions } from './types.js';
 import { sh } from './shape.js';
+import { checkOptionKeys, MHA_FORWARD_KEYS, MHA_KEYS } from './option-keys.js';
 
 /** Options of {@link MultiHeadAttention}. */
 export interface MultiHeadAttentionOptions {
@@ -110,6 +111,7 @@ export class MultiHeadAttention extends Module {
   ) {
     super();
     const where = 'MultiHeadAttention';
+    checkOptionKeys(where, options, MHA_KEYS);
     checkInt(where, 'embedDim', embedDim);
     checkInt(where, 'numHeads', numHeads);
     if (embedDim % numHeads !== 0) throw new DLArgumentError(where, 'numHeads', `a divisor of embedDim (${embedDim})`, numHeads);
@@ -195,6 +197,7 @@ export class MultiHeadAttention extends Module {
     const where = 'MultiHeadAttention';
     const E = this.embedDim;
     const H = this.numHeads;
+    checkOptionKeys(where, options, MHA_FORWARD_KEYS);
     checkShape(where, 'query', query, { rank: 3, last: E, dtype: 'float32' });
     const [B, Lq] = sh(query);
     checkShape(where, 'key', key, { rank: 3, dims: { 0: B }, last: this.kdim, dtype: 'float32' });

@@ -4,6 +4,7 @@ import { blockSparseAttention, buildLayout, LayoutCache, layoutToMask, type Spar
 import { checkQKV, emptyAttention } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 import { sh } from './shape.js';
+import { checkOptionKeys, GLOBAL_PATTERN_KEYS, LOCAL_PATTERN_KEYS, SPARSE_KEYS, STRIDED_PATTERN_KEYS } from './option-keys.js';
 
 /** A sliding window: keys from `lookBack` before to `lookForward` after the query's position. */
 export interface LocalPattern {
@@ -53,6 +54,10 @@ export interface SparsePatternOptions {
 
 function checkPattern(where: string, p: SparsePatternOptions): void {
   if (p == null || typeof p !== 'object') throw new DLArgumentError(where, 'options', 'an object', p);
+  checkOptionKeys(where, p, SPARSE_KEYS);
+  checkOptionKeys(where, p.local, LOCAL_PATTERN_KEYS, 'options.local');
+  checkOptionKeys(where, p.strided, STRIDED_PATTERN_KEYS, 'options.strided');
+  checkOptionKeys(where, p.global, GLOBAL_PATTERN_KEYS, 'options.global');
   if (!p.local && !p.strided && !p.global) throw new DLArgumentError(where, 'options', 'at least one of local, strided, global', Object.keys(p));
   if (p.local) {
     checkInt(where, 'local.lookBack', p.local.lookBack, 0);

@@ -1,6 +1,7 @@
 import { DLArgumentError } from '@dl/core';
 import { sparseAttention } from './patterns.js';
 import type { AttentionFn } from './types.js';
+import { checkOptionKeys, STRIDED_KEYS } from './option-keys.js';
 
 /** Options of {@link stridedAttention}. */
 export interface StridedAttentionOptions {
@@ -37,6 +38,7 @@ export interface StridedAttentionOptions {
  */
 export function stridedAttention(options: StridedAttentionOptions): AttentionFn {
   if (options == null || typeof options !== 'object') throw new DLArgumentError('stridedAttention', 'options', 'an object', options);
+  checkOptionKeys('stridedAttention', options, STRIDED_KEYS);
   const { stride, lookBack, lookForward, causal, scale, blockSize } = options;
   return sparseAttention({ strided: { stride, lookBack, lookForward }, causal, scale, blockSize }, 'stridedAttention');
 }

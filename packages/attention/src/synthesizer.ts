@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, DLArgumentError, Linear, Module, normal, type Rng } from '@dl/core';
 import { checkQKV, denseAllowed, emptyAttention, maskedSoftmax } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
+import { checkOptionKeys, SYNTHESIZER_KEYS } from './option-keys.js';
 
 /** Options of the synthesizers. */
 export interface SynthesizerOptions {
@@ -39,6 +40,7 @@ export class RandomSynthesizer extends Module {
     options: SynthesizerOptions = {},
   ) {
     super();
+    checkOptionKeys('RandomSynthesizer', options, SYNTHESIZER_KEYS);
     checkInt('RandomSynthesizer', 'heads', heads);
     checkInt('RandomSynthesizer', 'maxLen', maxLen);
     this.attention = this.registerParameter('attention', normal(0, 1 / Math.sqrt(maxLen))([heads, maxLen, maxLen], options.rng));
@@ -102,6 +104,7 @@ export class DenseSynthesizer extends Module {
     options: SynthesizerOptions = {},
   ) {
     super();
+    checkOptionKeys('DenseSynthesizer', options, SYNTHESIZER_KEYS);
     checkInt('DenseSynthesizer', 'dim', dim);
     checkInt('DenseSynthesizer', 'maxLen', maxLen);
     checkInt('DenseSynthesizer', 'hidden', hidden);
