@@ -13,7 +13,7 @@ export interface AdditiveAttentionOptions {
 }
 
 /**
- * Additive (Bahdanau) attention (seed 000 §3.2 "相加(additive)": q and k go through Wq and Wk, are
+ * Additive attention (Bahdanau et al. 2015: q and k go through Wq and Wk, are
  * added, pass through tanh, and a vector w turns the result into the score α):
  * αᵢⱼ = wᵀ tanh(Wq·qᵢ + Wk·kⱼ + b), softmax over j (with masks), output Σⱼ α′ᵢⱼ vⱼ. Parameters
  * `q_proj.weight` `[hidden, dim]`, `k_proj.weight`/`k_proj.bias`, `score.weight` `[1, hidden]`.

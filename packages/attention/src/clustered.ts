@@ -16,8 +16,9 @@ export interface ClusterChunking {
 }
 
 /**
- * Attention only between queries and keys of the same cluster (seed 002 "Clustering": 步驟1 cluster q and
- * k; 步驟2 only pairs of the same cluster get a weight, the others 0). Shared by {@link lshAttention} and
+ * Attention only between queries and keys of the same cluster (clustered attention, as in Reformer,
+ * Kitaev et al. 2020, and the Routing Transformer, Roy et al. 2021: first cluster q and k, then only pairs
+ * of the same cluster get a weight, the others 0). Shared by {@link lshAttention} and
  * {@link KMeansRouting}.
  *
  * Queries and keys are sorted together by (cluster, position) with tensor ops (`topk`), cut into chunks

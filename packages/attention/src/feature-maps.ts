@@ -4,7 +4,7 @@ import { sh } from './shape.js';
 import { checkOptionKeys, FAVOR_KEYS } from './option-keys.js';
 
 /**
- * A feature map φ for linear attention: exp(q·k) ≈ φ(q)·φ(k) (seed 002). φ must be non-negative so the
+ * A feature map φ for linear attention: exp(q·k) ≈ φ(q)·φ(k) (Katharopoulos et al. 2020). φ must be non-negative so the
  * normaliser Σⱼ φ(q)·φ(kⱼ) stays positive.
  *
  * @example

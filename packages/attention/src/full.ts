@@ -19,7 +19,7 @@ export interface FullAttentionOptions extends AttentionOptions {
 }
 
 /**
- * Full scaled dot-product attention (seed 000 §3.2): every query is compared with every key,
+ * Full scaled dot-product attention (Vaswani et al. 2017): every query is compared with every key,
  * A = softmax(Q·Kᵀ·scale) row by row, output O = A·V. The picture: an N×N attention matrix, each row
  * normalised, then a weighted sum of the value vectors.
  *

@@ -18,7 +18,7 @@ export interface GlobalAttentionOptions extends GlobalPattern {
 }
 
 /**
- * Global attention (seed 002 "Global Attention"): chosen positions, or special tokens added in front of
+ * Global attention (Longformer, Beltagy et al. 2020; BigBird, Zaheer et al. 2020): chosen positions, or special tokens added in front of
  * the sequence ({@link prependTokens} with `count`), attend to every token (collecting global
  * information) and are attended by every token (so everyone knows it). In the attention matrix: full
  * rows and full columns at the global positions. Combine with `local` and `strided` (Longformer, BigBird

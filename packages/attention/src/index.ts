@@ -1,6 +1,6 @@
 /**
- * @dl/attention: every attention variant of the seed notes (000 §3, 002 "各種各樣的Attention") behind
- * one interface, {@link AttentionFn}: `(q, k, v, { mask, causal, keyPaddingMask, returnWeights }) →
+ * @dl/attention: full, additive and multi-head attention and the efficient variants (local, strided,
+ * global, LSH and k-means clustered, linear, Linformer, synthesizer) behind one interface, {@link AttentionFn}: `(q, k, v, { mask, causal, keyPaddingMask, returnWeights }) →
  * { output, weights? }` with q, k, v shaped `[batch, heads, length, dim]`.
  * @module
  */

@@ -24,7 +24,7 @@ function normalize(x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * k-means routing attention (Routing Transformer; seed 002 "Clustering"): each head keeps `nClusters`
+ * k-means routing attention (Routing Transformer, Roy et al. 2021): each head keeps `nClusters`
  * centroids on the unit sphere (buffer `centroids` `[heads, nClusters, dim]`); queries and keys are
  * routed to their nearest centroid (spherical k-means, argmax of cosine similarity), and only pairs in
  * the same cluster are scored (sorted and chunked like {@link lshAttention}). In training mode each

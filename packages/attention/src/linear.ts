@@ -88,9 +88,9 @@ export function linearAttentionQuadratic(q: tf.Tensor, k: tf.Tensor, v: tf.Tenso
 }
 
 /**
- * Linear attention (seed 002 "注意力計算的變換"): replace exp(q·k) by φ(q)·φ(k), then
- * bᵢ = φ(qᵢ)·Σⱼ φ(kⱼ)vⱼᵀ / φ(qᵢ)·Σⱼ φ(kⱼ). Non-causal: compute φ(K)ᵀV (`[m, dv]`, the seed's "M groups of
- * templates") and Σφ(k) once, then each query only selects from them: 2·m·dv·N multiplications
+ * Linear attention (Katharopoulos et al. 2020, "Transformers are RNNs"): replace exp(q·k) by φ(q)·φ(k),
+ * then bᵢ = φ(qᵢ)·Σⱼ φ(kⱼ)vⱼᵀ / φ(qᵢ)·Σⱼ φ(kⱼ). Non-causal: compute φ(K)ᵀV (`[m, dv]`, m templates shared
+ * by every query) and Σφ(k) once, then each query only selects from them: 2·m·dv·N multiplications
  * instead of (d + dv)·N². Causal: prefix sums of φ(kⱼ)vⱼᵀ, computed per chunk (an exclusive cumulative
  * sum of chunk states plus a small masked c×c term inside each chunk).
  *

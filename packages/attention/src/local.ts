@@ -20,7 +20,7 @@ export interface LocalAttentionOptions {
 }
 
 /**
- * Truncated / local attention (seed 000 §3.5, 002 "Local Attention/Truncated Attention"): each query
+ * Truncated / local attention (sliding-window attention, as in Longformer, Beltagy et al. 2020): each query
  * looks only at its neighbours, keys i − lookBack … i + lookForward; every other entry of the attention
  * matrix is 0 (only a band around the diagonal is computed), "like a CNN". Causal or bidirectional.
  *

@@ -56,7 +56,7 @@ export function lshRotations(dim: number, nBuckets: number, seed = 0): tf.Tensor
 }
 
 /**
- * LSH clustering attention (Reformer; seed 002 "Clustering"): queries and keys are hashed into buckets
+ * LSH clustering attention (Reformer, Kitaev et al. 2020): queries and keys are hashed into buckets
  * by angular LSH; only pairs in the same bucket are scored, after sorting by bucket and cutting into
  * chunks (each chunk also sees the previous one, and the next one unless causal). Pairs in different
  * buckets get weight 0.

@@ -144,7 +144,7 @@ export function keyPaddingFromLengths(lengths: number[], length: number): tf.Ten
 }
 
 /**
- * Attention along a graph's edges (seed 000 §3.7: on a graph only connected nodes are scored; the rest
+ * Attention along a graph's edges (graph attention, Veličković et al. 2018: on a graph only connected nodes are scored; the rest
  * is 0): a boolean `[n, n]` mask, true where an edge `[from, to]` lets node `from` attend node `to`.
  * With `undirected` (default) both directions; with `selfLoops` (default) every node attends itself.
  *

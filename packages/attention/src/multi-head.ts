@@ -56,7 +56,7 @@ export interface MultiHeadForwardOptions {
 }
 
 /**
- * Multi-head attention (seed 000 §3.3: several q for several kinds of relevance), laid out and named
+ * Multi-head attention (Vaswani et al. 2017: several queries for several kinds of relevance), laid out and named
  * exactly as `torch.nn.MultiheadAttention(batch_first=True)`: `in_proj_weight` `[3E, E]` (or
  * `q_proj_weight`, `k_proj_weight`, `v_proj_weight` when kdim/vdim differ), `in_proj_bias`, `bias_k`,
  * `bias_v`, `out_proj.weight`, `out_proj.bias`, so PyTorch state dicts load unchanged. Each head may use

@@ -33,7 +33,7 @@ export interface GlobalPattern {
 }
 
 /**
- * A combinable sparse pattern (seed 002: "可以在一個模型中同時使用不同的Attention"): any union of a local
+ * A combinable sparse pattern (as Longformer, Beltagy et al. 2020, and BigBird, Zaheer et al. 2020, combine them): any union of a local
  * window, strided steps and global tokens. A query attends the union of what each part allows (each key
  * once). Without local or strided parts, non-global queries attend the global tokens and themselves.
  */
@@ -182,7 +182,7 @@ export function patternMask(pattern: SparsePatternOptions, lq: number, lk = lq):
 }
 
 /**
- * Different heads, different patterns (seed 002: "不同的head可以使用不同的模式"): head h uses `fns[h]`.
+ * Different heads, different patterns (as the Sparse Transformer, Child et al. 2019, gives heads different patterns): head h uses `fns[h]`.
  * Consecutive heads with the same function run in one call. The number of heads must equal `fns.length`.
  *
  * @example
@@ -228,8 +228,8 @@ export function perHead(fns: AttentionFn[]): AttentionFn {
 }
 
 /**
- * Adds special tokens in front of a sequence (seed 002, global attention: "在原來的序列中添加special
- * token"): `tokens` `[g, d]` (e.g. learned parameters) before `x` `[batch, L, d]` → `[batch, g + L, d]`.
+ * Adds special tokens in front of a sequence (the global tokens of Longformer and BigBird):
+ * `tokens` `[g, d]` (e.g. learned parameters) before `x` `[batch, L, d]` → `[batch, g + L, d]`.
  * Use with `global: { count: g }`.
  *
  * @example

@@ -20,8 +20,8 @@ export interface StridedAttentionOptions {
 }
 
 /**
- * Strided (dilated) attention (seed 002 "Stride Attention": 選中從自身向左右兩邊跨越規定的步數的部位):
- * query i attends keys i, i ± stride, i ± 2·stride, … (lookBack steps left, lookForward right). The
+ * Strided (dilated) attention (Sparse Transformer, Child et al. 2019: positions a fixed number of steps to
+ * either side): query i attends keys i, i ± stride, i ± 2·stride, … (lookBack steps left, lookForward right). The
  * attention matrix has non-zero diagonals every `stride` entries. Computed blockwise: queries of the same
  * residue (i mod stride) are grouped, so each block needs only its residue's keys.
  *

@@ -11,7 +11,7 @@ export interface SynthesizerOptions {
 }
 
 /**
- * Random Synthesizer (seed 002 "通過學習來構造Attention Matrix": the whole attention matrix is a network
+ * Random Synthesizer (Tay et al. 2021, "Synthesizer": the whole attention matrix is a network
  * parameter): a learned `[heads, maxLen, maxLen]` score matrix, softmax-normalised per row (with the usual
  * masks) and applied to V. Queries and keys are not compared at all (q and k only give the lengths).
  *
