@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { runG2P } from '../lib/g2p.mjs';
 
-const OUT = fileURLToPath(new URL('../../out/transformer/', import.meta.url));
+const OUT = fileURLToPath(new URL('../../out/transformer', import.meta.url));
 const RUNS = fileURLToPath(new URL('../../.runs/', import.meta.url));
 
 /** @param {{ quick?: boolean, only?: string[], epochs?: number }} options */
