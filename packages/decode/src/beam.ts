@@ -81,6 +81,10 @@ interface Beam {
  * });
  * const { sequences } = await beamSearch(step, [[1]], { numBeams: 2, numReturnSequences: 2, eosTokenId: 0, maxNewTokens: 6 });
  * for (const h of sequences[0]) console.log(h.tokens, h.score);
+ * // Beam sampling: candidates drawn from the beams' softmax (after the warpers) instead of taken best first.
+ * const sampled = await beamSearch(step, [[1]], { numBeams: 2, doSample: true, temperature: 0.8, topK: 2, seed: 1, eosTokenId: 0, maxNewTokens: 6 });
+ * // Unknown options are refused, naming the valid ones:
+ * await beamSearch(step, [[1]], { num_beams: 2 } as never); // throws "beamSearch: options.num_beams must be one of the known options …"
  * ```
  */
 export async function beamSearch<S = unknown>(step: StepFn<S>, inputIds: readonly (readonly number[])[], options: BeamSearchOptions<S> = {}): Promise<GenerateResult> {

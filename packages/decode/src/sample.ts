@@ -50,7 +50,7 @@ export interface SampleOptions<S> extends CommonOptions<S>, SamplingOptions {
 }
 
 /** The warper options (the keys {@link samplingProcessors} reads). */
-export const WARPER_KEYS = ['temperature', 'topK', 'topP', 'minP', 'typicalP'] as const;
+export const WARPER_KEYS = ['temperature', 'topK', 'topP', 'minP', 'typicalP'] as const satisfies readonly (keyof SamplingOptions)[];
 /** Every key of {@link SamplingOptions}. */
 export const SAMPLING_KEYS: readonly string[] = [...WARPER_KEYS, 'seed', 'rng'] satisfies readonly (keyof SamplingOptions)[];
 
@@ -69,7 +69,7 @@ export const SAMPLING_KEYS: readonly string[] = [...WARPER_KEYS, 'seed', 'rng'] 
  * const warpers = samplingProcessors({ temperature: 0.7, topP: 0.9 });
  * ```
  */
-export function samplingProcessors(o: Pick<SamplingOptions, (typeof WARPER_KEYS)[number]>, where = 'sample', minTokensToKeep = 1): LogitsProcessor[] {
+export function samplingProcessors(o: Pick<SamplingOptions, 'temperature' | 'topK' | 'topP' | 'minP' | 'typicalP'>, where = 'sample', minTokensToKeep = 1): LogitsProcessor[] {
   checkKeys(where, o, WARPER_KEYS);
   checkInt(where, 'minTokensToKeep', minTokensToKeep);
   const list: LogitsProcessor[] = [];
