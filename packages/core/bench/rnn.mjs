@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // @dl/core's LSTM against tfjs-layers' LSTM in the same run, per backend: one training step (forward,
 // backward through time, SGD update) and one forward pass over a [32 steps, 16 sequences, 32 features]
-// batch with 64 hidden units. Prints medians and ratios (@dl time / peer time: < 1 means @dl is faster).
+// batch with 64 hidden units, the two timed in alternation. Prints medians and ratios (@dl time / peer
+// time: < 1 means @dl is faster).
 // `node bench/rnn.mjs [backends]` (default cpu,wasm; add webgpu for Dawn — SwiftShader without a GPU).
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -13,16 +14,23 @@ if (backends.includes('webgpu') && !process.env.VK_ICD_FILENAMES && !process.env
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
 }
 
-async function median(fn, reps, warmup = 2) {
-  for (let i = 0; i < warmup; i++) await fn();
-  const times = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
+/** Medians of `a` and `b`, timed in alternation so that load changes on a shared machine hit both alike. */
+async function medians(a, b, reps, warmup = 2) {
+  for (let i = 0; i < warmup; i++) {
+    await a();
+    await b();
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  const ta = [];
+  const tb = [];
+  for (let i = 0; i < reps; i++) {
+    for (const [fn, out] of i % 2 ? [[b, tb], [a, ta]] : [[a, ta], [b, tb]]) {
+      const t0 = performance.now();
+      await fn();
+      out.push(performance.now() - t0);
+    }
+  }
+  const mid = (t) => t.sort((x, y) => x - y)[Math.floor(t.length / 2)];
+  return [mid(ta), mid(tb)];
 }
 
 const L = 32;
@@ -63,8 +71,10 @@ for (const name of backends) {
     y.dispose();
   };
   const shape = `${L} steps × ${B} × ${I} → ${H}`;
-  rows.push({ backend: name, task: `LSTM train step (${shape}, SGD)`, ours: await median(oursStep, reps), peer: await median(peerStep, reps), peerName: 'tfjs-layers lstm trainOnBatch' });
-  rows.push({ backend: name, task: `LSTM forward (${shape})`, ours: await median(oursForward, reps), peer: await median(peerForward, reps), peerName: 'tfjs-layers lstm predict' });
+  const [stepOurs, stepPeer] = await medians(oursStep, peerStep, reps);
+  rows.push({ backend: name, task: `LSTM train step (${shape}, SGD)`, ours: stepOurs, peer: stepPeer, peerName: 'tfjs-layers lstm trainOnBatch' });
+  const [fwdOurs, fwdPeer] = await medians(oursForward, peerForward, reps);
+  rows.push({ backend: name, task: `LSTM forward (${shape})`, ours: fwdOurs, peer: fwdPeer, peerName: 'tfjs-layers lstm predict' });
   tf.dispose([x, xPeer, target, targetPeer]);
   ours.dispose();
   oursOpt.dispose();
