@@ -46,6 +46,16 @@ function activate(a: Activation, x: tf.Tensor): tf.Tensor {
  *
  * @param x `[B, L, E]`.
  * @param drop the dropout to apply between the two layers (identity in evaluation).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { Linear } from '@dl/core';
+ * import { feedForward } from '@dl/transformer';
+ * const up = new Linear(8, 2 * 32); // SwiGLU: values and gates
+ * const down = new Linear(32, 8);
+ * const y = feedForward(tf.randomNormal([2, 5, 8]), up, down, 'swiglu', (t) => t); // [2, 5, 8]
+ * ```
  */
 export function feedForward(x: tf.Tensor, inner: Linear, outer: Linear, activation: Activation, drop: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
   return tf.tidy(() => {

@@ -314,7 +314,16 @@ export class TransformerDecoder extends LayerStack {
 
 /**
  * GPT's `transformer` module: token and position embeddings followed by a decoder-only stack with
- * GPT-2's names (`wte`, `wpe`, `h.{i}.attn.c_attn`, …, `ln_f`). Built by {@link GPT}.
+ * GPT-2's names (`wte`, `wpe`, `h.{i}.attn.c_attn`, …, `ln_f`). Built by {@link GPT}; use it directly to
+ * run the blocks on embeddings of your own.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { GPT } from '@dl/transformer';
+ * const gpt = new GPT({ vocabSize: 10, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16 });
+ * const h = gpt.transformer.forward(tf.randomNormal([1, 4, 16])).output; // [1, 4, 16]: blocks and ln_f
+ * ```
  */
 export class GPTStack extends LayerStack {
   /**
