@@ -28,7 +28,7 @@ function toyDecoder() {
   const layers = [0, 1, 2].map((l) => ({ wq: rand([D, D], 10 + l, 0.7), wk: rand([D, D], 20 + l, 0.7), wv: rand([D, D], 30 + l, 0.7) }));
   const out = rand([D, V], 2, 2);
   const window = 3;
-  const full: AttentionFn[] = [scaledDotProductAttention, localAttention({ lookBack: window - 1, causal: true }), linearAttention({ causal: true, chunkSize: 2 })];
+  const full: AttentionFn[] = [scaledDotProductAttention, localAttention({ lookBack: window - 1, causal: true }), linearAttention({ causal: true, chunkSize: 4 })];
   const proj = (x: tf.Tensor, w: tf.Tensor) => tf.reshape(tf.matMul(tf.reshape(x, [-1, D]), w), x.shape); // [rows, 1, t, D]
   /** Logits of the last position, given the new positions' embeddings and a way to attend per layer. */
   const forward = (x0: tf.Tensor, state: DecoderState, attend: (l: number, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor) =>
@@ -128,15 +128,18 @@ describe('decoding with a transformer-like state { self: caches[], cross: {k, v}
       [1, 2],
       [3, 4],
     ];
-    for (const extra of [{}, { doSample: true, topK: 4, seed: 2 }]) {
+    // Beam sampling takes the same path through the state; on webgpu (SwiftShader: every new shape compiles
+    // shaders) it runs on cpu and wasm only, to keep the suite short.
+    const configs = tf.getBackend() === 'webgpu' ? [{}] : [{}, { doSample: true, topK: 4, seed: 2 }];
+    for (const extra of configs) {
       const counts: number[] = [];
       const state = toy.init(2);
       await assertNoLeaks(async () => {
-        const opts = { numBeams: 3, numReturnSequences: 3, maxNewTokens: 12, eosTokenId: 0, ...extra };
+        const opts = { numBeams: 3, numReturnSequences: 3, maxNewTokens: 6, eosTokenId: 0, ...extra };
         const cached = await beamSearch(toy.cached, prompts, { ...opts, state, stoppingCriteria: [{ reason: 'probe', check: () => (counts.push(tf.memory().numTensors), false) }] });
         const plain = await beamSearch(toy.stateless, prompts, { ...opts, state });
         expect(cached.sequences.map((s) => s.map((h) => h.tokens))).toEqual(plain.sequences.map((s) => s.map((h) => h.tokens)));
-        expect(cached.steps).toBeGreaterThan(5);
+        expect(cached.steps).toBeGreaterThan(3);
       });
       expect(new Set(counts.slice(1)).size).toBe(1); // after the first step (which fills the caches) nothing grows
       // the caller's state stays the caller's: never disposed, and its caches never appended to
@@ -178,7 +181,7 @@ describe('decoding with a transformer-like state { self: caches[], cross: {k, v}
     const toy = toyDecoder();
     const state = toy.init(1);
     await assertNoLeaks(async () => {
-      const opts = { numReturnSequences: 4, maxNewTokens: 8, seed: 3 };
+      const opts = { numReturnSequences: 3, maxNewTokens: 4, seed: 3 };
       const cached = await sample(toy.cached, [[1, 2]], { ...opts, state });
       const plain = await sample(toy.stateless, [[1, 2]], { ...opts, state });
       expect(cached.sequences.map((s) => s.map((h) => h.tokens))).toEqual(plain.sequences.map((s) => s.map((h) => h.tokens)));
