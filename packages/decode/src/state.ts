@@ -49,7 +49,7 @@ export function stateTensors(state: unknown): Set<tf.Tensor> {
  * Holds the decoding state and frees what each transition (step, reorder) leaves behind: the tensors no
  * longer referenced, and the state objects (with `reorder` and `dispose`, such as KV caches) no longer
  * referenced, through their `dispose()` (which also frees tensors a walk cannot see, in ES `#private`
- * fields). What the caller's initial state holds stays the caller's: its tensors, its state objects, and
+ * fields) unless they share a tensor or object with what stays. What the caller's initial state holds stays the caller's: its tensors, its state objects, and
  * whatever those objects hold by then (a cache a step appended to in place stays usable).
  */
 export class StateKeeper<S> {
@@ -84,9 +84,16 @@ export class StateKeeper<S> {
   private free(old: ReturnType<typeof walkState>, keep: ReturnType<typeof walkState>): void {
     // What the caller's state objects hold now is theirs too (a cache the step appended to in place).
     const callers = this.callerObjects.size ? walkState([...this.callerObjects]).tensors : null;
-    for (const o of old.objects) if (!keep.objects.has(o) && !this.callerObjects.has(o)) o.dispose();
+    const kept = (t: tf.Tensor) => keep.tensors.has(t) || this.callerTensors.has(t) || !!callers?.has(t);
+    for (const o of old.objects) {
+      if (keep.objects.has(o) || this.callerObjects.has(o)) continue;
+      // An object sharing anything with what stays is left to the tensor sweep (its dispose would free it).
+      const inside = walkState(o);
+      const shares = [...inside.tensors].some(kept) || [...inside.objects].some((x) => x !== o && (keep.objects.has(x) || this.callerObjects.has(x)));
+      if (!shares) o.dispose();
+    }
     for (const t of old.tensors) {
-      if (!keep.tensors.has(t) && !this.callerTensors.has(t) && !callers?.has(t) && !t.isDisposed) t.dispose();
+      if (!kept(t) && !t.isDisposed) t.dispose();
     }
   }
 }

@@ -228,6 +228,34 @@ describe('what the decoders free', () => {
     });
   });
 
+  it('a dropped state object that shares a tensor with the next state is not disposed (the tensor sweep frees the rest)', async () => {
+    /** A cache whose reorder shares its (row-independent) table with the copy, and whose dispose frees both. */
+    class SharingCache {
+      constructor(
+        readonly rows: tf.Tensor,
+        readonly table: tf.Tensor,
+      ) {}
+      reorder(indices: readonly number[]): SharingCache {
+        return new SharingCache(tf.tidy(() => tf.gather(this.rows, tf.tensor1d(indices as number[], 'int32'))), this.table);
+      }
+      dispose(): void {
+        tf.dispose([this.rows, this.table]);
+      }
+    }
+    const table = tf.tensor2d([[0, 1, 2, 0.5]]);
+    await assertNoLeaks(async () => {
+      const step: StepFn<{ cache: SharingCache }> = (tokens, state) => {
+        expect(state.cache.table.isDisposed).toBe(false);
+        return { logits: tf.tidy(() => tf.tile(state.cache.table, [tokens.length, 1])), state };
+      };
+      const initial = { cache: new SharingCache(tf.zeros([1, 2]), table) };
+      await beamSearch(step, [[1]], { numBeams: 3, maxNewTokens: 5, state: initial });
+      initial.cache.rows.dispose();
+    });
+    expect(table.isDisposed).toBe(false);
+    table.dispose();
+  });
+
   it("a model referenced from the state is the model's: its tensors are never disposed", async () => {
     class Model extends Module {
       readonly table = tf.tensor2d([[0, 1, 2, 0.5]]); // a plain tensor field, not a parameter
