@@ -79,13 +79,13 @@ check('decode: greedy, beam search and sampling produce sentences that end', asy
   assert.match(text, /sample, top-k 3:/);
 });
 
-check('transformer: G2P learns (held-out PER < 80 % after the quick epoch; untrained ≈ 100 %), beams shown, heatmap PNG', async () => {
+check('transformer: G2P learns (held-out PER < 80 % after the quick epoch; untrained ≈ 100 %), beams shown, heatmap and loss-curve PNGs', async () => {
   rmSync(new URL('transformer/', out), { recursive: true, force: true });
   const { stdout: text } = await run(process.execPath, [main, 'transformer', '--only=g2p', '--quick', '--backend=wasm'], { timeout: 280_000, maxBuffer: 1 << 26 });
   const per = number(text, /beam 4: WER [\d.]+ %, PER ([\d.]+) %/, 'held-out PER');
   assert.ok(per < 80, `held-out PER ${per} %`);
   assert.match(text, /^ {2}PYTHON +\S.*\(-?\d+\.\d+\) {2}\| /m);
-  assert.ok(isPng(new URL('transformer/g2p-cross-attention.png', out)), 'g2p-cross-attention.png missing');
+  for (const f of ['g2p-cross-attention.png', 'g2p-loss.png']) assert.ok(isPng(new URL(`transformer/${f}`, out)), `${f} missing`);
 });
 
 after(() => {

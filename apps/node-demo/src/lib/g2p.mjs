@@ -4,11 +4,11 @@
 // phoneme error rates, a few words' n-best lists, and a cross-attention heatmap.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { heatmapPng } from '@dl/attention';
 import { beamSearch, greedy } from '@dl/decode';
 import { warmupCosine } from '@dl/optim';
 import { EncoderDecoder, Trainer } from '@dl/transformer';
 import { BOS, EOS, LETTERS, PHONES, batcher, decodePron, encodePron, encodeWord, errorRates, loadCmudict, padBatch, trainingPairs } from './cmudict.mjs';
+import { attentionHeatmapPng, lossCurvePng } from './charts.mjs';
 import { progressBar } from './progress.mjs';
 
 /** The model of the full run (1.4 M parameters) and of the quick CI run. */
@@ -147,8 +147,15 @@ export async function runG2P({ quick = false, runDir, outDir, epochs, evalBeams 
   const { src, tgtIn } = padBatch([{ src: encodeWord(word), tgt: encodePron(pron) }]);
   const { logits, crossWeights } = model.forward(src, tgtIn, { needWeights: true });
   const attention = tf.tidy(() => tf.mean(tf.squeeze(crossWeights.at(-1), [0]), 0)); // [Lt, Ls] averaged over heads
-  writeFileSync(`${outDir}/g2p-cross-attention.png`, await heatmapPng(attention, { cellSize: 16 }));
-  log(`cross-attention of '${word}' → ${pron.join(' ')} (rows: phonemes incl. EOS, columns: letters): ${outDir}/g2p-cross-attention.png`);
+  const png = await attentionHeatmapPng(await attention.data(), [...pron, '</s>'], [...word], {
+    title: `Cross-attention, last decoder layer (mean of heads): ${word}`,
+    rowTitle: 'predicted phoneme',
+    colTitle: 'letter',
+  });
+  writeFileSync(`${outDir}/g2p-cross-attention.png`, png);
+  log(`cross-attention of '${word}' → ${pron.join(' ')}: ${outDir}/g2p-cross-attention.png`);
+  const smooth = (pts, k = 50) => pts.map(([s], i) => [s, pts.slice(Math.max(0, i - k + 1), i + 1).reduce((a, [, v]) => a + v, 0) / Math.min(i + 1, k)]);
+  writeFileSync(`${outDir}/g2p-loss.png`, await lossCurvePng({ 'training loss (50-step mean)': smooth(history.losses) }, { title: 'G2P Transformer: label-smoothed cross-entropy', yTitle: 'loss (nats per phoneme)' }));
   tf.dispose([logits, attention, ...crossWeights]);
   trainer.dispose();
   model.dispose();
