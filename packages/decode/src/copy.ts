@@ -200,7 +200,10 @@ export type PointerGeneratorStepFn<S> = (tokens: readonly (readonly number[])[],
 
 /** Options of {@link copyStep}. */
 export interface CopyStepOptions {
-  /** Extended source ids per input (`CopySource.extendedIds`); rows find theirs through `info.batchIndex`. */
+  /**
+   * Extended source ids per input (`CopySource.extendedIds`); rows find theirs through `info.batchIndex`.
+   * Lists may differ in length, or be padded with −1 (ignored) to the attention's width.
+   */
   sources: readonly (readonly number[])[];
   /** The model's vocabulary size V. */
   vocabSize: number;
@@ -250,8 +253,8 @@ export function copyStep<S>(step: PointerGeneratorStepFn<S>, options: CopyStepOp
   const unk = checkInt(where, 'unkTokenId', options.unkTokenId, 0);
   if (unk >= V) throw new DLArgumentError(where, 'unkTokenId', `< vocabSize (${V})`, unk);
   const sources = options.sources;
-  if (!Array.isArray(sources) || sources.length === 0 || !sources.every((s) => Array.isArray(s) && s.every((t) => Number.isInteger(t) && t >= 0))) {
-    throw new DLArgumentError(where, 'sources', 'a non-empty list of extended source-id lists (one per input)', sources);
+  if (!Array.isArray(sources) || sources.length === 0 || !sources.every((s) => Array.isArray(s) && s.every((t) => Number.isInteger(t) && t >= -1))) {
+    throw new DLArgumentError(where, 'sources', 'a non-empty list of extended source-id lists (one per input; −1 pads)', sources);
   }
   const maxId = Math.max(V - 1, ...sources.flat());
   const Vext = options.extendedVocabSize ?? maxId + 1;

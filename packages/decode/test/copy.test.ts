@@ -122,6 +122,18 @@ describe('copy mechanism', () => {
     });
   });
 
+  it('copyStep takes sources padded with −1 (ignored), and refuses other negative ids', async () => {
+    await assertNoLeaks(async () => {
+      const sources = [extendSource(['the', 'Zoë', 'sat'], vocab, V, 1).extendedIds, [...extendSource(['Quux'], vocab, V, 1).extendedIds, -1, -1]];
+      const step = copyStep(toyModel(0, 3), { sources, vocabSize: V, unkTokenId: 1 });
+      const coverage = tf.zeros([2, 3]);
+      const g = await greedy(step, [[2], [2]], { state: { coverage }, maxNewTokens: 3 });
+      coverage.dispose();
+      expect(g.sequences[1][0].tokens[0]).toBe(V); // Quux, the only real source word of input 1
+      expect(() => copyStep(toyModel(0, 2), { sources: [[2, -2]], vocabSize: V, unkTokenId: 1 })).toThrow(/^copyStep: sources must be a non-empty list of extended source-id lists \(one per input; −1 pads\)/);
+    });
+  });
+
   it('coverage loss is Σ_t Σ_i min(a_t, c_t) averaged over steps, with mask, and has gradients', async () => {
     await assertNoLeaks(async () => {
       const a = tf.tensor3d([
