@@ -56,6 +56,14 @@ export type MaskPredictOptions = CMLMCall & {
   suppressTokenIds?: number[];
 };
 
+/** One decoded length candidate of {@link CMLM.generate}. */
+export interface MaskPredictCandidate {
+  /** Its tokens (its length, no padding). */
+  tokens: number[];
+  /** Its average token log-probability. */
+  score: number;
+}
+
 /** What {@link CMLM.generate} returns. */
 export interface MaskPredictResult {
   /** The best candidate's tokens per source (its length, no padding). */
@@ -65,7 +73,7 @@ export interface MaskPredictResult {
   /** Their average token log-probability (the score candidates are ranked by). */
   scores: number[];
   /** Every candidate per source, best first: tokens and score. */
-  candidates: { tokens: number[]; score: number }[][];
+  candidates: MaskPredictCandidate[][];
 }
 
 const LOSS_KEYS = ['srcLengths', 'srcKeyPaddingMask', 'labelSmoothing', 'rng'];
@@ -319,7 +327,7 @@ export class CMLM extends Module {
           }),
         );
       }
-      const candidates: { tokens: number[]; score: number }[][] = Array.from({ length: B }, () => []);
+      const candidates: MaskPredictCandidate[][] = Array.from({ length: B }, () => []);
       len.forEach((L, r) => {
         let s = 0;
         for (let j = 0; j < L; j++) s += logp[r][j];

@@ -40,4 +40,4 @@ export { Trainer, type AdamWSettings, type EarlyStopping, type TrainerOptions, t
 export { guidedAttentionLoss, guidedAttentionMatrix, type GuidedAttentionOptions } from './guided-attention.js';
 export { PointerGenerator, type PointerGeneratorOptions, type PointerGeneratorCall, type PointerGeneratorForward, type PointerGeneratorLossOptions } from './pointer-generator.js';
 export { scheduledSamplingInputs, scheduledSamplingLoss, type ScheduledSamplingOptions } from './scheduled-sampling.js';
-export { CMLM, type CMLMOptions, type CMLMCall, type CMLMForward, type CMLMLossOptions, type MaskedTargets, type MaskPredictOptions, type MaskPredictResult } from './cmlm.js';
+export { CMLM, type CMLMOptions, type CMLMCall, type CMLMForward, type CMLMLossOptions, type MaskedTargets, type MaskPredictOptions, type MaskPredictResult, type MaskPredictCandidate } from './cmlm.js';

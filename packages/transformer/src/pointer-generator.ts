@@ -3,6 +3,7 @@ import { asIs, checkInt, checkKeys, checkNumber, checkShape, crossEntropy, DLArg
 import { copyDistribution, coverageLoss, type PointerGeneratorStepFn } from '@dl/decode';
 import { StackCache } from './cache.js';
 import type { EncoderDecoder, EncoderDecoderCall } from './encoder-decoder.js';
+import type { Decoding, DecodingOptions } from './gpt.js';
 import { tokenTensor, type TokenIds } from './tokens.js';
 
 /** Constructor options of {@link PointerGenerator}. */
@@ -208,7 +209,7 @@ export class PointerGenerator extends Module {
    * state.dispose();
    * ```
    */
-  decoding(src: TokenIds, call: Pick<EncoderDecoderCall, 'srcLengths' | 'srcKeyPaddingMask'> = {}, options: { useCache?: boolean } = {}): { step: PointerGeneratorStepFn<StackCache>; state: StackCache } {
+  decoding(src: TokenIds, call: Pick<EncoderDecoderCall, 'srcLengths' | 'srcKeyPaddingMask'> = {}, options: DecodingOptions = {}): Decoding<StackCache, PointerGeneratorStepFn<StackCache>> {
     const where = 'PointerGenerator.decoding';
     checkKeys(where, call, ['srcLengths', 'srcKeyPaddingMask']);
     checkKeys(where, options, ['useCache']);
