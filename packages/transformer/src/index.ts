@@ -41,3 +41,4 @@ export { guidedAttentionLoss, guidedAttentionMatrix, type GuidedAttentionOptions
 export { PointerGenerator, type PointerGeneratorOptions, type PointerGeneratorCall, type PointerGeneratorForward, type PointerGeneratorLossOptions } from './pointer-generator.js';
 export { scheduledSamplingInputs, scheduledSamplingLoss, type ScheduledSamplingOptions } from './scheduled-sampling.js';
 export { CMLM, type CMLMOptions, type CMLMCall, type CMLMForward, type CMLMLossOptions, type MaskedTargets, type MaskPredictOptions, type MaskPredictResult, type MaskPredictCandidate } from './cmlm.js';
+export { RNNEncoderDecoder, RNNDecoderState, type RNNEncoderDecoderConfig, type ResolvedRNNEncoderDecoderConfig, type RNNEncoderDecoderCall, type RNNEncoderDecoderLossOptions, type RNNEncoderDecoderOutput, type RNNDecoderStateParts } from './rnn-seq2seq.js';
