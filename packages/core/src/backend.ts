@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ensureGradients } from './gradients.js';
 import { installCpuFallbacks } from './kernel-fallbacks.js';
-import { DLArgumentError } from './errors.js';
+import { checkKeys, DLArgumentError } from './errors.js';
 import { importAtRuntime } from './runtime-import.js';
 
 /** A backend `@dl` knows how to pick. `tensorflow` is tfjs-node / tfjs-node-gpu (installed by the user). */
@@ -139,14 +139,51 @@ async function tryBackend(name: BackendName, options: UseBackendOptions): Promis
   }
 }
 
+const USE_BACKEND_KEYS = ['order', 'nodeWebGPU', 'cpuFallbacks'] as const satisfies readonly (keyof UseBackendOptions)[];
+
+/** The tail of the queue of backend switches: each {@link useBackend} call starts after the previous one settled. */
+let switching: Promise<unknown> = Promise.resolve();
+let generation = 0;
+
+/** The engine's active backend name without initialising one (tf.getBackend() would pick and start one). */
+function activeBackendName(): string | null {
+  return (tf.engine() as unknown as { backendName: string | null }).backendName ?? null;
+}
+
+/**
+ * How many times {@link useBackend} has changed the active backend in this process (selecting the backend
+ * that is already active does not count). Work that spans several awaits (a decode, a training loop) reads
+ * it when it starts and compares between steps: a different number means the tensors it holds were made
+ * on another backend, and it should stop with a clear error. `@dl/decode`'s decoders do this at every step.
+ *
+ * @example
+ * ```ts
+ * import { backendGeneration, useBackend } from '@dl/core';
+ * const started = backendGeneration();
+ * await useBackend('cpu');
+ * if (backendGeneration() !== started) console.log('the backend changed since this work started');
+ * ```
+ */
+export function backendGeneration(): number {
+  return generation;
+}
+
 /**
  * Picks and initialises a backend by name, or the best available with `'auto'`, and reports which one it
  * chose and why the better ones were unavailable. Backend packages are optional peer dependencies loaded
  * on demand; in a browser bundle import the backend package yourself (e.g.
  * `import '@tensorflow/tfjs-backend-webgpu'`) and it is found here. Library code never imports a backend.
  *
+ * Calls are serialised: a call made while another is still initialising waits for it to settle (succeed
+ * or fail) and then runs, so overlapping calls end with the backend of the call made last, and the engine
+ * and `tf.getBackend()` always agree. Each call that changes the active backend increments
+ * {@link backendGeneration}; work in flight on the old backend (a decode in `@dl/decode`) fails at its next
+ * step with an error saying the backend changed. Selecting `'cpu'` does not print tfjs-backend-cpu's
+ * "install tfjs-node" banner: the report already says why tfjs-node was not used.
+ *
  * @param name a backend, or `'auto'` (default).
- * @throws {@link DLArgumentError} for an unknown name, and an Error listing every reason when none could start.
+ * @param options see {@link UseBackendOptions}; unknown keys throw.
+ * @throws {@link DLArgumentError} for an unknown name or option, and an Error listing every reason when none could start.
  *
  * @example
  * ```ts
@@ -157,26 +194,52 @@ async function tryBackend(name: BackendName, options: UseBackendOptions): Promis
  */
 export async function useBackend(name: BackendName | 'auto' = 'auto', options: UseBackendOptions = {}): Promise<BackendReport> {
   ensureGradients();
+  checkKeys('useBackend', options, USE_BACKEND_KEYS);
   if (name !== 'auto' && !NAMES.includes(name)) {
     throw new DLArgumentError('useBackend', 'name', `one of 'auto', ${NAMES.map((n) => `'${n}'`).join(', ')}`, name);
   }
   const order = name === 'auto' ? (options.order ?? (isNode ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'])) : [name];
-  for (const n of order) {
-    if (!NAMES.includes(n)) throw new DLArgumentError('useBackend', 'options.order', `a list of ${NAMES.join(', ')}`, order);
+  if (!Array.isArray(order) || order.length === 0 || order.some((n) => !NAMES.includes(n))) {
+    throw new DLArgumentError('useBackend', 'options.order', `a list of ${NAMES.join(', ')}`, order);
   }
+  const run = switching.then(() => switchBackend(name, order, options));
+  switching = run.catch(() => undefined);
+  return run;
+}
+
+async function switchBackend(name: BackendName | 'auto', order: BackendName[], options: UseBackendOptions): Promise<BackendReport> {
+  const before = activeBackendName();
   const attempts: BackendAttempt[] = [];
-  for (const n of order) {
-    const attempt = await tryBackend(n, options);
-    attempts.push(attempt);
-    if (attempt.ok) {
-      // cpu fallbacks need the cpu backend registered; load it quietly if it is installed.
-      if (options.cpuFallbacks !== false && n !== 'cpu' && tf.findBackendFactory('cpu') == null) {
-        await importOptional('@tensorflow/tfjs-backend-cpu').catch(() => undefined);
+  try {
+    for (const n of order) {
+      const attempt = await tryBackend(n, options);
+      attempts.push(attempt);
+      if (attempt.ok) {
+        if (n === 'cpu') quietCpu();
+        // cpu fallbacks need the cpu backend registered; load it quietly if it is installed.
+        if (options.cpuFallbacks !== false && n !== 'cpu' && tf.findBackendFactory('cpu') == null) {
+          await importOptional('@tensorflow/tfjs-backend-cpu').catch(() => undefined);
+        }
+        const fallbackKernels = options.cpuFallbacks === false || n === 'tensorflow' || n === 'webgpu' || n === 'webgl' ? [] : installCpuFallbacks(n);
+        const failed = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
+        return { name: n, attempts, fallbackKernels, summary: failed.length ? `${n} (${failed.join('; ')})` : n };
       }
-      const fallbackKernels = options.cpuFallbacks === false || n === 'tensorflow' || n === 'webgpu' || n === 'webgl' ? [] : installCpuFallbacks(n);
-      const failed = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
-      return { name: n, attempts, fallbackKernels, summary: failed.length ? `${n} (${failed.join('; ')})` : n };
     }
+    // tf.setBackend names a backend before initialising it and leaves that name, with no backend behind
+    // it, when initialisation fails: go back to the backend that was active.
+    if (before !== null && activeBackendName() !== before && tf.engine().registry[before] != null) await tf.setBackend(before);
+    throw new Error(`useBackend(${JSON.stringify(name)}): no backend could start: ${attempts.map((a) => `${a.name}: ${a.reason}`).join('; ')}`);
+  } finally {
+    // A failed attempt can leave tfjs's engine on another backend too (setBackend sets the name first).
+    if (activeBackendName() !== before) generation++;
   }
-  throw new Error(`useBackend(${JSON.stringify(name)}): no backend could start: ${attempts.map((a) => `${a.name}: ${a.reason}`).join('; ')}`);
+}
+
+/**
+ * tfjs-backend-cpu prints "looks like you are running TensorFlow.js in Node.js … install tfjs-node" on its
+ * first write. Whoever calls useBackend('cpu') chose it (and 'auto' reports why tfjs-node was skipped).
+ */
+function quietCpu(): void {
+  const cpu = tf.findBackend('cpu') as (tf.KernelBackend & { firstUse?: boolean }) | null;
+  if (cpu && cpu.firstUse) cpu.firstUse = false;
 }

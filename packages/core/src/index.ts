@@ -5,7 +5,7 @@
  * @module
  */
 export { ensureGradients, hasGradient } from './gradients.js';
-export { useBackend, installNodeWebGPU, type WebGPUAvailability, type BackendName, type BackendAttempt, type BackendReport, type UseBackendOptions } from './backend.js';
+export { useBackend, backendGeneration, installNodeWebGPU, type WebGPUAvailability, type BackendName, type BackendAttempt, type BackendReport, type UseBackendOptions } from './backend.js';
 export { installCpuFallbacks } from './kernel-fallbacks.js';
 export { DLArgumentError, AsIs, asIs, describe, checkInt, checkNumber, checkShape, checkKeys } from './errors.js';
 export { Rng, manualSeed, getRng, randUniform, randNormal } from './random.js';
