@@ -1,11 +1,29 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DLArgumentError } from '@dl/core';
+import { backendGeneration, DLArgumentError } from '@dl/core';
 import type { ScoreMatrix, StepFn, StepInfo } from './types.js';
 import type { StateKeeper } from './state.js';
 
+/** The backend each decode (known by its state keeper) started on, and @dl/core's switch count then. */
+const startedOn = new WeakMap<object, { generation: number; backend: string }>();
+
+/**
+ * Throws when `useBackend` switched backends since this decode's first step: the decode's state and
+ * logits were made on the old backend, so it stops with a clear error instead of mixing backends.
+ */
+function checkBackend(where: string, keeper: object, step: number): void {
+  const started = startedOn.get(keeper);
+  if (!started) {
+    startedOn.set(keeper, { generation: backendGeneration(), backend: tf.getBackend() });
+    return;
+  }
+  if (backendGeneration() !== started.generation) {
+    throw new Error(`${where}: the backend changed from ${started.backend} to ${tf.getBackend()} during the decode (at step ${step}); its state was made on ${started.backend}. Switch backends (useBackend) between decodes, not during one`);
+  }
+}
+
 /**
  * Calls the step function once for every row, checks the logits, reads them to the host and disposes
- * them, and hands the new state to the keeper.
+ * them, and hands the new state to the keeper. Fails when the backend changed since the decode began.
  */
 export async function runStep<S>(
   where: string,
@@ -15,6 +33,7 @@ export async function runStep<S>(
   info: StepInfo,
   vocab: { size?: number },
 ): Promise<ScoreMatrix> {
+  checkBackend(where, keeper, info.step);
   const out = await step(tokens, keeper.state, info);
   if (out == null || typeof out !== 'object' || !(out.logits instanceof tf.Tensor)) {
     throw new DLArgumentError(where, 'step', 'a function returning { logits: tf.Tensor, state }', out == null ? out : Object.keys(out));
@@ -23,6 +42,7 @@ export async function runStep<S>(
   const logits = out.logits;
   const rows = tokens.length;
   try {
+    checkBackend(where, keeper, info.step);
     const width = logits.shape[1] as number;
     if (logits.rank !== 2 || logits.shape[0] !== rows || (vocab.size !== undefined && width !== vocab.size)) {
       const expected = vocab.size === undefined ? `[${rows}, vocab]` : `[${rows}, ${vocab.size}]`;
@@ -30,6 +50,7 @@ export async function runStep<S>(
     }
     vocab.size ??= width;
     const raw = await logits.data();
+    checkBackend(where, keeper, info.step);
     const data = raw instanceof Float32Array ? raw : Float32Array.from(raw as ArrayLike<number>);
     const scores = { rows, vocab: width, data };
     checkScores(where, STEP_LOGITS, scores, info.step);
