@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber } from '@dl/core';
+import { addMany } from './add-many.js';
 import { mapUpdates, tidyUpdates, type GradientTransformation, type Updates } from './types.js';
 
 /**
@@ -16,7 +17,7 @@ import { mapUpdates, tidyUpdates, type GradientTransformation, type Updates } fr
 export function globalNorm(tensors: readonly (tf.Tensor | null)[]): tf.Scalar {
   return tf.tidy(() => {
     const sums = tensors.filter((t): t is tf.Tensor => t !== null).map((t) => tf.sum(tf.square(t))); // [] each
-    return sums.length === 0 ? tf.scalar(0) : (tf.sqrt(sums.length === 1 ? sums[0] : tf.addN(sums)) as tf.Scalar); // []
+    return sums.length === 0 ? tf.scalar(0) : (tf.sqrt(addMany(sums)) as tf.Scalar); // []
   });
 }
 
