@@ -15,6 +15,11 @@ export async function run({ quick = false, only, epochs } = {}) {
     console.log('\ngrapheme-to-phoneme (CMUdict), encoder-decoder Transformer');
     await runG2P({ quick, epochs, runDir: `${RUNS}g2p${quick ? '-quick' : ''}`, outDir: OUT });
   }
+  if (want('g2p-lstm')) {
+    console.log('\ngrapheme-to-phoneme (CMUdict), LSTM encoder-decoder with additive attention (the RNN baseline)');
+    const { runG2PLSTM } = await import('../lib/g2p-lstm.mjs');
+    await runG2PLSTM({ quick, epochs, runDir: `${RUNS}g2p-lstm${quick ? '-quick' : ''}`, outDir: OUT });
+  }
   if (want('charlm')) {
     const lib = new URL('../lib/charlm.mjs', import.meta.url);
     if (existsSync(lib)) {

@@ -1,0 +1,164 @@
+// Grapheme-to-phoneme on CMUdict with the recurrent baseline the Transformer is compared with: a
+// bidirectional LSTM encoder and an LSTM decoder with Bahdanau et al. (2015)'s additive attention and input
+// feeding (RNNEncoderDecoder from @dl/transformer). It uses the same split, validation words, batches,
+// Trainer schedule (AdamW, warmup + cosine, label smoothing, clipping, resumable checkpoints), decoding and
+// error rates as the Transformer's run in g2p.mjs, so the two runs' WER, PER and training time can be
+// compared directly.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { warmupCosine } from '@dl/optim';
+import { RNNEncoderDecoder, Trainer } from '@dl/transformer';
+import { LETTERS, PHONES, batcher, encodePron, encodeWord, errorRates, loadCmudict, padBatch, trainingPairs } from './cmudict.mjs';
+import { attentionHeatmapPng, lossCurvePng } from './charts.mjs';
+import { predict } from './g2p.mjs';
+import { progressBar } from './progress.mjs';
+
+/**
+ * The LSTM models. The full one has 1.46 M parameters, close to the Transformer's 1.4 M, and uses the same
+ * epochs and batch size. The quick one is for CI.
+ */
+export const G2P_LSTM_CONFIGS = {
+  full: { embeddingDim: 64, hiddenSize: 128, decoderHiddenSize: 256, attentionSize: 128, numEncoderLayers: 2, numDecoderLayers: 1, dropout: 0.2, epochs: 12, batchSize: 64, peakLr: 2e-3, warmupSteps: 500 },
+  quick: { embeddingDim: 32, hiddenSize: 64, decoderHiddenSize: 128, attentionSize: 64, numEncoderLayers: 1, numDecoderLayers: 1, dropout: 0.1, epochs: 1, batchSize: 32, peakLr: 1e-2, warmupSteps: 10 },
+};
+
+function buildModel(c) {
+  return new RNNEncoderDecoder({
+    srcVocabSize: LETTERS.length,
+    tgtVocabSize: PHONES.length,
+    embeddingDim: c.embeddingDim,
+    hiddenSize: c.hiddenSize,
+    decoderHiddenSize: c.decoderHiddenSize,
+    attentionSize: c.attentionSize,
+    numEncoderLayers: c.numEncoderLayers,
+    numDecoderLayers: c.numDecoderLayers,
+    cell: 'lstm',
+    dropout: c.dropout,
+    padId: 0,
+    seed: 1,
+  });
+}
+
+/**
+ * Trains the LSTM encoder-decoder and evaluates it. A run resumes from `runDir/checkpoint.safetensors`
+ * when that file exists.
+ * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, evalBeams?: number }} options
+ */
+export async function runG2PLSTM({ quick = false, runDir, outDir, epochs, evalBeams = 4, log = console.log }) {
+  const c = { ...(quick ? G2P_LSTM_CONFIGS.quick : G2P_LSTM_CONFIGS.full) };
+  if (epochs) c.epochs = epochs;
+  // The same words as runG2P: the held-out split, 500 validation words taken out of training, and the quick
+  // subsets.
+  let { train, test } = loadCmudict();
+  log(`CMUdict: ${train.length} training words, ${test.length} held-out words (${train.reduce((n, e) => n + e.prons.length, 0)} training pronunciations)`);
+  let valid = train.filter((_, i) => i % 200 === 7).slice(0, quick ? 100 : 500);
+  const validSet = new Set(valid.map((e) => e.word));
+  train = train.filter((e) => !validSet.has(e.word));
+  if (quick) {
+    train = train.filter((e) => e.word.length <= 6).filter((_, i) => i % 12 === 0);
+    test = test.filter((e) => e.word.length <= 6).slice(0, 150);
+    valid = valid.filter((e) => e.word.length <= 6);
+  }
+  const pairs = trainingPairs(train);
+  const data = batcher(pairs, c.batchSize, 1);
+  const totalSteps = c.epochs * data.batchesPerEpoch;
+  const model = buildModel(c);
+  log(
+    `model: ${model.numParameters().toLocaleString('en')} parameters, bidirectional LSTM encoder ${c.numEncoderLayers} × ${c.hiddenSize}·2, ` +
+      `LSTM decoder ${c.numDecoderLayers} × ${c.decoderHiddenSize} with additive attention; ${c.epochs} epochs × ${data.batchesPerEpoch} batches of ${c.batchSize}`,
+  );
+  mkdirSync(runDir, { recursive: true });
+  mkdirSync(outDir, { recursive: true });
+  const ckpt = `${runDir}/checkpoint.safetensors`;
+  const historyFile = `${runDir}/history.json`;
+  const history = existsSync(historyFile) && !quick ? JSON.parse(readFileSync(historyFile, 'utf8')) : { losses: [], evals: [], trainSeconds: 0 };
+  const bar = progressBar(totalSteps, 'g2p-lstm training');
+  let sessionStart = Date.now();
+  const trainer = new Trainer({
+    model,
+    batch: (p) => data.batch(p),
+    loss: (b) => model.loss(b.src, b.tgtIn, b.tgtOut, { labelSmoothing: 0.1 }),
+    optimizer: { lr: warmupCosine({ peak: c.peakLr, warmupSteps: c.warmupSteps, totalSteps, end: c.peakLr / 20 }), weightDecay: 0.01, betas: [0.9, 0.98] },
+    clipGradNorm: 1,
+    evalEvery: data.batchesPerEpoch,
+    evaluate: async (m) => {
+      const preds = await predict(m, valid);
+      const { wer, per } = errorRates(valid, preds);
+      log(`\n  epoch ${Math.round(trainer.step / data.batchesPerEpoch)}: validation (greedy) WER ${(100 * wer).toFixed(1)} %, PER ${(100 * per).toFixed(2)} %`);
+      return per;
+    },
+    onProgress: (p) => {
+      history.losses.push([p.step, p.loss]);
+      if (p.evalMetric !== undefined) history.evals.push([p.step, p.evalMetric]);
+      bar.update(p.step, { loss: p.loss.toFixed(3), lr: p.lr?.toExponential(2), eta: `${Math.round(p.etaMs / 60000)} min` });
+    },
+    checkpointEvery: quick ? 10_000 : 200,
+    onCheckpoint: (bytes) => {
+      history.trainSeconds += (Date.now() - sessionStart) / 1000;
+      sessionStart = Date.now();
+      writeFileSync(`${ckpt}.tmp`, bytes);
+      renameSync(`${ckpt}.tmp`, ckpt); // atomic: a killed run never leaves half a checkpoint
+      writeFileSync(historyFile, JSON.stringify(history));
+    },
+  });
+  if (!quick && existsSync(ckpt)) {
+    await trainer.restore(readFileSync(ckpt));
+    log(`resumed from ${ckpt} at step ${trainer.step} (${(history.trainSeconds / 60).toFixed(1)} min trained so far)`);
+  }
+  await trainer.fit(totalSteps);
+  bar.done();
+  history.trainSeconds += (Date.now() - sessionStart) / 1000;
+  if (!quick) {
+    writeFileSync(`${ckpt}.tmp`, await trainer.checkpoint());
+    renameSync(`${ckpt}.tmp`, ckpt);
+    writeFileSync(historyFile, JSON.stringify(history));
+  }
+  const first = history.losses[0]?.[1];
+  const last = history.losses.at(-1)?.[1];
+  const early = history.losses.slice(0, 10).reduce((a, [, v]) => a + v, 0) / Math.max(1, Math.min(10, history.losses.length));
+  const late = history.losses.slice(-10).reduce((a, [, v]) => a + v, 0) / Math.max(1, Math.min(10, history.losses.length));
+  log(`training: ${trainer.step} steps, loss ${first?.toFixed(3)} → ${last?.toFixed(3)} (mean of the first 10 steps ${early.toFixed(3)}, of the last 10 ${late.toFixed(3)}), ${(history.trainSeconds / 60).toFixed(1)} min on ${tf.getBackend()}`);
+
+  // A few words with their n-best lists.
+  const examples = ['PYTHON', 'TRANSFORMER', 'ATTENTION', 'QUIXOTIC', 'MOBY'];
+  const nbest = await predict(model, examples.map((word) => ({ word })), { numBeams: 4, numReturn: 3 });
+  examples.forEach((w, i) => {
+    log(`  ${w.padEnd(12)} ${nbest[i].map((h) => `${h.pron.join(' ')} (${h.score.toFixed(2)})`).join('  |  ')}`);
+  });
+
+  // The additive attention for one word: phonemes (rows) over letters (columns).
+  const word = 'TRANSFORMER';
+  const [pron] = await predict(model, [{ word }]);
+  const { src, tgtIn } = padBatch([{ src: encodeWord(word), tgt: encodePron(pron) }]);
+  const { logits, attention } = model.forward(src, tgtIn); // [1, Lt, V], [1, Lt, Ls]
+  const png = await attentionHeatmapPng(await attention.data(), [...pron, '</s>'], [...word], {
+    title: `LSTM decoder's additive attention: ${word}`,
+    rowTitle: 'predicted phoneme',
+    colTitle: 'letter',
+  });
+  writeFileSync(`${outDir}/g2p-lstm-attention.png`, png);
+  log(`additive attention of '${word}' → ${pron.join(' ')}: ${outDir}/g2p-lstm-attention.png`);
+  const smooth = (pts, k = 50) => pts.map(([s], i) => [s, pts.slice(Math.max(0, i - k + 1), i + 1).reduce((a, [, v]) => a + v, 0) / Math.min(i + 1, k)]);
+  writeFileSync(`${outDir}/g2p-lstm-loss.png`, await lossCurvePng({ 'training loss (50-step mean)': smooth(history.losses) }, { title: 'G2P LSTM encoder-decoder: label-smoothed cross-entropy', yTitle: 'loss (nats per phoneme)' }));
+  tf.dispose([logits, attention]);
+
+  // Held-out evaluation, greedy and with beam search, printed last in the Transformer's format plus the
+  // training time.
+  const started = Date.now();
+  const evalBar = progressBar(test.length, `beam search (${evalBeams} beams) on held-out words`);
+  const beamPreds = await predict(model, test, { numBeams: evalBeams, onBatch: (n) => evalBar.update(n) });
+  evalBar.done();
+  const beam = errorRates(test, beamPreds);
+  const greedyRates = errorRates(test, await predict(model, test));
+  const trainMinutes = history.trainSeconds / 60;
+  const result = { greedy: greedyRates, beam, steps: trainer.step, trainMinutes, backend: tf.getBackend() };
+  writeFileSync(`${runDir}/result.json`, JSON.stringify(result, null, 2));
+  trainer.dispose();
+  model.dispose();
+  log(
+    `held-out (${test.length} words): greedy WER ${(100 * greedyRates.wer).toFixed(1)} %, PER ${(100 * greedyRates.per).toFixed(2)} %; ` +
+      `beam ${evalBeams}: WER ${(100 * beam.wer).toFixed(1)} %, PER ${(100 * beam.per).toFixed(2)} % (${((Date.now() - started) / 1000).toFixed(0)} s to decode); ` +
+      `LSTM trained ${trainMinutes.toFixed(1)} min on ${tf.getBackend()}`,
+  );
+  return result;
+}
