@@ -33,7 +33,7 @@ export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
 export { LayerNorm, type LayerNormOptions } from './layers/layer-norm.js';
 export { RMSNorm, type RMSNormOptions } from './layers/rms-norm.js';
 export { BatchNormBase, BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './layers/batch-norm.js';
-export { Dropout } from './layers/dropout.js';
+export { Dropout, type DropoutOptions } from './layers/dropout.js';
 export { gelu, silu, softmax, logSoftmax, ReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax } from './layers/activations.js';
 export { Sequential, type UnaryModule } from './layers/sequential.js';
 export { RNNBase, RNN, LSTM, GRU, type RNNBaseOptions, type RNNOptions, type RNNForwardOptions, type RNNResult, type LSTMResult } from './layers/rnn.js';
