@@ -10,6 +10,8 @@ import { checkInt, checkKeys, checkNumber, checkShape, DLArgumentError } from '@
  * @param tgtLength T, the target length (rows).
  * @param srcLength N, the source length (columns).
  * @param g the width of the band around the diagonal. Default 0.2 (the paper's).
+ * @param reverse measure from the anti-diagonal (n counted from the end: outputs that read the source
+ * backwards). Default false.
  * @returns `[T, N]` (a new tensor).
  *
  * @example
@@ -18,12 +20,13 @@ import { checkInt, checkKeys, checkNumber, checkShape, DLArgumentError } from '@
  * const w = guidedAttentionMatrix(2, 2, 0.5); // [[0, 0.3935], [0.3935, 0]]: 1 − e^(−0.25 / 0.5) off the diagonal
  * ```
  */
-export function guidedAttentionMatrix(tgtLength: number, srcLength: number, g = 0.2): tf.Tensor2D {
+export function guidedAttentionMatrix(tgtLength: number, srcLength: number, g = 0.2, reverse = false): tf.Tensor2D {
   const where = 'guidedAttentionMatrix';
   const T = checkInt(where, 'tgtLength', tgtLength);
   const N = checkInt(where, 'srcLength', srcLength);
   const width = checkNumber(where, 'g', g, 0, Infinity, true);
-  return tf.tidy(() => tf.squeeze(penalty([T], [N], T, N, width), [0]) as tf.Tensor2D); // [T, N]
+  if (typeof reverse !== 'boolean') throw new DLArgumentError(where, 'reverse', 'a boolean', reverse);
+  return tf.tidy(() => tf.squeeze(penalty([T], [N], T, N, width, reverse), [0]) as tf.Tensor2D); // [T, N]
 }
 
 /** Options of {@link guidedAttentionLoss}. */
@@ -42,9 +45,14 @@ export interface GuidedAttentionOptions {
   layers?: 'all' | 'last' | readonly number[];
   /** Which heads enter the average: `'all'` (default) or head indices. */
   heads?: 'all' | readonly number[];
+  /**
+   * Measure from the anti-diagonal: source positions count from the end of each row's real source, for
+   * outputs that read the source backwards (reversal). Default false.
+   */
+  reverse?: boolean;
 }
 
-const KEYS = ['g', 'srcLengths', 'tgtLengths', 'srcKeyPaddingMask', 'tgtKeyPaddingMask', 'layers', 'heads'];
+const KEYS = ['g', 'srcLengths', 'tgtLengths', 'srcKeyPaddingMask', 'tgtKeyPaddingMask', 'layers', 'heads', 'reverse'];
 
 /**
  * The guided-attention loss (Tachibana et al. 2018, "Efficiently Trainable Text-to-Speech System Based
@@ -53,7 +61,8 @@ const KEYS = ['g', 'srcLengths', 'tgtLengths', 'srcKeyPaddingMask', 'tgtKeyPaddi
  * weight far from the diagonal, `L = mean over (layer, head, row, t < T_b, n < N_b) of A[t, n] · W[t, n]`
  * with `W[t, n] = 1 − exp(−(n/N_b − t/T_b)² / (2g²))` (see {@link guidedAttentionMatrix}) built from each
  * row's real lengths, so padding neither counts nor dilutes the mean (the masked mean ESPnet's
- * `GuidedAttentionLoss` takes). Add λ times it to the training loss; the paper uses λ = 1 and notes that
+ * `GuidedAttentionLoss` takes). With `reverse: true` n counts from the end of the real source
+ * (N_b − 1 − n), for outputs that read the source backwards, such as reversal. Add λ times it to the training loss; the paper uses λ = 1 and notes that
  * the alignment, and so the model, is learnt in far fewer steps.
  *
  * Feed it `crossWeights` from `EncoderDecoder.forward(src, tgtIn, { needWeights: true })`: one
@@ -70,7 +79,8 @@ const KEYS = ['g', 'srcLengths', 'tgtLengths', 'srcKeyPaddingMask', 'tgtKeyPaddi
  * const src = [[3, 4, 5, 6], [7, 8, 0, 0]];
  * const tgtIn = [[1, 6, 5, 4], [1, 8, 0, 0]];
  * const { logits, crossWeights } = model.forward(src, tgtIn, { needWeights: true });
- * const ga = guidedAttentionLoss(crossWeights!, { srcLengths: [4, 2], tgtLengths: [4, 2], layers: 'last' }); // scalar
+ * // The targets reverse the sources: penalise distance from the anti-diagonal.
+ * const ga = guidedAttentionLoss(crossWeights!, { srcLengths: [4, 2], tgtLengths: [4, 2], layers: 'last', reverse: true }); // scalar
  * ```
  */
 export function guidedAttentionLoss(weights: tf.Tensor | readonly tf.Tensor[], options: GuidedAttentionOptions = {}): tf.Scalar {
@@ -84,6 +94,8 @@ export function guidedAttentionLoss(weights: tf.Tensor | readonly tf.Tensor[], o
     if (w.shape.join(',') !== list[0].shape.join(',')) throw new DLArgumentError(where, `weights[${i}]`, `of shape [${list[0].shape.join(',')}] (as weights[0])`, w);
   });
   const g = checkNumber(where, 'g', options.g ?? 0.2, 0, Infinity, true);
+  const reverse = options.reverse ?? false;
+  if (typeof reverse !== 'boolean') throw new DLArgumentError(where, 'reverse', 'a boolean', reverse);
   const layers = options.layers ?? 'all';
   let chosen: number[];
   if (layers === 'all') chosen = list.map((_, i) => i);
@@ -97,9 +109,9 @@ export function guidedAttentionLoss(weights: tf.Tensor | readonly tf.Tensor[], o
   const srcLen = lengthsOf(where, 'srcLengths', 'srcKeyPaddingMask', options.srcLengths, options.srcKeyPaddingMask, B, Ls);
   const tgtLen = lengthsOf(where, 'tgtLengths', 'tgtKeyPaddingMask', options.tgtLengths, options.tgtKeyPaddingMask, B, Lt);
   return tf.tidy(() => {
-    const w = tf.expandDims(penalty(tgtLen(), srcLen(), Lt, Ls, g), 1); // [B, 1, Lt, Ls], 0 outside the real lengths
+    const w = tf.expandDims(penalty(tgtLen(), srcLen(), Lt, Ls, g, reverse), 1); // [B, 1, Lt, Ls], 0 outside the real lengths
     const headIdx = heads === 'all' ? null : tf.tensor1d(heads as number[], 'int32');
-    let total: tf.Tensor = tf.scalar(0);
+    let total: tf.Tensor = tf.scalar(0); // []
     for (const i of chosen) {
       const a = headIdx ? tf.gather(list[i], headIdx, 1) : list[i]; // [B, h, Lt, Ls]
       total = tf.add(total, tf.sum(tf.mul(a, w))); // []
@@ -112,13 +124,14 @@ export function guidedAttentionLoss(weights: tf.Tensor | readonly tf.Tensor[], o
 }
 
 /** `W` for each row, zero outside its lengths: `[B, Lt, Ls]`. `tgtLen`, `srcLen`: int32 `[B]` tensors or arrays. */
-function penalty(tgtLen: tf.Tensor | number[], srcLen: tf.Tensor | number[], Lt: number, Ls: number, g: number): tf.Tensor {
+function penalty(tgtLen: tf.Tensor | number[], srcLen: tf.Tensor | number[], Lt: number, Ls: number, g: number, reverse: boolean): tf.Tensor {
   return tf.tidy(() => {
     const T = tf.reshape(tf.cast(tgtLen instanceof tf.Tensor ? tgtLen : tf.tensor1d(tgtLen, 'int32'), 'float32'), [-1, 1, 1]); // [B, 1, 1]
     const N = tf.reshape(tf.cast(srcLen instanceof tf.Tensor ? srcLen : tf.tensor1d(srcLen, 'int32'), 'float32'), [-1, 1, 1]); // [B, 1, 1]
     const t = tf.reshape(tf.range(0, Lt, 1, 'float32'), [1, Lt, 1]); // [1, Lt, 1]
     const n = tf.reshape(tf.range(0, Ls, 1, 'float32'), [1, 1, Ls]); // [1, 1, Ls]
-    const d = tf.sub(tf.div(n, N), tf.div(t, T)); // [B, Lt, Ls]
+    const pos = reverse ? tf.sub(tf.sub(N, 1), n) : n; // [B, 1, Ls] or [1, 1, Ls]: N − 1 − n backwards
+    const d = tf.sub(tf.div(pos, N), tf.div(t, T)); // [B, Lt, Ls]
     const w = tf.sub(1, tf.exp(tf.div(tf.neg(tf.square(d)), 2 * g * g))); // [B, Lt, Ls]
     const inside = tf.logicalAnd(tf.less(t, T), tf.less(n, N)); // [B, Lt, Ls]
     return tf.where(inside, w, tf.zerosLike(w)); // [B, Lt, Ls]

@@ -79,6 +79,24 @@ describe('guidedAttentionLoss', () => {
     });
   });
 
+  it('reverse measures from the anti-diagonal of each row\'s real lengths', async () => {
+    await assertNoLeaks(async () => {
+      const anti = tf.tensor4d([[[[0, 1], [1, 0]]]]); // [1, 1, 2, 2]
+      const zero = guidedAttentionLoss(anti, { g: 0.5, reverse: true });
+      await assertClose(zero, [0], backendTolerance(), 'anti-diagonal costs nothing');
+      const diag = tf.tensor4d([[[[1, 0], [0, 1]]]]);
+      const costly = guidedAttentionLoss(diag, { g: 0.5, reverse: true });
+      await assertClose(costly, [(2 * c) / 4], backendTolerance(), 'diagonal');
+      // Row 0 of the padded batch: N = 2, so n' = 1 − n; row 1: N = 3, T = 1, n' = 2 − n.
+      const a = heads([1]);
+      const loss = guidedAttentionLoss(a, { g: 0.5, srcLengths: [2, 3], tgtLengths: [2, 1], reverse: true });
+      await assertClose(loss, [(0.2 * c + 0.4 * c + 0.1 * w23 + 0.3 * w13) / 7], backendTolerance(), 'padded batch');
+      const w = guidedAttentionMatrix(1, 3, 0.5, true);
+      await assertClose(w, [w23, w13, 0], backendTolerance(), 'W backwards', [1, 3]);
+      tf.dispose([anti, zero, diag, costly, a, loss, w]);
+    });
+  });
+
   it('averages over the chosen heads and layers', async () => {
     await assertNoLeaks(async () => {
       const l0 = heads([1, 3]); // head 1 is 3·A
@@ -153,6 +171,8 @@ describe('guidedAttentionLoss', () => {
         ['both', () => guidedAttentionLoss(a, { tgtLengths: [1, 1], tgtKeyPaddingMask: narrowMask }), /tgtLengths must be given either as tgtLengths or as tgtKeyPaddingMask/],
         ['layers', () => guidedAttentionLoss(a, { layers: [1] }), /layers must be 'all', 'last' or distinct indices in \[0, 1\)/],
         ['heads', () => guidedAttentionLoss(a, { heads: [0, 0] }), /heads must be 'all' or distinct head indices in \[0, 1\)/],
+        ['reverse', () => guidedAttentionLoss(a, { reverse: 1 as never }), /guidedAttentionLoss: reverse must be a boolean/],
+        ['matrix reverse', () => guidedAttentionMatrix(2, 2, 0.2, 'yes' as never), /guidedAttentionMatrix: reverse must be a boolean/],
         ['unknown key', () => guidedAttentionLoss(a, { sigma: 0.4 } as never), /options\.sigma must be one of the known options/],
         ['matrix tgtLength', () => guidedAttentionMatrix(0, 2), /guidedAttentionMatrix: tgtLength must be a positive integer/],
         ['matrix g', () => guidedAttentionMatrix(2, 2, -1), /guidedAttentionMatrix: g must be/],
