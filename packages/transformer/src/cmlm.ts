@@ -162,13 +162,12 @@ export class CMLM extends Module {
    */
   lengthLogits(memory: tf.Tensor, memoryKeyPaddingMask: tf.Tensor | null): tf.Tensor {
     return tf.tidy(() => {
-      let pooled: tf.Tensor;
-      if (memoryKeyPaddingMask) {
-        const keep = tf.expandDims(tf.cast(tf.logicalNot(memoryKeyPaddingMask), 'float32'), -1); // [B, Ls, 1]
-        pooled = tf.div(tf.sum(tf.mul(memory, keep), 1), tf.maximum(tf.sum(keep, 1), 1)); // [B, E]
-      } else {
-        pooled = tf.mean(memory, 1); // [B, E]
-      }
+      const [B, Ls] = memory.shape;
+      // Weights 1 on real positions, 0 on padding, made with where (tfjs-webgpu 4.22 miscompiles a reduction
+      // over a cast-from-bool tensor), pooled by a batched matMul.
+      const keep = memoryKeyPaddingMask ? tf.where(memoryKeyPaddingMask, tf.zeros([B, Ls]), tf.ones([B, Ls])) : tf.ones([B, Ls]); // [B, Ls]
+      const summed = tf.reshape(tf.matMul(tf.reshape(keep, [B, 1, Ls]), memory), [B, -1]); // [B, E]
+      const pooled = tf.div(summed, tf.maximum(tf.sum(keep, -1, true), 1)); // [B, E]
       return this.lengthPredictor.forward(pooled); // [B, maxTargetLength]
     });
   }
@@ -245,7 +244,7 @@ export class CMLM extends Module {
       const t = tf.tensor2d(targets.flat(), [B, Lt], 'int32'); // [B, Lt]
       const tokenLoss = crossEntropy(logits, t, { ignoreIndex: -100, labelSmoothing: options.labelSmoothing }); // []
       const lengthLoss = crossEntropy(lengthLogits, tf.tensor1d(lengths.map((l) => l - 1), 'int32')); // []
-      return tf.add(tokenLoss, tf.mul(lengthLoss, this.lengthLossWeight)) as tf.Scalar;
+      return tf.add(tokenLoss, tf.mul(lengthLoss, this.lengthLossWeight)) as tf.Scalar; // []
     });
   }
 
@@ -292,7 +291,7 @@ export class CMLM extends Module {
       const len: number[] = cands.flat(); // row → candidate length
       const R = len.length;
       const Lmax = Math.max(...len);
-      const idx = tf.tensor1d(source, 'int32');
+      const idx = tf.tensor1d(source, 'int32'); // [R]
       const memory = tf.gather(enc.memory, idx); // [R, Ls, E]
       held.push(memory);
       if (enc.memoryKeyPaddingMask) held.push(tf.gather(enc.memoryKeyPaddingMask, idx)); // [R, Ls]
