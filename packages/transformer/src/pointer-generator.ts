@@ -176,7 +176,7 @@ export class PointerGenerator extends Module {
         const real = tf.notEqual(t, tf.scalar(padId, 'int32')); // [B, Lt]
         const cov = coverageLoss(out.attention, real); // []
         const scaledCov = red === 'sum' ? tf.mul(cov, tf.sum(tf.cast(real, 'float32'))) : cov; // []
-        return tf.add(nll, tf.mul(scaledCov, lambda));
+        return tf.add(nll, tf.mul(scaledCov, lambda)); // []
       });
     } finally {
       tf.dispose([out.probs, out.pGen, out.attention, out.logits]);
@@ -265,7 +265,7 @@ export class PointerGenerator extends Module {
     let Vext: number;
     if (given !== undefined) Vext = checkInt(where, 'extendedVocabSize', given, V);
     else if (!(srcExtended instanceof tf.Tensor) && !(tgtOut instanceof tf.Tensor)) {
-      Vext = Math.max(V, ...flatIds(srcExtended).map((v) => v + 1), ...(tgtOut ? flatIds(tgtOut).map((v) => v + 1) : []));
+      Vext = [...flatIds(srcExtended), ...(tgtOut ? flatIds(tgtOut) : [])].reduce((m, v) => Math.max(m, v + 1), V);
     } else throw new DLArgumentError(where, 'extendedVocabSize', `given (an integer ≥ ${V}) when ids are tensors`, given);
     const owned: tf.Tensor[] = [];
     const own = <T extends { ids: tf.Tensor2D; owned: boolean }>(r: T): T => {
@@ -295,7 +295,7 @@ export class PointerGenerator extends Module {
           const vocab = tf.reshape(tf.softmax(dd.logits), [B * Lt, V]); // [B·Lt, V]
           const srcRows = tf.reshape(tf.tile(tf.expandDims(ext.ids, 1), [1, Lt, 1]), [B * Lt, Ls]); // [B·Lt, Ls]
           const p = copyDistribution(vocab, tf.reshape(attention, [B * Lt, Ls]), tf.reshape(pGen, [B * Lt]), srcRows, Vext); // [B·Lt, Vext]
-          return { probs: tf.reshape(p, [B, Lt, Vext]), pGen, attention, logits: tf.clone(dd.logits) };
+          return { probs: tf.reshape(p, [B, Lt, Vext]), pGen, attention, logits: tf.clone(dd.logits) }; // [B, Lt, Vext], [B, Lt], [B, Lt, Ls], [B, Lt, V]
         });
         return { out, target };
       } catch (e) {
