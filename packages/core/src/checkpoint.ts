@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { asIs, DLArgumentError } from './errors.js';
+import { asIs, checkKeys, DLArgumentError } from './errors.js';
+import { isTensor } from './sync-read.js';
 import type { Module, StateDict, LoadResult } from './module.js';
 import { importAtRuntime } from './runtime-import.js';
 
@@ -48,7 +49,13 @@ export interface Checkpoint {
  * ```
  */
 export async function encodeSafetensors(tensors: StateDict | Record<string, tf.Tensor>, metadata: Record<string, string> = {}): Promise<Uint8Array> {
-  const entries = [...(tensors instanceof Map ? tensors : new Map(Object.entries(tensors)))];
+  if (tensors === null || typeof tensors !== 'object' || Array.isArray(tensors)) throw new DLArgumentError('encodeSafetensors', 'tensors', 'a Map or an object of tensors', tensors);
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new DLArgumentError('encodeSafetensors', 'metadata', 'an object of strings', metadata);
+  const entries = [...(tensors instanceof Map ? tensors : new Map(Object.entries(tensors)))] as [string, unknown][];
+  for (const [name, t] of entries) {
+    if (!isTensor(t)) throw new DLArgumentError('encodeSafetensors', `tensor '${name}'`, 'a tf.Tensor', t);
+    if (t.isDisposed) throw new DLArgumentError('encodeSafetensors', `tensor '${name}'`, 'a live tensor', asIs('a disposed tensor'));
+  }
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) {
     for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new DLArgumentError('encodeSafetensors', `metadata.${k}`, 'a string', v);
@@ -56,7 +63,7 @@ export async function encodeSafetensors(tensors: StateDict | Record<string, tf.T
   }
   const chunks: Uint8Array[] = [];
   let offset = 0;
-  for (const [name, t] of entries) {
+  for (const [name, t] of entries as [string, tf.Tensor][]) {
     if (name === '__metadata__') throw new DLArgumentError('encodeSafetensors', 'tensors', 'names other than __metadata__', name);
     if (t.dtype !== 'float32' && t.dtype !== 'int32' && t.dtype !== 'bool') {
       throw new DLArgumentError('encodeSafetensors', `tensor '${name}'`, 'float32, int32 or bool', asIs(t.dtype));
@@ -252,6 +259,7 @@ export async function loadCheckpoint(source: string | ArrayBuffer | Uint8Array):
  * ```
  */
 export async function loadIntoModule(module: Module, source: string | ArrayBuffer | Uint8Array, options: { strict?: boolean } = {}): Promise<LoadResult> {
+  checkKeys('loadIntoModule', options, ['strict']);
   const { tensors } = await loadCheckpoint(source);
   try {
     return module.loadStateDict(tensors, options);

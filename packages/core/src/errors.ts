@@ -112,9 +112,12 @@ export function checkNumber(where: string, argument: string, value: unknown, lo 
   return value;
 }
 
+const SHAPE_SPEC_KEYS = ['rank', 'minRank', 'last', 'dims', 'dtype'] as const;
+
 /**
  * Throws a {@link DLArgumentError} unless tensor `x` has rank in `ranks` and, where `dims` gives a number
- * (negative indices count from the end), that size. `null` in `dims` matches anything.
+ * (negative indices count from the end), that size. `null` in `dims` matches anything. Unknown keys in
+ * `spec` throw.
  *
  * @example
  * ```ts
@@ -129,6 +132,7 @@ export function checkShape(
   x: tf.Tensor,
   spec: { rank?: number | number[]; minRank?: number; last?: number; dims?: Record<number, number>; dtype?: tf.DataType | tf.DataType[] },
 ): void {
+  checkKeys('checkShape', spec, SHAPE_SPEC_KEYS);
   if (x == null || typeof x !== 'object' || !('shape' in x)) {
     throw new DLArgumentError(where, argument, 'a tf.Tensor', x);
   }

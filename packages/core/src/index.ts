@@ -45,6 +45,9 @@ export {
   mseLoss,
   type Reduction,
   type CrossEntropyOptions,
+  type BinaryCrossEntropyOptions,
+  type BinaryCrossEntropyWithLogitsOptions,
+  type MSELossOptions,
 } from './losses.js';
 export {
   encodeSafetensors,

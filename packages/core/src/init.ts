@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DLArgumentError } from './errors.js';
+import { checkKeys, DLArgumentError } from './errors.js';
 import { getRng, randNormal, randUniform, type Rng } from './random.js';
 
 /** Makes an initial value for a parameter of the given shape. */
@@ -74,6 +74,8 @@ export interface KaimingOptions {
   fans?: Fans;
 }
 
+const KAIMING_KEYS = ['a', 'mode', 'nonlinearity', 'fans'] as const satisfies readonly (keyof KaimingOptions)[];
+
 /**
  * Kaiming/He uniform: U(−b, b) with b = gain·√(3 / fan). `kaimingUniform({ a: Math.sqrt(5) })` is
  * PyTorch's default for Linear and Conv weights.
@@ -85,6 +87,7 @@ export interface KaimingOptions {
  * ```
  */
 export function kaimingUniform(options: KaimingOptions = {}): Initializer {
+  checkKeys('kaimingUniform', options, KAIMING_KEYS);
   return (shape, rng = getRng()) => {
     const bound = kaimingStd(shape, options) * Math.sqrt(3);
     return randUniform(shape, -bound, bound, rng);
@@ -101,6 +104,7 @@ export function kaimingUniform(options: KaimingOptions = {}): Initializer {
  * ```
  */
 export function kaimingNormal(options: KaimingOptions = {}): Initializer {
+  checkKeys('kaimingNormal', options, KAIMING_KEYS);
   return (shape, rng = getRng()) => randNormal(shape, 0, kaimingStd(shape, options), rng);
 }
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { asIs, checkNumber, checkShape, DLArgumentError } from './errors.js';
+import { asIs, checkKeys, checkNumber, checkShape, DLArgumentError } from './errors.js';
+import { canCheckValues } from './sync-read.js';
 
 /** How a loss reduces over elements: average, total, or per element. */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -16,13 +17,41 @@ export interface CrossEntropyOptions {
   labelSmoothing?: number;
 }
 
+const CE_KEYS = ['weight', 'ignoreIndex', 'reduction', 'labelSmoothing'] as const satisfies readonly (keyof CrossEntropyOptions)[];
+
+/** Options of {@link binaryCrossEntropy}. */
+export interface BinaryCrossEntropyOptions {
+  /** Per-element weights, broadcastable to the input. */
+  weight?: tf.Tensor;
+  /** Default `'mean'`. */
+  reduction?: Reduction;
+}
+
+const BCE_KEYS = ['weight', 'reduction'] as const satisfies readonly (keyof BinaryCrossEntropyOptions)[];
+
+/** Options of {@link binaryCrossEntropyWithLogits}. */
+export interface BinaryCrossEntropyWithLogitsOptions extends BinaryCrossEntropyOptions {
+  /** Weight of the positive term per class (broadcast over the last axis), as PyTorch's `pos_weight`. */
+  posWeight?: tf.Tensor;
+}
+
+const BCEL_KEYS = ['weight', 'posWeight', 'reduction'] as const satisfies readonly (keyof BinaryCrossEntropyWithLogitsOptions)[];
+
+/** Options of {@link mseLoss}. */
+export interface MSELossOptions {
+  /** Default `'mean'`. */
+  reduction?: Reduction;
+}
+
+const MSE_KEYS = ['reduction'] as const satisfies readonly (keyof MSELossOptions)[];
+
 /**
  * Cross-entropy of unnormalised `logits` `[..., C]` (classes on the **last** axis, tfjs's layout; PyTorch
  * puts them on axis 1) against either integer class indices `[...]` (int32) or class probabilities
  * `[..., C]` (float32). Follows `torch.nn.functional.cross_entropy` exactly, including how label
  * smoothing, class weights and `ignoreIndex` combine under each reduction. On cpu, wasm and tfjs-node an
  * index outside [0, C) (other than `ignoreIndex`) throws; GPU backends skip that check, since it would
- * need a synchronous read.
+ * need a synchronous read. Unknown option keys throw.
  *
  * @example
  * ```ts
@@ -33,6 +62,7 @@ export interface CrossEntropyOptions {
  * ```
  */
 export function crossEntropy(logits: tf.Tensor, target: tf.Tensor, options: CrossEntropyOptions = {}): tf.Tensor {
+  checkKeys('crossEntropy', options, CE_KEYS);
   checkShape('crossEntropy', 'logits', logits, { minRank: 1, dtype: 'float32' });
   const C = logits.shape[logits.rank - 1];
   const reduction = checkReduction('crossEntropy', options.reduction);
@@ -77,7 +107,11 @@ export function crossEntropy(logits: tf.Tensor, target: tf.Tensor, options: Cros
 
 /**
  * Binary cross-entropy of probabilities `p` in [0, 1] against targets `y` of the same shape, with log
- * clamped at −100 as PyTorch does (so p = 0 or 1 gives a finite loss).
+ * clamped at −100 as PyTorch does (so p = 0 or 1 gives a finite loss). As PyTorch, a `p` outside [0, 1]
+ * (or NaN) throws, naming the first such value and its position, on backends that read synchronously
+ * (cpu, wasm, tfjs-node). GPU backends (webgpu, webgl) skip that check, since it would need a synchronous
+ * read: there such a `p` gives NaN or a meaningless loss, so keep `p` a probability (a sigmoid or
+ * softmax output) or use {@link binaryCrossEntropyWithLogits}. Unknown option keys throw.
  *
  * @example
  * ```ts
@@ -86,9 +120,11 @@ export function crossEntropy(logits: tf.Tensor, target: tf.Tensor, options: Cros
  * binaryCrossEntropy(tf.tensor1d([0.9, 0.2]), tf.tensor1d([1, 0])); // ≈ 0.1643
  * ```
  */
-export function binaryCrossEntropy(p: tf.Tensor, y: tf.Tensor, options: { weight?: tf.Tensor; reduction?: Reduction } = {}): tf.Tensor {
+export function binaryCrossEntropy(p: tf.Tensor, y: tf.Tensor, options: BinaryCrossEntropyOptions = {}): tf.Tensor {
+  checkKeys('binaryCrossEntropy', options, BCE_KEYS);
   sameShape('binaryCrossEntropy', p, y);
   const reduction = checkReduction('binaryCrossEntropy', options.reduction);
+  checkProbabilities(p);
   return tf.tidy(() => {
     const l = bceElementwise(p, y);
     return reduce(options.weight ? tf.mul(l, options.weight) : l, reduction);
@@ -128,8 +164,9 @@ const bceElementwise = (p: tf.Tensor, y: tf.Tensor): tf.Tensor =>
 export function binaryCrossEntropyWithLogits(
   logits: tf.Tensor,
   y: tf.Tensor,
-  options: { weight?: tf.Tensor; posWeight?: tf.Tensor; reduction?: Reduction } = {},
+  options: BinaryCrossEntropyWithLogitsOptions = {},
 ): tf.Tensor {
+  checkKeys('binaryCrossEntropyWithLogits', options, BCEL_KEYS);
   sameShape('binaryCrossEntropyWithLogits', logits, y);
   const reduction = checkReduction('binaryCrossEntropyWithLogits', options.reduction);
   return tf.tidy(() => {
@@ -157,7 +194,8 @@ export function binaryCrossEntropyWithLogits(
  * mseLoss(tf.tensor1d([1, 2]), tf.tensor1d([1, 4])); // 2
  * ```
  */
-export function mseLoss(input: tf.Tensor, target: tf.Tensor, options: { reduction?: Reduction } = {}): tf.Tensor {
+export function mseLoss(input: tf.Tensor, target: tf.Tensor, options: MSELossOptions = {}): tf.Tensor {
+  checkKeys('mseLoss', options, MSE_KEYS);
   sameShape('mseLoss', input, target);
   const reduction = checkReduction('mseLoss', options.reduction);
   return tf.tidy(() => reduce(tf.squaredDifference(input, target), reduction));
@@ -180,17 +218,25 @@ function sameShape(where: string, a: tf.Tensor, b: tf.Tensor): void {
   if (a.shape.join(',') !== b.shape.join(',')) throw new DLArgumentError(where, 'target', `of the input's shape [${a.shape.join(',')}]`, b);
 }
 
-const SYNC_READ_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
-
 function checkTargetRange(target: tf.Tensor, C: number, ignoreIndex: number): void {
   // One small read keeps a bad label from silently training on garbage (tf.oneHot would give zeros).
   // GPU backends cannot read synchronously without stalling (WebGPU in Node cannot at all): skipped there.
-  if (!SYNC_READ_BACKENDS.has(tf.getBackend())) return;
+  if (!canCheckValues()) return;
   const values = target.dataSync();
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v !== ignoreIndex && (v < 0 || v >= C)) {
       throw new DLArgumentError('crossEntropy', 'target', `class indices in [0, ${C}) or ignoreIndex ${ignoreIndex}`, asIs(`${v} at flat position ${i}`));
     }
+  }
+}
+
+function checkProbabilities(p: tf.Tensor): void {
+  // As torch's "all elements of input should be between 0 and 1"; skipped where a read would stall.
+  if (!canCheckValues()) return;
+  const values = p.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!(v >= 0 && v <= 1)) throw new DLArgumentError('binaryCrossEntropy', 'input', 'probabilities in [0, 1]', asIs(`${v} at flat position ${i}`));
   }
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DLArgumentError, asIs } from './errors.js';
+import { DLArgumentError, asIs, checkKeys } from './errors.js';
+import { isTensor } from './sync-read.js';
 import { ensureGradients } from './gradients.js';
 
 /** A state dict: dotted names (`encoder.layers.0.attn.wq.weight`) to tensors, as PyTorch's `state_dict()`. */
@@ -147,10 +148,17 @@ export abstract class Module {
   /**
    * Copies values from `dict` into this module's parameters and buffers (shapes must match; dtypes are
    * cast). With `strict` (default) any missing or unexpected name throws; otherwise they are returned.
-   * The dict's tensors are not disposed.
+   * The dict's tensors are not disposed. Every value it loads must be a live `tf.Tensor`: plain arrays
+   * (e.g. from JSON) are refused with an error naming the entry, not converted, since an array has no
+   * dtype and a nested one can hide a wrong shape; convert them with `tf.tensor(values, shape)`.
+   * Everything is checked before anything is copied, so a failed load leaves the module unchanged.
+   * Unknown option keys throw.
    */
   loadStateDict(dict: StateDict | Record<string, tf.Tensor>, options: { strict?: boolean } = {}): LoadResult {
-    const entries = dict instanceof Map ? dict : new Map(Object.entries(dict));
+    const where = `${this.constructor.name}.loadStateDict`;
+    checkKeys(where, options, ['strict']);
+    if (dict === null || typeof dict !== 'object' || Array.isArray(dict)) throw new DLArgumentError(where, 'dict', 'a Map or an object of tensors', dict);
+    const entries: Map<string, unknown> = dict instanceof Map ? dict : new Map(Object.entries(dict));
     const own = this.stateDict();
     const missing = [...own.keys()].filter((k) => !entries.has(k));
     const unexpected = [...entries.keys()].filter((k) => !own.has(k));
@@ -163,14 +171,17 @@ export abstract class Module {
       );
     }
     for (const [name, target] of own) {
+      if (!entries.has(name)) continue;
       const value = entries.get(name);
-      if (!value) continue;
+      if (!isTensor(value)) throw new DLArgumentError(where, `'${name}'`, 'a tf.Tensor (convert arrays with tf.tensor(values, shape))', value);
+      if (value.isDisposed) throw new DLArgumentError(where, `'${name}'`, 'a live tensor', asIs('a disposed tensor'));
+      if (value.dtype !== 'float32' && value.dtype !== 'int32' && value.dtype !== 'bool') throw new DLArgumentError(where, `'${name}'`, 'of dtype float32, int32 or bool', value);
       if (value.shape.join(',') !== target.shape.join(',')) {
         throw new DLArgumentError(`${this.constructor.name}.loadStateDict`, `'${name}'`, `of shape [${target.shape.join(',')}]`, value);
       }
     }
     for (const [name, target] of own) {
-      const value = entries.get(name);
+      const value = entries.get(name) as tf.Tensor | undefined;
       if (!value) continue;
       const copy = tf.tidy(() => (value.dtype === target.dtype ? tf.clone(value) : tf.cast(value, target.dtype)));
       (target as tf.Variable).assign(copy);

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, type BackendName, type BackendReport } from './backend.js';
 import { importAtRuntime } from './runtime-import.js';
+import { checkKeys } from './errors.js';
 
 /**
  * Runs `fn` and throws if it leaves more tensors alive than before (what it returns may stay alive
@@ -77,6 +78,7 @@ export async function assertClose(
   label = 'value',
   shape?: number[],
 ): Promise<void> {
+  checkKeys('assertClose', tol, ['atol', 'rtol']);
   if (shape && actual instanceof tf.Tensor && actual.shape.join(',') !== shape.join(',')) {
     throw new Error(`${label}: shape [${actual.shape}] != expected [${shape}]`);
   }

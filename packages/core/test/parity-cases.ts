@@ -130,11 +130,15 @@ export async function checkActivationCase(dl: typeof DL, testing: typeof Testing
 }
 
 function lossFn(dl: typeof DL, c: LossCase, weight?: tf.Tensor, posWeight?: tf.Tensor) {
-  const o = { reduction: c.options.reduction, weight, ignoreIndex: c.options.ignoreIndex, labelSmoothing: c.options.labelSmoothing };
-  if (c.name.startsWith('ce')) return (x: tf.Tensor, y: tf.Tensor) => dl.crossEntropy(x, y, o);
-  if (c.name.startsWith('bcel')) return (x: tf.Tensor, y: tf.Tensor) => dl.binaryCrossEntropyWithLogits(x, y, { ...o, posWeight });
-  if (c.name.startsWith('bce')) return (x: tf.Tensor, y: tf.Tensor) => dl.binaryCrossEntropy(x, y, o);
-  return (x: tf.Tensor, y: tf.Tensor) => dl.mseLoss(x, y, { reduction: o.reduction });
+  // Each loss gets only its own option keys (unknown keys throw).
+  const reduction = c.options.reduction;
+  if (c.name.startsWith('ce')) {
+    const o = { reduction, weight, ignoreIndex: c.options.ignoreIndex, labelSmoothing: c.options.labelSmoothing };
+    return (x: tf.Tensor, y: tf.Tensor) => dl.crossEntropy(x, y, o);
+  }
+  if (c.name.startsWith('bcel')) return (x: tf.Tensor, y: tf.Tensor) => dl.binaryCrossEntropyWithLogits(x, y, { reduction, weight, posWeight });
+  if (c.name.startsWith('bce')) return (x: tf.Tensor, y: tf.Tensor) => dl.binaryCrossEntropy(x, y, { reduction, weight });
+  return (x: tf.Tensor, y: tf.Tensor) => dl.mseLoss(x, y, { reduction });
 }
 
 /** Checks a loss value and its gradient with respect to the input. */

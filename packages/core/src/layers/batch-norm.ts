@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkNumber, DLArgumentError } from '../errors.js';
+import { checkInt, checkKeys, checkNumber, DLArgumentError } from '../errors.js';
 import { Module } from '../module.js';
 
 /** Options of the batch-norm layers. */
@@ -13,6 +13,8 @@ export interface BatchNormOptions {
   /** Keep running statistics for evaluation. Default true. */
   trackRunningStats?: boolean;
 }
+
+const BATCH_NORM_KEYS = ['eps', 'momentum', 'affine', 'trackRunningStats'] as const satisfies readonly (keyof BatchNormOptions)[];
 
 /**
  * Shared implementation of {@link BatchNorm1d} and {@link BatchNorm2d}: normalise each channel (the
@@ -43,12 +45,16 @@ export abstract class BatchNormBase extends Module {
   /** Input ranks this layer accepts. */
   protected abstract readonly ranks: number[];
 
-  /** @param numFeatures number of channels C. */
+  /**
+   * @param numFeatures number of channels C.
+   * @param options see {@link BatchNormOptions}; unknown keys throw.
+   */
   constructor(
     readonly numFeatures: number,
     options: BatchNormOptions = {},
   ) {
     super();
+    checkKeys(this.constructor.name, options, BATCH_NORM_KEYS);
     checkInt(this.constructor.name, 'numFeatures', numFeatures);
     this.eps = checkNumber(this.constructor.name, 'eps', options.eps ?? 1e-5, 0, Infinity, true);
     this.momentum = options.momentum === null ? null : checkNumber(this.constructor.name, 'momentum', options.momentum ?? 0.1, 0, 1);

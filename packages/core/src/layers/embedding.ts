@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkShape, DLArgumentError } from '../errors.js';
+import { asIs, checkInt, checkKeys, checkShape, DLArgumentError } from '../errors.js';
 import { normal, type Initializer } from '../init.js';
 import { matMul } from '../matmul.js';
 import { Module } from '../module.js';
 import type { Rng } from '../random.js';
+import { canCheckValues } from '../sync-read.js';
 
 /** Options of {@link Embedding}. */
 export interface EmbeddingOptions {
@@ -15,8 +16,13 @@ export interface EmbeddingOptions {
   rng?: Rng;
 }
 
+const EMBEDDING_KEYS = ['paddingIdx', 'init', 'rng'] as const satisfies readonly (keyof EmbeddingOptions)[];
+
 /**
- * A lookup table: integer ids `[...]` → vectors `[..., dim]`, weight `[numEmbeddings, dim]`.
+ * A lookup table: integer ids `[...]` → vectors `[..., dim]`, weight `[numEmbeddings, dim]`. An id
+ * outside [0, numEmbeddings) throws a {@link DLArgumentError} naming it and its position on backends that
+ * read synchronously (cpu, wasm, tfjs-node); GPU backends (webgpu, webgl) skip that check, since it would
+ * need a synchronous read, and there tfjs's gather gives an undefined row (zeros or another row) instead.
  *
  * @example
  * ```ts
@@ -35,6 +41,7 @@ export class Embedding extends Module {
   /**
    * @param numEmbeddings size of the vocabulary.
    * @param embeddingDim size of each vector.
+   * @param options see {@link EmbeddingOptions}; unknown keys throw (`{ padding_idx }` is not `{ paddingIdx }`).
    */
   constructor(
     readonly numEmbeddings: number,
@@ -42,6 +49,7 @@ export class Embedding extends Module {
     options: EmbeddingOptions = {},
   ) {
     super();
+    checkKeys('Embedding', options, EMBEDDING_KEYS);
     checkInt('Embedding', 'numEmbeddings', numEmbeddings);
     checkInt('Embedding', 'embeddingDim', embeddingDim);
     let pad = options.paddingIdx ?? null;
@@ -64,6 +72,14 @@ export class Embedding extends Module {
    */
   forward(ids: tf.Tensor): tf.Tensor {
     checkShape('Embedding', 'ids', ids, { dtype: 'int32' });
+    if (canCheckValues()) {
+      // tfjs's own error ("GatherV2: the index value 5 is not in [0, 4]") names neither the layer nor the argument.
+      const values = ids.dataSync();
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (v < 0 || v >= this.numEmbeddings) throw new DLArgumentError('Embedding', 'ids', `indices in [0, ${this.numEmbeddings})`, asIs(`${v} at flat position ${i}`));
+      }
+    }
     return tf.tidy(() => {
       const flat = tf.reshape(ids, [-1]) as tf.Tensor1D; // [n]
       const lookup = embeddingLookup(this.weight, flat, this.numEmbeddings, this.paddingIdx); // [n, dim]

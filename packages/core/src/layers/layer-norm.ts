@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkNumber, DLArgumentError } from '../errors.js';
+import { checkInt, checkKeys, checkNumber, DLArgumentError } from '../errors.js';
 import { Module } from '../module.js';
 
 /** Options of {@link LayerNorm}. */
@@ -11,6 +11,8 @@ export interface LayerNormOptions {
   /** Learn the bias (with `elementwiseAffine`). Default true. */
   bias?: boolean;
 }
+
+const LAYER_NORM_KEYS = ['eps', 'elementwiseAffine', 'bias'] as const satisfies readonly (keyof LayerNormOptions)[];
 
 /**
  * Layer normalisation over the last `normalizedShape.length` axes: (x − mean) / √(var + eps) · γ + β,
@@ -35,9 +37,13 @@ export class LayerNorm extends Module {
   /** The epsilon. */
   readonly eps: number;
 
-  /** @param normalizedShape size (or sizes) of the trailing axes to normalise over. */
+  /**
+   * @param normalizedShape size (or sizes) of the trailing axes to normalise over.
+   * @param options see {@link LayerNormOptions}; unknown keys throw (`{ epsilon }` is not `{ eps }`).
+   */
   constructor(normalizedShape: number | number[], options: LayerNormOptions = {}) {
     super();
+    checkKeys('LayerNorm', options, LAYER_NORM_KEYS);
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
     if (this.normalizedShape.length === 0) throw new DLArgumentError('LayerNorm', 'normalizedShape', 'at least one size', normalizedShape);
     this.normalizedShape.forEach((d, i) => checkInt('LayerNorm', `normalizedShape[${i}]`, d));

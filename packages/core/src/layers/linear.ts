@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkShape } from '../errors.js';
+import { checkInt, checkKeys, checkShape } from '../errors.js';
 import { fans, kaimingUniform, uniform, type Initializer } from '../init.js';
 import { linear } from '../matmul.js';
 import { Module } from '../module.js';
@@ -16,6 +16,8 @@ export interface LinearOptions {
   /** Generator for the initial values (default: the global one, see `manualSeed`). */
   rng?: Rng;
 }
+
+const LINEAR_KEYS = ['bias', 'weightInit', 'biasInit', 'rng'] as const satisfies readonly (keyof LinearOptions)[];
 
 /**
  * y = x·Wᵀ + b, over the last axis of `x` (any leading shape). The weight is stored `[out, in]` as in
@@ -38,6 +40,7 @@ export class Linear extends Module {
   /**
    * @param inFeatures size of each input's last axis.
    * @param outFeatures size of each output's last axis.
+   * @param options see {@link LinearOptions}; unknown keys throw (`{ useBias: false }` is not `{ bias: false }`).
    */
   constructor(
     readonly inFeatures: number,
@@ -45,6 +48,7 @@ export class Linear extends Module {
     options: LinearOptions = {},
   ) {
     super();
+    checkKeys('Linear', options, LINEAR_KEYS);
     checkInt('Linear', 'inFeatures', inFeatures);
     checkInt('Linear', 'outFeatures', outFeatures);
     const shape = [outFeatures, inFeatures];
