@@ -5,10 +5,17 @@ import type { Module, StateDict, LoadResult } from './module.js';
 import { importAtRuntime } from './runtime-import.js';
 
 /** A safetensors dtype this package reads. */
-export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
 
-const BYTES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
-const MAX_HEADER = 100 * 1024 * 1024;
+// A Map, not an object: a dtype named "__proto__" or "toString" must not find an inherited property.
+const BYTES = new Map<string, number>([
+  ['F64', 8], ['F32', 4], ['F16', 2], ['BF16', 2], ['I64', 8], ['I32', 4], ['I16', 2], ['I8', 1], ['U64', 8], ['U32', 4], ['U16', 2], ['U8', 1], ['BOOL', 1],
+]);
+/** The reference implementation's limit on the header (MAX_HEADER_SIZE in huggingface/safetensors). */
+const MAX_HEADER = 100_000_000;
+/** tfjs keeps shapes in int32 (and wasm's kernels read them so): a larger dimension cannot be a tensor. */
+const MAX_DIM = 2 ** 31 - 1;
+const ENTRY_FIELDS = ['dtype', 'shape', 'data_offsets'];
 
 /**
  * The error thrown for a malformed, truncated or inconsistent safetensors file.
@@ -93,9 +100,26 @@ export async function encodeSafetensors(tensors: StateDict | Record<string, tf.T
 }
 
 /**
- * Parses a safetensors file. Every field is checked before any tensor is made: a truncated file, a
- * header longer than the file, bad JSON, an unknown dtype, offsets out of bounds, overlapping or not
- * matching shape × dtype size, all throw a {@link CheckpointError} naming the problem.
+ * Parses a safetensors file, following the format as huggingface/safetensors defines and checks it:
+ *
+ * - 8 bytes: N, the header's length (little-endian u64), at most 100,000,000 as in the reference;
+ * - N bytes: a UTF-8 JSON object starting with `{` (trailing spaces are the writers' alignment padding),
+ *   no key twice; each entry `{ dtype, shape, data_offsets: [begin, end] }` (nothing else), shape of
+ *   integers ≥ 0, `end − begin` = product(shape) × the dtype's size; the optional `__metadata__` maps
+ *   strings to strings;
+ * - the rest: the data. The tensors, ordered by offsets, must cover it exactly: the first begins at 0,
+ *   each begins where the previous ends, and the last ends at the end of the file. A gap, an overlap or
+ *   trailing bytes is an error (the format forbids holes, so that no second file hides in one).
+ *   Zero-size tensors (a dimension 0) hold no bytes and may share their offset with a neighbour.
+ *
+ * Every field is checked and every value converted before any tensor is made, so a bad file throws a
+ * {@link CheckpointError} naming the problem and leaves nothing allocated. Floats (F64, F16, BF16) become
+ * float32; integers (I64, I32, I16, I8, U64, U32, U16, U8) int32, and a value outside int32 throws;
+ * BOOL bool. `data` is any `ArrayBufferView` (Uint8Array, Buffer, DataView…) or `ArrayBuffer`; read a
+ * Blob or fetch Response first (`new Uint8Array(await blob.arrayBuffer())`), or pass it to
+ * {@link loadCheckpoint}.
+ *
+ * @throws {@link DLArgumentError} when `data` is not bytes; {@link CheckpointError} for a bad file.
  *
  * @example
  * ```ts
@@ -105,64 +129,140 @@ export async function encodeSafetensors(tensors: StateDict | Record<string, tf.T
  * const { tensors, metadata } = decodeSafetensors(bytes); // tensors: Map { 'weight' → [2, 4], 'bias' → [2] }
  * ```
  */
-export function decodeSafetensors(data: ArrayBuffer | Uint8Array): Checkpoint {
-  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+export function decodeSafetensors(data: ArrayBuffer | ArrayBufferView): Checkpoint {
+  const bytes = asBytes('decodeSafetensors', 'data', data);
   if (bytes.length < 8) throw new CheckpointError(`file is ${bytes.length} bytes, shorter than the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = view.getBigUint64(0, true);
   if (headerLen > BigInt(MAX_HEADER)) throw new CheckpointError(`header length ${headerLen} is over the ${MAX_HEADER}-byte limit (not a safetensors file?)`);
   const n = Number(headerLen);
   if (8 + n > bytes.length) throw new CheckpointError(`header length ${n} runs past the end of the ${bytes.length}-byte file (truncated?)`);
-  let header: Record<string, unknown>;
+  let text: string;
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + n)); // a BOM is not '{'
+    header = JSON.parse(text);
   } catch (e) {
     throw new CheckpointError(`header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new CheckpointError('header is not a JSON object');
+  if (text[0] !== '{') throw new CheckpointError(`header must start with '{', got ${JSON.stringify(text[0])}`);
+  const duplicate = duplicateKey(text);
+  if (duplicate !== null) throw new CheckpointError(`duplicate key ${JSON.stringify(duplicate)} in the header`);
+
   const dataStart = 8 + n;
   const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
   const specs: { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') {
-      if (raw === null || typeof raw !== 'object') throw new CheckpointError('__metadata__ is not an object');
+      if (raw === null) continue; // the reference reads null as "no metadata"
+      if (typeof raw !== 'object' || Array.isArray(raw)) throw new CheckpointError('__metadata__ is not an object of strings');
       for (const [k, v] of Object.entries(raw as object)) {
         if (typeof v !== 'string') throw new CheckpointError(`__metadata__.${k} is not a string`);
-        metadata[k] = v;
+        // defineProperty: a key "__proto__" becomes an own entry instead of replacing the prototype.
+        Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
       }
       continue;
     }
+    const where = `tensor ${quote(name)}`;
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new CheckpointError(`entry ${quote(name)} is not an object`);
     const spec = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (spec === null || typeof spec !== 'object') throw new CheckpointError(`entry '${name}' is not an object`);
-    if (typeof spec.dtype !== 'string' || !(spec.dtype in BYTES)) throw new CheckpointError(`tensor '${name}' has unsupported dtype ${JSON.stringify(spec.dtype)} (expected one of ${Object.keys(BYTES).join(', ')})`);
-    if (!Array.isArray(spec.shape) || !spec.shape.every((d) => Number.isInteger(d) && d >= 0)) throw new CheckpointError(`tensor '${name}' has invalid shape ${JSON.stringify(spec.shape)}`);
+    const extra = Object.keys(spec).find((k) => !ENTRY_FIELDS.includes(k));
+    if (extra !== undefined) throw new CheckpointError(`${where} has an unknown field ${JSON.stringify(extra)} (expected ${ENTRY_FIELDS.join(', ')})`);
+    const size = typeof spec.dtype === 'string' ? BYTES.get(spec.dtype) : undefined;
+    if (size === undefined) throw new CheckpointError(`${where} has unsupported dtype ${JSON.stringify(spec.dtype)} (expected one of ${[...BYTES.keys()].join(', ')})`);
+    const shape = spec.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DIM)) {
+      throw new CheckpointError(`${where} has invalid shape ${JSON.stringify(shape)} (integers in [0, ${MAX_DIM}])`);
+    }
     const off = spec.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0) || off[0] > off[1]) throw new CheckpointError(`tensor '${name}' has invalid data_offsets ${JSON.stringify(off)}`);
-    if (off[1] > dataLen) throw new CheckpointError(`tensor '${name}' data_offsets [${off[0]}, ${off[1]}] run past the ${dataLen} data bytes (truncated?)`);
-    const dtype = spec.dtype as SafetensorsDtype;
-    const expected = (spec.shape as number[]).reduce((a, b) => a * b, 1) * BYTES[dtype];
-    if (off[1] - off[0] !== expected) throw new CheckpointError(`tensor '${name}' has ${off[1] - off[0]} bytes but shape [${spec.shape}] of ${dtype} needs ${expected}`);
-    specs.push({ name, dtype, shape: spec.shape as number[], begin: off[0], end: off[1] });
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[0] > off[1]) {
+      throw new CheckpointError(`${where} has invalid data_offsets ${JSON.stringify(off)}`);
+    }
+    const [begin, end] = off as [number, number];
+    if (end > dataLen) throw new CheckpointError(`${where} data_offsets [${begin}, ${end}] run past the ${dataLen} data bytes (truncated?)`);
+    const count = (shape as number[]).reduce((a, b) => a * b, 1); // exact or > dataLen (it is compared below)
+    if (end - begin !== count * size) throw new CheckpointError(`${where} has ${end - begin} bytes but shape [${shape}] of ${spec.dtype} needs ${count * size}`);
+    specs.push({ name, dtype: spec.dtype as SafetensorsDtype, shape: shape as number[], begin, end });
   }
-  const sorted = [...specs].sort((a, b) => a.begin - b.begin);
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i].begin < sorted[i - 1].end) throw new CheckpointError(`tensors '${sorted[i - 1].name}' and '${sorted[i].name}' overlap`);
+  // The data must be covered exactly: sorted by (begin, end), each tensor starts where the last ended.
+  const sorted = [...specs].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  let previous: (typeof specs)[number] | null = null;
+  for (const s of sorted) {
+    if (s.begin < cursor) throw new CheckpointError(`tensors ${quote(previous!.name)} [${previous!.begin}, ${previous!.end}] and ${quote(s.name)} [${s.begin}, ${s.end}] overlap`);
+    if (s.begin > cursor) throw new CheckpointError(`gap of ${s.begin - cursor} bytes before tensor ${quote(s.name)} [${s.begin}, ${s.end}] (the tensors must cover the data without holes)`);
+    cursor = s.end;
+    if (s.end > s.begin) previous = s;
   }
+  if (cursor !== dataLen) throw new CheckpointError(`the data section has ${dataLen} bytes but the tensors cover ${cursor} (${dataLen - cursor} trailing bytes)`);
+
+  // Convert everything on the host first: a bad value in the last tensor must not leave the first allocated.
+  const converted = specs.map((s) => ({ s, cv: convert(s.name, s.dtype, bytes.subarray(dataStart + s.begin, dataStart + s.end)) }));
   const tensors: StateDict = new Map();
-  for (const s of specs) {
-    const slice = bytes.slice(dataStart + s.begin, dataStart + s.end); // copy: aligned, owned
-    const [values, dtype] = convert(s.name, s.dtype, slice);
-    tensors.set(s.name, tf.tensor(values, s.shape, dtype));
+  try {
+    for (const { s, cv } of converted) tensors.set(s.name, tf.tensor(cv[0], s.shape, cv[1]));
+  } catch (e) {
+    for (const t of tensors.values()) t.dispose();
+    throw e;
   }
   return { tensors, metadata };
 }
 
+/** A tensor name in single quotes, control characters and quotes escaped as JSON does. */
+function quote(name: string): string {
+  return `'${JSON.stringify(name).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'")}'`;
+}
+
+/** The first key that appears twice in one object of a valid JSON text, or null. */
+function duplicateKey(text: string): string | null {
+  const stack: { keys: Set<string> | null; expectKey: boolean }[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{') stack.push({ keys: new Set(), expectKey: true });
+    else if (c === '[') stack.push({ keys: null, expectKey: false });
+    else if (c === '}' || c === ']') stack.pop();
+    else if (c === ',' && stack.length) stack[stack.length - 1].expectKey = stack[stack.length - 1].keys !== null;
+    else if (c === ':' && stack.length) stack[stack.length - 1].expectKey = false;
+    else if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top?.keys && top.expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return key;
+        top.keys.add(key);
+      }
+      i = j;
+    }
+  }
+  return null;
+}
+
+/** The bytes of `data` as a Uint8Array view (no copy), or a DLArgumentError saying what to pass. */
+function asBytes(where: string, argument: string, data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && data instanceof SharedArrayBuffer)) return new Uint8Array(data);
+  const blob = typeof Blob !== 'undefined' && data instanceof Blob;
+  const expected = `a Uint8Array, ArrayBuffer or other ArrayBufferView${blob ? ' (a Blob must be read first: new Uint8Array(await blob.arrayBuffer()), or use loadCheckpoint)' : ''}`;
+  throw new DLArgumentError(where, argument, expected, blob ? asIs('a Blob') : describeInput(data));
+}
+
+function describeInput(x: unknown): unknown {
+  if (x === null || typeof x !== 'object' || Array.isArray(x)) return x;
+  const name = (x as object).constructor?.name;
+  return asIs(name && name !== 'Object' ? `a ${name}` : `an object with keys [${Object.keys(x as object).join(', ')}]`);
+}
+
 function convert(name: string, dtype: SafetensorsDtype, b: Uint8Array): [Float32Array | Int32Array | Uint8Array, tf.DataType] {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const count = b.length / BYTES[dtype];
-  const f = new Float32Array(dtype.startsWith('F') || dtype === 'BF16' ? count : 0);
-  const i32 = new Int32Array(dtype.startsWith('I') || dtype === 'U8' ? count : 0);
+  const count = b.length / BYTES.get(dtype)!;
+  const float = dtype.startsWith('F') || dtype === 'BF16';
+  const f = new Float32Array(float ? count : 0);
+  const i32 = new Int32Array(!float && dtype !== 'BOOL' ? count : 0);
+  const outside = (x: number | bigint) => new CheckpointError(`tensor ${quote(name)} has an ${dtype} value ${x} outside int32, which tfjs cannot hold`);
   switch (dtype) {
     case 'F32': for (let i = 0; i < count; i++) f[i] = v.getFloat32(4 * i, true); return [f, 'float32'];
     case 'F64': for (let i = 0; i < count; i++) f[i] = v.getFloat64(8 * i, true); return [f, 'float32'];
@@ -177,13 +277,22 @@ function convert(name: string, dtype: SafetensorsDtype, b: Uint8Array): [Float32
     }
     case 'I32': for (let i = 0; i < count; i++) i32[i] = v.getInt32(4 * i, true); return [i32, 'int32'];
     case 'I64':
+    case 'U64':
       for (let i = 0; i < count; i++) {
-        const x = v.getBigInt64(8 * i, true);
-        if (x > 2147483647n || x < -2147483648n) throw new CheckpointError(`tensor '${name}' has an I64 value ${x} outside int32, which tfjs cannot hold`);
+        const x = dtype === 'I64' ? v.getBigInt64(8 * i, true) : v.getBigUint64(8 * i, true);
+        if (x > 2147483647n || x < -2147483648n) throw outside(x);
         i32[i] = Number(x);
       }
       return [i32, 'int32'];
+    case 'U32':
+      for (let i = 0; i < count; i++) {
+        const x = v.getUint32(4 * i, true);
+        if (x > 2147483647) throw outside(x);
+        i32[i] = x;
+      }
+      return [i32, 'int32'];
     case 'I16': for (let i = 0; i < count; i++) i32[i] = v.getInt16(2 * i, true); return [i32, 'int32'];
+    case 'U16': for (let i = 0; i < count; i++) i32[i] = v.getUint16(2 * i, true); return [i32, 'int32'];
     case 'I8': for (let i = 0; i < count; i++) i32[i] = v.getInt8(i); return [i32, 'int32'];
     case 'U8': for (let i = 0; i < count; i++) i32[i] = v.getUint8(i); return [i32, 'int32'];
     case 'BOOL': return [Uint8Array.from(b, (x) => (x ? 1 : 0)), 'bool'];
@@ -229,26 +338,34 @@ export async function saveCheckpoint(source: Module | StateDict | Record<string,
 }
 
 /**
- * Reads a safetensors checkpoint from a file path (Node) or bytes (anywhere).
+ * Reads a safetensors checkpoint from a file path (Node), a Blob (a browser's file input or
+ * `await fetch(url).then((r) => r.blob())`), or bytes (anywhere). The file is checked as
+ * {@link decodeSafetensors} describes.
  *
  * @example
  * ```ts
  * import { Linear, loadCheckpoint, saveCheckpoint } from '@dl/core';
  * await saveCheckpoint(new Linear(4, 2), 'linear.safetensors');
  * const { tensors } = await loadCheckpoint('linear.safetensors'); // Map { 'weight' → [2, 4], 'bias' → [2] }
+ * const fromBlob = await loadCheckpoint(new Blob([await saveCheckpoint(new Linear(4, 2))]));
  * ```
  */
-export async function loadCheckpoint(source: string | ArrayBuffer | Uint8Array): Promise<Checkpoint> {
+export async function loadCheckpoint(source: string | Blob | ArrayBuffer | ArrayBufferView): Promise<Checkpoint> {
   if (typeof source === 'string') {
     const fs = await importAtRuntime<typeof import('node:fs/promises')>('node:fs/promises');
     return decodeSafetensors(await fs.readFile(source));
   }
-  return decodeSafetensors(source);
+  if (typeof Blob !== 'undefined' && source instanceof Blob) return decodeSafetensors(await source.arrayBuffer());
+  if (!(source instanceof ArrayBuffer) && !ArrayBuffer.isView(source) && !(typeof SharedArrayBuffer !== 'undefined' && source instanceof SharedArrayBuffer)) {
+    throw new DLArgumentError('loadCheckpoint', 'source', 'a file path, a Blob, a Uint8Array, ArrayBuffer or other ArrayBufferView', describeInput(source));
+  }
+  return decodeSafetensors(source as ArrayBuffer | ArrayBufferView);
 }
 
 /**
- * Loads a safetensors checkpoint into a module (names as PyTorch's `state_dict`), then frees the
- * decoded tensors. `strict` (default true) throws on missing or unexpected names.
+ * Loads a safetensors checkpoint (a path, a Blob or bytes, as {@link loadCheckpoint}) into a module (names
+ * as PyTorch's `state_dict`), then frees the decoded tensors. `strict` (default true) throws on missing or
+ * unexpected names; unknown option keys throw.
  *
  * @example
  * ```ts
@@ -258,7 +375,7 @@ export async function loadCheckpoint(source: string | ArrayBuffer | Uint8Array):
  * await loadIntoModule(fc, 'linear.safetensors'); // fc now holds the saved weights
  * ```
  */
-export async function loadIntoModule(module: Module, source: string | ArrayBuffer | Uint8Array, options: { strict?: boolean } = {}): Promise<LoadResult> {
+export async function loadIntoModule(module: Module, source: string | Blob | ArrayBuffer | ArrayBufferView, options: { strict?: boolean } = {}): Promise<LoadResult> {
   checkKeys('loadIntoModule', options, ['strict']);
   const { tensors } = await loadCheckpoint(source);
   try {
