@@ -159,7 +159,7 @@ export async function lossCurvePng(history, torchEvals, file, title) {
     ...history.evals.flatMap(([iter, train, val]) => [{ iter, loss: train, series: series[1] }, { iter, loss: val, series: series[2] }]),
     ...(torchEvals ?? []).map(([iter, , val]) => ({ iter, loss: val, series: series[3] })),
   ];
-  const color = { field: 'series', type: 'nominal', title: null, scale: { domain: series, range: ['#aebfd6', '#1f5fa8', '#e4572e', '#3a9d23'] } };
+  const color = { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 400 }, scale: { domain: series, range: ['#aebfd6', '#1f5fa8', '#e4572e', '#3a9d23'] } };
   const x = { field: 'iter', type: 'quantitative', title: 'iteration' };
   const y = { field: 'loss', type: 'quantitative', title: 'cross-entropy (nats per character)', scale: { zero: false } };
   const spec = vl.compile({
@@ -328,12 +328,13 @@ export async function runCharLM({ quick = false, backend, iters, log = console.l
   await trainer.fit(c.max_iters);
   bar.done();
   if (flatTensors >= 0 && tf.memory().numTensors !== flatTensors) throw new Error(`charlm: training leaked ${tf.memory().numTensors - flatTensors} tensors`);
-  if (history.evals.at(-1)[0] !== trainer.step) {
+  const finalEval = history.evals.at(-1)[0] !== trainer.step;
+  if (finalEval) {
     gpt.eval();
     const [train, val] = await evaluate();
     history.evals.push([trainer.step, train, val]);
   }
-  save(await trainer.checkpoint());
+  if (trainer.step > startStep || finalEval) save(await trainer.checkpoint()); // a finished run reloaded adds no time
   const [, trainLoss, valLoss] = history.evals.at(-1);
   const trainSeconds = history.wallSeconds - history.evalSeconds;
   const ours = { backend: history.backend === tf.getBackend() ? tf.getBackend() : `${history.backend} → ${tf.getBackend()}`, valLoss, trainLoss, wallSeconds: history.wallSeconds, itersPerSecond: c.max_iters / trainSeconds, steps: trainer.step };
