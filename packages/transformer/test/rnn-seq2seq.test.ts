@@ -15,6 +15,13 @@ const PAD = 0;
 const BOS = 1;
 const EOS = 2;
 const STEPS = 100;
+// WebGPU runs on SwiftShader (a CPU emulation) in CI, where every small kernel costs milliseconds. There
+// the suite keeps the LSTM's torch parity (values and gradients), shapes, padding through an id tensor,
+// greedy and beam search against the recompute, reorder, flat decoding and bad input. The GRU variants,
+// the other ways of passing lengths, the loss test (the torch parity test covers it), the long decodes and
+// the training run are left to cpu and wasm.
+const webgpu = process.env.DL_BACKEND === 'webgpu';
+const cells = webgpu ? (['lstm'] as const) : (['lstm', 'gru'] as const);
 
 const strip = (r: { sequences: { tokens: number[]; score: number }[][] }) => r.sequences.map((hs) => hs.map((h) => [h.tokens.join(' '), h.score.toFixed(4)]));
 
@@ -37,7 +44,7 @@ interface TorchCase {
 
 describe('RNNEncoderDecoder against PyTorch', () => {
   const { cases } = fixture<{ cases: TorchCase[] }>('rnn-seq2seq.json');
-  for (const c of cases) {
+  for (const c of cases.filter((k) => cells.includes(k.config.cell as 'lstm'))) {
     const name = `${c.config.cell}, ${c.config.numEncoderLayers}+${c.config.numDecoderLayers} layers`;
     it(`${name}: torch's state_dict loads by name; logits, attention, loss and every gradient match`, async () => {
       await assertNoLeaks(async () => {
@@ -52,7 +59,7 @@ describe('RNNEncoderDecoder against PyTorch', () => {
         const tgtOut = toTensor(c.tgtOut);
         const tol = modelTolerance();
         // Lengths from padId on an id tensor (no host read), and given explicitly: both are torch's packing.
-        for (const call of [{}, { srcLengths: c.lengths }]) {
+        for (const call of webgpu ? [{}] : [{}, { srcLengths: c.lengths }]) {
           const { logits, attention } = model.forward(src, tgtIn, call);
           await assertClose(logits, c.logits.data, tol, `${name} logits`, c.logits.shape);
           await assertClose(attention, c.attention.data, tol, `${name} attention`, c.attention.shape);
@@ -72,7 +79,7 @@ describe('RNNEncoderDecoder against PyTorch', () => {
 describe('RNNEncoderDecoder: shapes and padding', () => {
   it('parameter names and shapes follow nn.LSTM / nn.GRU; forward gives [B, Lt, V] logits and [B, Lt, Ls] attention', async () => {
     await assertNoLeaks(async () => {
-      for (const cell of ['lstm', 'gru'] as const) {
+      for (const cell of cells) {
         const G = cell === 'lstm' ? 4 : 3;
         const model = tiny({ cell, numEncoderLayers: 2, numDecoderLayers: 2 });
         const shapes = new Map(model.namedParameters().map(([n, p]) => [n, p.shape]));
@@ -108,11 +115,12 @@ describe('RNNEncoderDecoder: shapes and padding', () => {
       const padded = [[3, 4, 5, 6, 7], [7, 8, 0, 0, 0]];
       const srcTensor = tf.tensor2d(padded, [2, 5], 'int32');
       const tol = backendTolerance();
-      for (const [label, src, call] of [
+      const ways = [
         ['padId', padded, {}],
         ['srcLengths', padded.map((r) => r.map((v) => (v === 0 ? 5 : v))), { srcLengths: [5, 2] }],
         ['id tensor', srcTensor, {}],
-      ] as const) {
+      ] as const;
+      for (const [label, src, call] of ways.filter(([l]) => !webgpu || l === 'id tensor')) {
         const both = model.forward(src, tgtIn, call);
         const row = tf.slice(both.logits, [1, 0, 0], [1, -1, -1]);
         await assertClose(row, await alone.logits.data(), tol, `${label}: logits`);
@@ -120,6 +128,8 @@ describe('RNNEncoderDecoder: shapes and padding', () => {
         await assertClose(att, await alone.attention.data(), tol, `${label}: attention`);
         tf.dispose([both.logits, both.attention, row, att]);
       }
+      tf.dispose([alone.logits, alone.attention, srcTensor]);
+      if (webgpu) return model.dispose();
       const dec = async (src: number[][]) => {
         const { step, state } = model.decoding(src);
         try {
@@ -129,12 +139,12 @@ describe('RNNEncoderDecoder: shapes and padding', () => {
         }
       };
       expect((await dec(padded)).sequences[1][0].tokens).toEqual((await dec([[7, 8]])).sequences[0][0].tokens);
-      tf.dispose([alone.logits, alone.attention, srcTensor]);
       model.dispose();
     });
   });
 
-  it('loss ignores padded targets and reduces like crossEntropy; gradients reach every parameter', async () => {
+  // On webgpu the torch parity test checks the loss (padding ignored) and every gradient.
+  it.skipIf(webgpu)('loss ignores padded targets and reduces like crossEntropy; gradients reach every parameter', async () => {
     await assertNoLeaks(async () => {
       const model = tiny();
       const src = [[3, 4, 5], [6, 0, 0]];
@@ -152,6 +162,7 @@ describe('RNNEncoderDecoder: shapes and padding', () => {
       const none = model.loss(src, tgtIn, tgtOut, { reduction: 'none' });
       expect(none.shape).toEqual([2, 3]);
       expect((await none.data())[5]).toBe(0);
+      tf.dispose([logits, attention, mean, none]);
       const params = model.namedParameters();
       const { value, grads } = tf.variableGrads(() => model.loss(src, tgtIn, tgtOut, { labelSmoothing: 0.1 }) as tf.Scalar, params.map(([, p]) => p));
       for (const [n, p] of params) {
@@ -159,7 +170,7 @@ describe('RNNEncoderDecoder: shapes and padding', () => {
         expect((await gMax.data())[0], n).toBeGreaterThan(0);
         gMax.dispose();
       }
-      tf.dispose([logits, attention, mean, none, value, ...Object.values(grads)]);
+      tf.dispose([value, ...Object.values(grads)]);
       model.dispose();
     });
   });
@@ -183,15 +194,15 @@ function recompute(model: RNNEncoderDecoder, src: number[][]): StepFn<SourceRows
 }
 
 describe('RNNEncoderDecoder with @dl/decode', () => {
-  for (const cell of ['lstm', 'gru'] as const) {
+  for (const cell of cells) {
     it(`${cell}: greedy and beam search through the step function = recomputing the forward on every prefix`, async () => {
       await assertNoLeaks(async () => {
         const model = tiny({ cell, numDecoderLayers: 2 }).eval();
-        const src = [[3, 4, 5, 6], [7, 8, 0, 0], [9, 3, 3, 0]];
+        const src = webgpu ? [[3, 4, 5, 6], [7, 8, 0, 0]] : [[3, 4, 5, 6], [7, 8, 0, 0], [9, 3, 3, 0]];
         const prompts = src.map(() => [BOS]);
         const ref = recompute(model, src);
-        const refState = new SourceRows([0, 1, 2]);
-        const opts = { maxNewTokens: 6, eosTokenId: EOS };
+        const refState = new SourceRows(src.map((_, i) => i));
+        const opts = { maxNewTokens: webgpu ? 3 : 6, eosTokenId: EOS };
         const run = async (numBeams: number) => {
           const { step, state } = model.decoding(src);
           try {
@@ -201,9 +212,11 @@ describe('RNNEncoderDecoder with @dl/decode', () => {
           }
         };
         expect(strip(await run(1))).toEqual(strip(await greedy(ref, prompts, { ...opts, state: refState })));
-        const beams = await run(4);
-        expect(strip(beams)).toEqual(strip(await beamSearch(ref, prompts, { ...opts, state: refState, numBeams: 4, numReturnSequences: 3 })));
-        expect(beams.sequences.map((s) => s.length)).toEqual([3, 3, 3]);
+        const K = webgpu ? 3 : 4;
+        const beams = await run(K);
+        expect(strip(beams)).toEqual(strip(await beamSearch(ref, prompts, { ...opts, state: refState, numBeams: K, numReturnSequences: 3 })));
+        expect(beams.sequences.map((s) => s.length)).toEqual(src.map(() => 3));
+        if (webgpu) return model.dispose();
         // A longer prompt (BOS and a forced token) is read in one call, then one token per step.
         const forced = src.map(() => [BOS, 5]);
         const { step, state } = model.decoding(src);
@@ -241,13 +254,14 @@ describe('RNNEncoderDecoder with @dl/decode', () => {
   it('the tensor count stays flat over a long decode (greedy and sampling)', async () => {
     await assertNoLeaks(async () => {
       const model = tiny().eval();
-      for (const strategy of ['greedy', 'sample'] as const) {
+      const n = webgpu ? 8 : 24;
+      for (const strategy of webgpu ? (['greedy'] as const) : (['greedy', 'sample'] as const)) {
         const { step, state } = model.decoding([[3, 4, 5]]);
         const counts: number[] = [];
-        const opts = { state, maxNewTokens: 24, onToken: () => void counts.push(tf.memory().numTensors) };
+        const opts = { state, maxNewTokens: n, onToken: () => void counts.push(tf.memory().numTensors) };
         const out = strategy === 'greedy' ? await greedy(step, [[BOS]], opts) : await sample(step, [[BOS]], { ...opts, seed: 4, temperature: 1.2 });
         state.dispose();
-        expect(out.sequences[0][0].tokens.length).toBe(24);
+        expect(out.sequences[0][0].tokens.length).toBe(n);
         expect(new Set(counts.slice(1)).size, `${strategy}: ${counts.join(' ')}`).toBe(1);
       }
       model.dispose();
@@ -256,7 +270,7 @@ describe('RNNEncoderDecoder with @dl/decode', () => {
 });
 
 describe('RNNEncoderDecoder learns', () => {
-  it('to reverse short sequences (greedy exact match on unseen sequences, far above chance)', async () => {
+  it.skipIf(webgpu)('to reverse short sequences (greedy exact match on unseen sequences, far above chance)', async () => {
     await assertNoLeaks(async () => {
       // Symbols 3..8, lengths 2..3: 6² + 6³ = 252 sequences; 30 held out, never trained on.
       const N = 6;
@@ -266,7 +280,9 @@ describe('RNNEncoderDecoder learns', () => {
       const held: number[][] = [];
       while (held.length < 30) {
         const s = draw(rng);
-        if (!heldKeys.has(s.join(','))) held.push(s), heldKeys.add(s.join(','));
+        if (heldKeys.has(s.join(','))) continue;
+        held.push(s);
+        heldKeys.add(s.join(','));
       }
       const pad = (a: number[], n: number) => [...a, ...Array(n - a.length).fill(PAD)];
       const batch = (position: number) => {
@@ -283,7 +299,15 @@ describe('RNNEncoderDecoder learns', () => {
         };
       };
       const model = new RNNEncoderDecoder({ srcVocabSize: 9, tgtVocabSize: 9, embeddingDim: 12, hiddenSize: 16, attentionSize: 16, padId: PAD, seed: 2 });
-      const trainer = new Trainer({ model, batch, loss: (b) => model.loss(b.src, b.tgtIn, b.tgtOut) as tf.Scalar, optimizer: { lr: 1e-2, weightDecay: 0 }, clipGradNorm: 1 });
+      const counts: number[] = [];
+      const trainer = new Trainer({
+        model,
+        batch,
+        loss: (b) => model.loss(b.src, b.tgtIn, b.tgtOut) as tf.Scalar,
+        optimizer: { lr: 1e-2, weightDecay: 0 },
+        clipGradNorm: 1,
+        onProgress: () => void counts.push(tf.memory().numTensors),
+      });
       const decodeHeld = async () => {
         model.eval();
         const { step, state } = model.decoding(held.map((s) => pad(s, 3)));
@@ -293,6 +317,7 @@ describe('RNNEncoderDecoder learns', () => {
       };
       const before = await decodeHeld();
       const { losses } = await trainer.fit(STEPS);
+      expect(new Set(counts.slice(1)).size, `tensor counts ${counts.slice(0, 8).join(' ')} …`).toBe(1);
       const after = await decodeHeld();
       const first = losses[0];
       const last = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
