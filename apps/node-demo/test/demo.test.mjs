@@ -88,6 +88,14 @@ check('transformer: G2P learns (held-out PER < 80 % after the quick epoch; untra
   for (const f of ['g2p-cross-attention.png', 'g2p-loss.png']) assert.ok(isPng(new URL(`transformer/${f}`, out)), `${f} missing`);
 });
 
+check('transformer: the character-level GPT learns Moby Dick (validation loss ≥ 0.5 below ln 89 after the quick run) and samples', async () => {
+  const { stdout: text } = await run(process.execPath, [main, 'transformer', '--only=charlm', '--quick', '--backend=wasm'], { timeout: 280_000, maxBuffer: 1 << 26 });
+  const vals = [...text.matchAll(/val loss ([\d.]+)/g)].map((m) => Number(m[1]));
+  assert.ok(vals.length >= 2, 'no validation losses printed');
+  assert.ok(vals.at(-1) < Math.log(89) - 0.5, `final validation loss ${vals.at(-1)}`);
+  assert.match(text, /^The whale/m);
+});
+
 after(() => {
   // Same shape as vitest's JSON report, for scripts/summarize-tests.mjs.
   const dir = new URL('../test-results/', import.meta.url);

@@ -32,6 +32,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng, useBackend } from '@dl/core';
 import { sample } from '@dl/decode';
 import { GPT, Trainer } from '@dl/transformer';
+import { vegaLitePng } from './charts.mjs';
 import { progressBar } from './progress.mjs';
 
 const require = createRequire(import.meta.url);
@@ -152,7 +153,6 @@ export async function sampleText(gpt, encode, decode, { prompt, samples, length,
 
 /** Train and validation losses against iteration as a PNG (vega-lite → SVG → resvg). */
 export async function lossCurvePng(history, torchEvals, file, title) {
-  const [vega, vl, { Resvg }] = await Promise.all([import('vega'), import('vega-lite'), import('@resvg/resvg-js')]);
   const series = ['train (batch)', 'train (estimate)', 'val (estimate)', ...(torchEvals ? ['PyTorch val (estimate)'] : [])];
   const values = [
     ...history.losses.map(([iter, loss]) => ({ iter, loss, series: series[0] })),
@@ -162,7 +162,7 @@ export async function lossCurvePng(history, torchEvals, file, title) {
   const color = { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 400 }, scale: { domain: series, range: ['#aebfd6', '#1f5fa8', '#e4572e', '#3a9d23'] } };
   const x = { field: 'iter', type: 'quantitative', title: 'iteration' };
   const y = { field: 'loss', type: 'quantitative', title: 'cross-entropy (nats per character)', scale: { zero: false } };
-  const spec = vl.compile({
+  const png = await vegaLitePng({
     width: 640,
     height: 360,
     title,
@@ -177,11 +177,7 @@ export async function lossCurvePng(history, torchEvals, file, title) {
         encoding: { x, y, color, strokeDash: { condition: { test: "indexof(datum.series, 'PyTorch') === 0", value: [6, 3] }, value: [1, 0] } },
       },
     ],
-  }).spec;
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  const png = new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
+  });
   writeFileSync(file, png);
 }
 
