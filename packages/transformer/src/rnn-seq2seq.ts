@@ -53,7 +53,16 @@ export interface RNNEncoderDecoderConfig {
 
 const KEYS = ['srcVocabSize', 'tgtVocabSize', 'embeddingDim', 'hiddenSize', 'decoderHiddenSize', 'attentionSize', 'numEncoderLayers', 'numDecoderLayers', 'cell', 'dropout', 'padId', 'seed'];
 
-/** An {@link RNNEncoderDecoderConfig} with its defaults filled in. */
+/**
+ * An {@link RNNEncoderDecoderConfig} with its defaults filled in (`model.config`).
+ *
+ * @example
+ * ```ts
+ * import { RNNEncoderDecoder } from '@dl/transformer';
+ * const model = new RNNEncoderDecoder({ srcVocabSize: 8, tgtVocabSize: 8, embeddingDim: 4, hiddenSize: 4 });
+ * const { decoderHiddenSize, attentionSize, cell } = model.config; // 8, 8, 'lstm'
+ * ```
+ */
 export interface ResolvedRNNEncoderDecoderConfig extends RNNEncoderDecoderConfig {
   /** The decoder's state size. */
   decoderHiddenSize: number;
@@ -69,7 +78,17 @@ export interface ResolvedRNNEncoderDecoderConfig extends RNNEncoderDecoderConfig
   dropout: number;
 }
 
-/** Per-call options of {@link RNNEncoderDecoder}'s `forward`, `encode` and `decoding`. */
+/**
+ * Per-call options of {@link RNNEncoderDecoder}'s `forward`, `encode` and `decoding`.
+ *
+ * @example
+ * ```ts
+ * import { RNNEncoderDecoder, type RNNEncoderDecoderCall } from '@dl/transformer';
+ * const model = new RNNEncoderDecoder({ srcVocabSize: 8, tgtVocabSize: 8, embeddingDim: 4, hiddenSize: 4, seed: 0 });
+ * const call: RNNEncoderDecoderCall = { srcLengths: [3, 1] }; // no padId: say where each source ends
+ * const { logits, attention } = model.forward([[3, 4, 5], [6, 7, 7]], [[1], [1]], call); // attention [2, 1, 3]
+ * ```
+ */
 export interface RNNEncoderDecoderCall {
   /**
    * The real length of each source, in [1, Ls] (padding at the end). Default: from `padId` (the position
@@ -78,7 +97,15 @@ export interface RNNEncoderDecoderCall {
   srcLengths?: readonly number[];
 }
 
-/** Options of {@link RNNEncoderDecoder.loss}. */
+/**
+ * Options of {@link RNNEncoderDecoder.loss}.
+ *
+ * @example
+ * ```ts
+ * import type { RNNEncoderDecoderLossOptions } from '@dl/transformer';
+ * const options: RNNEncoderDecoderLossOptions = { labelSmoothing: 0.1, reduction: 'sum' };
+ * ```
+ */
 export interface RNNEncoderDecoderLossOptions extends RNNEncoderDecoderCall {
   /** ε of label smoothing in [0, 1]. Default 0. */
   labelSmoothing?: number;
@@ -89,6 +116,16 @@ export interface RNNEncoderDecoderLossOptions extends RNNEncoderDecoderCall {
 /**
  * What {@link RNNEncoderDecoder.forward} returns (a type alias, so `tf.tidy(() => model.forward(…))`
  * type-checks). The caller disposes both tensors.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { RNNEncoderDecoder, type RNNEncoderDecoderOutput } from '@dl/transformer';
+ * const model = new RNNEncoderDecoder({ srcVocabSize: 8, tgtVocabSize: 8, embeddingDim: 4, hiddenSize: 4, seed: 0 });
+ * const out: RNNEncoderDecoderOutput = model.forward([[3, 4]], [[1, 4]]);
+ * const probs = tf.softmax(out.logits); // [1, 2, 8]
+ * tf.dispose([out.logits, out.attention]);
+ * ```
  */
 export type RNNEncoderDecoderOutput = {
   /** `[B, Lt, tgtVocab]`: the next-token logits after each target input. */
@@ -97,7 +134,23 @@ export type RNNEncoderDecoderOutput = {
   attention: tf.Tensor;
 };
 
-/** The tensors of a {@link RNNDecoderState}. */
+/**
+ * The tensors of a {@link RNNDecoderState}, as its constructor takes them.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { RNNDecoderState, type RNNDecoderStateParts } from '@dl/transformer';
+ * // One row, one decoder layer of 3 units, a source of 2 positions with 4-wide annotations, attention size 2.
+ * const parts: RNNDecoderStateParts = {
+ *   h: tf.zeros([1, 1, 3]), c: tf.zeros([1, 1, 3]), context: tf.zeros([1, 4]),
+ *   memory: tf.ones([1, 2, 4]), keys: tf.ones([1, 2, 2]), mask: null, length: 0,
+ * };
+ * const state = new RNNDecoderState(parts);
+ * state.rows; // 1
+ * state.dispose();
+ * ```
+ */
 export interface RNNDecoderStateParts {
   /** The decoder's hidden state, `[numDecoderLayers, rows, decoderHiddenSize]`. */
   h: tf.Tensor;
