@@ -348,9 +348,201 @@ def checkpoints():
     }
 
 
+def sweep():
+    """A randomised sweep over the core layers, activations and cross-entropy (fixtures/sweep.json).
+
+    Every case draws its configuration from its own seeded generator: Linear (sizes, bias, leading
+    dims), LayerNorm (one or two normalised dims, eps, affine, bias; F.layer_norm since torch 1.13's
+    nn.LayerNorm has no bias=False), RMSNorm against a hand-written reference (x / sqrt(mean(x^2) + eps)
+    * weight: torch 1.13 has no nn.RMSNorm), Embedding with and without padding_idx (negative too),
+    BatchNorm1d ([N, C] and [N, C, L]) and BatchNorm2d after warm-up steps in training (momentum incl.
+    None, affine, track_running_stats) then in eval, every activation along a random dim, and
+    cross-entropy with class weights, ignore_index, label smoothing, each reduction, class-index and
+    class-probability targets and extra dims. Forward and backward: output, the gradients of
+    sum(output * upstream) with respect to the input and every parameter, running statistics after
+    training. Tensors are stored in @dl's layout (channels last) with 9 significant digits, which
+    round-trip float32 exactly; NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity".
+    """
+    import random
+
+    def tt(x):
+        x = x.detach()
+        if x.dtype in (torch.int64, torch.int32):
+            return {'shape': list(x.shape), 'dtype': 'int32', 'data': [int(v) for v in x.reshape(-1).tolist()]}
+        # Non-finite values (a mean over only ignored targets is NaN, as in torch) as strings: JSON has none.
+        return {'shape': list(x.shape), 'dtype': 'float32', 'data': [float('%.9g' % v) if math.isfinite(v) else str(v).replace('nan', 'NaN').replace('inf', 'Infinity') for v in x.reshape(-1).tolist()]}
+
+    def backward(out, inputs, params):
+        up = torch.randn_like(out)
+        (out * up).sum().backward()
+        return up, {k: tt(v.grad) for k, v in inputs.items() if v.grad is not None}, {k: tt(p.grad) for k, p in params if p.grad is not None}
+
+    cases = []
+
+    def linear_case(i, r):
+        I, O = r.randint(1, 7), r.randint(1, 7)
+        bias = r.random() < 0.7
+        lead = [r.randint(1, 4) for _ in range(r.randint(0, 2))]
+        m = nn.Linear(I, O, bias=bias)
+        x = torch.randn(*lead, I).requires_grad_(True)
+        out = m(x)
+        up, ig, pg = backward(out, {'x': x}, m.named_parameters())
+        return {'name': f'linear_{i}', 'kind': 'linear', 'args': [I, O], 'options': {'bias': bias}, 'input': tt(x),
+                'state': {k: tt(v) for k, v in m.state_dict().items()}, 'output': tt(out), 'upstream': tt(up), 'inputGrad': ig['x'], 'paramGrads': pg}
+
+    def layernorm_case(i, r):
+        shape = [r.randint(1, 5) for _ in range(r.choice([1, 1, 2]))]
+        if math.prod(shape) == 1:
+            shape[-1] = 2  # over one element x - mean is 0; torch's vectorised mean leaves rounding noise there
+        eps = r.choice([1e-5, 1e-5, 1e-3, 1e-6, 0.1])
+        affine = r.random() < 0.75
+        bias = affine and r.random() < 0.7
+        lead = [r.randint(1, 3) for _ in range(r.randint(1, 2))]
+        x = (torch.randn(*lead, *shape) * r.choice([0.5, 1.0, 3.0]) + r.choice([0.0, 1.0, -2.0])).requires_grad_(True)
+        params = []
+        w = b = None
+        if affine:
+            w = (torch.rand(*shape) + 0.5).requires_grad_(True)
+            params.append(('weight', w))
+            if bias:
+                b = (torch.rand(*shape) - 0.5).requires_grad_(True)
+                params.append(('bias', b))
+        out = F.layer_norm(x, shape, w, b, eps)
+        up, ig, pg = backward(out, {'x': x}, params)
+        return {'name': f'layernorm_{i}', 'kind': 'layernorm', 'args': [shape], 'options': {'eps': eps, 'elementwiseAffine': affine, 'bias': bias},
+                'input': tt(x), 'state': {k: tt(v) for k, v in params}, 'output': tt(out), 'upstream': tt(up), 'inputGrad': ig['x'], 'paramGrads': pg}
+
+    def rmsnorm_case(i, r):
+        D = r.randint(1, 8)
+        eps = r.choice([1e-6, 1e-5, 1e-3, 0.0]) if D > 1 else 1e-6
+        affine = r.random() < 0.75
+        lead = [r.randint(1, 3) for _ in range(r.randint(0, 2))]
+        x = (torch.randn(*lead, D) * r.choice([0.3, 1.0, 4.0])).requires_grad_(True)
+        params = []
+        y = x / torch.sqrt((x * x).mean(-1, keepdim=True) + eps)
+        if affine:
+            w = (torch.rand(D) + 0.5).requires_grad_(True)
+            params.append(('weight', w))
+            y = y * w
+        up, ig, pg = backward(y, {'x': x}, params)
+        return {'name': f'rmsnorm_{i}', 'kind': 'rmsnorm', 'args': [D], 'options': {'eps': eps, 'elementwiseAffine': affine},
+                'input': tt(x), 'state': {k: tt(v) for k, v in params}, 'output': tt(y), 'upstream': tt(up), 'inputGrad': ig['x'], 'paramGrads': pg}
+
+    def embedding_case(i, r):
+        V, D = r.randint(1, 9), r.randint(1, 5)
+        pad = r.choice([None, None, r.randint(0, V - 1), -r.randint(1, V)])
+        m = nn.Embedding(V, D, padding_idx=pad)
+        ids = torch.randint(0, V, [r.randint(1, 4) for _ in range(r.randint(1, 2))])
+        if pad is not None and ids.numel() > 1:
+            ids.view(-1)[0] = pad % V  # the padding row is looked up at least once
+        out = m(ids)
+        up, _, pg = backward(out, {}, m.named_parameters())
+        options = {} if pad is None else {'paddingIdx': pad}
+        return {'name': f'embedding_{i}', 'kind': 'embedding', 'args': [V, D], 'options': options, 'input': tt(ids),
+                'state': {k: tt(v) for k, v in m.state_dict().items()}, 'output': tt(out), 'upstream': tt(up), 'inputGrad': None, 'paramGrads': pg}
+
+    def batchnorm_case(i, r):
+        two_d = r.random() < 0.4
+        C = r.randint(1, 4)
+        momentum = r.choice([0.1, 0.1, 0.3, 0.01, None])
+        affine = r.random() < 0.75
+        track = r.random() < 0.8
+        eps = r.choice([1e-5, 1e-5, 1e-3])
+        if two_d:
+            m = nn.BatchNorm2d(C, eps=eps, momentum=momentum, affine=affine, track_running_stats=track)
+            shape = [r.randint(1, 3), C, r.randint(1, 3), r.randint(1, 3)]
+            if shape[0] * shape[2] * shape[3] < 2:
+                shape[0] = 2
+        else:
+            m = nn.BatchNorm1d(C, eps=eps, momentum=momentum, affine=affine, track_running_stats=track)
+            shape = [r.randint(2, 5), C] if r.random() < 0.5 else [r.randint(1, 3), C, r.randint(2, 4)]
+        with torch.no_grad():
+            if affine:
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.5, 0.5)
+        initial = {k: tt(v) for k, v in m.state_dict().items()}
+        warm = [torch.randn(*shape) * 2 + 0.5 for _ in range(r.randint(0, 2))]
+        m.train()
+        with torch.no_grad():
+            for w in warm:
+                m(w)
+        x = (torch.randn(*shape) * r.choice([1.0, 3.0]) + r.choice([0.0, 1.0])).requires_grad_(True)
+        out = m(x)
+        up, ig, pg = backward(out, {'x': x}, m.named_parameters())
+        case = {'name': f'batchnorm{"2d" if two_d else "1d"}_{i}', 'kind': 'batchnorm2d' if two_d else 'batchnorm1d', 'args': [C],
+                'options': {'eps': eps, 'momentum': momentum, 'affine': affine, 'trackRunningStats': track},
+                'initialState': initial, 'warmup': [tt(last(w)) for w in warm], 'input': tt(last(x)), 'output': tt(last(out)),
+                'upstream': tt(last(up)), 'inputGrad': tt(last(x.grad)), 'paramGrads': pg,
+                'state': {k: tt(v) for k, v in m.state_dict().items()}}
+        m.eval()
+        with torch.no_grad():
+            case['evalOutput'] = tt(last(m(x)))
+        return case
+
+    acts = [('relu', F.relu), ('gelu', F.gelu), ('gelu_tanh', lambda v: F.gelu(v, approximate='tanh')), ('silu', F.silu),
+            ('tanh', torch.tanh), ('sigmoid', torch.sigmoid), ('softmax', None), ('log_softmax', None)]
+
+    def activation_case(i, r):
+        name, f = acts[i % len(acts)]
+        shape = [r.randint(1, 4) for _ in range(r.randint(1, 3))]
+        x = (torch.randn(*shape) * r.choice([1.0, 3.0, 10.0])).requires_grad_(True)
+        dim = r.randint(-len(shape), len(shape) - 1)
+        if name == 'softmax':
+            y = F.softmax(x, dim=dim)
+        elif name == 'log_softmax':
+            y = F.log_softmax(x, dim=dim)
+        else:
+            y = f(x)
+        up, ig, _ = backward(y, {'x': x}, [])
+        return {'name': f'{name}_{i}', 'kind': 'activation', 'fn': name, 'dim': dim, 'input': tt(x), 'output': tt(y), 'upstream': tt(up), 'inputGrad': ig['x']}
+
+    def ce_case(i, r):
+        C = r.choice([1, 2, 3, 4, 5, 6]) if i % 10 else 1  # one class too: the loss is 0 (torch allows it)
+        N = r.randint(1, 5)
+        extra = [r.randint(1, 3) for _ in range(r.choice([0, 0, 1, 2]))]
+        logits = (torch.randn(N, C, *extra) * r.choice([1.0, 3.0])).requires_grad_(True)
+        probs = r.random() < 0.25
+        options, kwargs = {}, {}
+        red = r.choice(['mean', 'mean', 'sum', 'none'])
+        options['reduction'] = red
+        kwargs['reduction'] = red
+        if r.random() < 0.5:
+            w = torch.rand(C) + 0.25
+            options['weight'] = tt(w)
+            kwargs['weight'] = w
+        if r.random() < 0.5:
+            eps = r.choice([0.05, 0.1, 0.3, 1.0])
+            options['labelSmoothing'] = eps
+            kwargs['label_smoothing'] = eps
+        if probs:
+            target = torch.softmax(torch.randn(N, C, *extra) * 2, 1)
+        else:
+            target = torch.randint(0, C, (N, *extra))
+            if r.random() < 0.5:
+                ignore = r.choice([-100, -1, C, r.randint(0, C - 1)])
+                options['ignoreIndex'] = ignore
+                kwargs['ignore_index'] = ignore
+                flat = target.view(-1)
+                hits = r.sample(range(flat.numel()), r.randint(1, max(1, flat.numel() - 1)))
+                for h in hits:
+                    flat[h] = ignore
+        loss = F.cross_entropy(logits, target, **kwargs)
+        up, ig, _ = backward(loss, {'logits': logits}, [])
+        return {'name': f'ce_{i}', 'kind': 'crossEntropy', 'options': options, 'input': tt(last(logits)),
+                'target': tt(last(target) if probs else target), 'output': tt(loss), 'upstream': tt(up), 'inputGrad': tt(last(logits.grad))}
+
+    makers = [(linear_case, 50), (layernorm_case, 40), (rmsnorm_case, 30), (embedding_case, 40), (batchnorm_case, 50), (activation_case, 64), (ce_case, 60)]
+    for k, (make, count) in enumerate(makers):
+        for i in range(count):
+            seed = 1000 * (k + 1) + i
+            torch.manual_seed(seed)
+            cases.append(make(i, random.Random(seed)))
+    return cases
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for name, fn in [('layers', layers), ('activations', activations), ('losses', losses), ('checkpoints', checkpoints), ('rnn', rnn)]:
+    for name, fn in [('layers', layers), ('activations', activations), ('losses', losses), ('checkpoints', checkpoints), ('rnn', rnn), ('sweep', sweep)]:
         data = {'generator': 'packages/core/scripts/generate_fixtures.py', 'torch': torch.__version__, 'cases': fn()}
         with open(os.path.join(OUT, f'{name}.json'), 'w') as f:
             json.dump(data, f)

@@ -92,7 +92,7 @@ export function crossEntropy(logits: tf.Tensor, target: tf.Tensor, options: Cros
     const logp = tf.logSoftmax(logits); // [..., C]
     const valid = tf.cast(tf.notEqual(target, ignoreIndex), 'float32'); // [...]
     const safe = tf.where(tf.notEqual(target, ignoreIndex), target, tf.zerosLike(target)); // [...]
-    const onehot = tf.oneHot(safe, C); // [..., C] int32
+    const onehot = tf.equal(tf.expandDims(safe, -1), tf.range(0, C, 1, 'int32')); // [..., C] bool (tf.oneHot refuses C = 1)
     const wTarget = options.weight ? tf.mul(tf.gather(options.weight, safe), valid) : valid; // [...] w_y or 0
     const nll = tf.neg(tf.sum(tf.mul(logp, tf.cast(onehot, 'float32')), -1)); // [...]
     const nllW = tf.mul(nll, wTarget); // [...]
@@ -100,8 +100,13 @@ export function crossEntropy(logits: tf.Tensor, target: tf.Tensor, options: Cros
     const combine = (a: tf.Tensor, b: tf.Tensor | null) => (b ? tf.add(tf.mul(a, 1 - eps), tf.mul(b, eps / C)) : a);
     if (reduction === 'none') return combine(nllW, smooth);
     if (reduction === 'sum') return combine(tf.sum(nllW), smooth && tf.sum(smooth));
-    const denom = tf.sum(wTarget); // Σ w_y over non-ignored (NaN when all are ignored, as PyTorch)
-    return combine(tf.div(tf.sum(nllW), denom), smooth && tf.div(tf.sum(smooth), denom));
+    // Σ w_y over non-ignored targets. When every target is ignored PyTorch returns NaN with zero
+    // gradients: divide by 1 there (zero gradients) and add a NaN that does not depend on the logits.
+    const denom = tf.sum(wTarget); // []
+    const empty = tf.equal(denom, 0); // []
+    const safeDenom = tf.where(empty, tf.onesLike(denom), denom); // []
+    const mean = combine(tf.div(tf.sum(nllW), safeDenom), smooth && tf.div(tf.sum(smooth), safeDenom)); // []
+    return tf.add(mean, tf.where(empty, tf.fill([], NaN), tf.zerosLike(denom)));
   });
 }
 

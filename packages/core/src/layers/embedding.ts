@@ -97,7 +97,8 @@ const ONE_HOT_LIMIT = 1 << 24;
  * Transformer training step on wasm. The padding row's gradient is zero, as in PyTorch.
  */
 function embeddingLookup(w: tf.Variable, flat: tf.Tensor1D, V: number, pad: number | null): tf.Tensor {
-  const viaOneHot = ['cpu', 'wasm'].includes(tf.getBackend()) && flat.size * V <= ONE_HOT_LIMIT;
+  // tf.oneHot needs a depth ≥ 2: a one-row table takes the segment sum.
+  const viaOneHot = ['cpu', 'wasm'].includes(tf.getBackend()) && V >= 2 && flat.size * V <= ONE_HOT_LIMIT;
   if (pad === null && !viaOneHot) return tf.gather(w, flat); // [n, dim]
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [wt, i, save] = args as [tf.Tensor, tf.Tensor1D, tf.GradSaveFunc];
