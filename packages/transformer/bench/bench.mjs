@@ -52,7 +52,7 @@ async function trainStep() {
 async function decodeRate(gpt, n, beams, useCache) {
   const { step, state } = gpt.decoding(1, { useCache });
   const t = performance.now();
-  const opts = { state, maxNewTokens: n, minNewTokens: n };
+  const opts = { state, maxNewTokens: n }; // no EOS: every run generates n tokens
   const r = beams === 1 ? await greedy(step, [[1]], opts) : await beamSearch(step, [[1]], { ...opts, numBeams: beams });
   const ms = performance.now() - t;
   state.dispose();
@@ -77,6 +77,8 @@ for (const name of backends) {
   console.log(`training: ${fmt(ms)} ms/step, ${fmt(tokens / (ms / 1000), 0)} tokens/s${ratio}`);
   const gpt = new GPT({ ...CFG, blockSize: Math.max(...lengths) + 1, seed: 0 });
   gpt.eval();
+  // Warm-up: the first calls compile kernels and size the caches' shapes.
+  for (const beams of [1, 4]) for (const useCache of [true, false]) await decodeRate(gpt, 8, beams, useCache);
   console.log('| decoding | tokens | cached tok/s | uncached tok/s | cached ÷ uncached |');
   console.log('| --- | ---: | ---: | ---: | ---: |');
   for (const beams of [1, 4]) {

@@ -5,10 +5,16 @@ warm-up steps. Prints one JSON line: {"ms", "torch", "threads", "blas"}. Run: /u
 """
 import json
 import math
+import os
 import sys
 import time
 
-import torch
+# Spinning OpenMP/OpenBLAS worker threads starve each other on 2 shared cores (measured: 2 threads ran
+# ~15x slower than 1): passive waiting and one BLAS thread, unless the environment says otherwise.
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
+
+import torch  # noqa: E402
 import torch.nn as nn
 import torch.nn.functional as F
 

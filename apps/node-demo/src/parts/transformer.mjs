@@ -1,6 +1,7 @@
-// @dl/transformer demos: grapheme-to-phoneme on CMUdict (encoder-decoder, beam search), a character-level
-// GPT on Moby Dick (against PyTorch, samples with temperature and top-p), and the copy task.
-// `--only=g2p,charlm,copy` picks sub-runs. Long runs checkpoint to apps/node-demo/.runs/ and resume.
+// @dl/transformer demos: grapheme-to-phoneme on CMUdict with the Transformer encoder-decoder (beam search)
+// and with the LSTM + additive-attention baseline, and a character-level GPT on Moby Dick (against
+// PyTorch, samples with temperature and top-p). `--only=g2p,g2p-lstm,charlm` picks sub-runs. Full runs
+// take hours on a CPU: they checkpoint to apps/node-demo/.runs/ and resume where they stopped.
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { runG2P } from '../lib/g2p.mjs';
