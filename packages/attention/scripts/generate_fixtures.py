@@ -12,10 +12,16 @@ gradients of L = sum(output * upstream) with respect to inputs and parameters.
 import json
 import math
 import os
+import random
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+# Debian's torch multiplies through OpenBLAS, whose kernel is picked per CPU; different kernels change
+# float32 results in the last bit. The committed fixtures were written with the Sandybridge kernel, so
+# pin it (before torch loads OpenBLAS) to regenerate them byte for byte on any x86-64 machine with AVX.
+os.environ.setdefault('OPENBLAS_CORETYPE', 'Sandybridge')
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 torch.manual_seed(0)
 torch.set_default_dtype(torch.float32)
@@ -189,9 +195,68 @@ def linformer_cases():
     return [finish(case, out, {'q': q, 'k': k, 'v': v}, [('E', E), ('F', Fm)])]
 
 
+def mask_sweep_cases():
+    """A randomised sweep of attention masks (fixtures/mask-sweep.json) for scaledDotProductAttention.
+
+    Each case draws, from its own seed, sizes (batch, heads, Lq != Lk often, head dims), an optional
+    scale, and any combination of: causal (query i sees keys j <= i + Lk - Lq), a key padding mask
+    [B, Lk] (True = padded, whole rows sometimes), and an arbitrary boolean mask (True = may attend) of
+    shape [Lq, Lk] or [B|1, H|1, Lq, Lk], sometimes with fully masked rows. The reference is softmax over
+    the allowed keys, with a fully masked row giving zero weights and output (written so that torch's
+    gradients stay finite there). Stores output, weights and the gradients of sum(output * upstream)
+    with respect to q, k and v.
+    """
+    cases = []
+    for i in range(240):
+        seed = 5000 + i
+        torch.manual_seed(seed)
+        r = random.Random(seed)
+        B, H = r.randint(1, 3), r.randint(1, 3)
+        Lq = r.randint(1, 6)
+        Lk = Lq if r.random() < 0.3 else r.randint(1, 6)
+        d, dv = r.randint(1, 5), r.randint(1, 4)
+        q = torch.randn(B, H, Lq, d, requires_grad=True)
+        k = torch.randn(B, H, Lk, d, requires_grad=True)
+        v = torch.randn(B, H, Lk, dv, requires_grad=True)
+        allowed = torch.ones(B, H, Lq, Lk, dtype=torch.bool)
+        case = {'name': f'mask_{i}', 'q': t(q), 'k': t(k), 'v': t(v)}
+        kinds = [name for name in ('causal', 'padding', 'mask') if r.random() < 0.5] or [r.choice(['causal', 'padding', 'mask'])]
+        if 'causal' in kinds:
+            allowed = allowed & torch.ones(Lq, Lk, dtype=torch.bool).tril(Lk - Lq)
+            case['causal'] = True
+        if 'padding' in kinds:
+            lengths = [r.randint(0 if r.random() < 0.2 else 1, Lk) for _ in range(B)]
+            pad = torch.zeros(B, Lk, dtype=torch.bool)
+            for b, n in enumerate(lengths):
+                pad[b, n:] = True
+            allowed = allowed & ~pad[:, None, None, :]
+            case['keyPaddingMask'] = t(pad)
+        if 'mask' in kinds:
+            shape = r.choice([(Lq, Lk), (1, 1, Lq, Lk), (B, 1, Lq, Lk), (1, H, Lq, Lk), (B, H, Lq, Lk)])
+            m = torch.rand(*shape) < r.choice([0.5, 0.7, 0.9])
+            if r.random() < 0.3:
+                m[..., r.randrange(Lq), :] = False  # a fully masked query row
+            allowed = allowed & (m if m.dim() == 4 else m[None, None])
+            case['mask'] = t(m)
+        if r.random() < 0.25:
+            case['scale'] = r.choice([0.5, 1.0, 2.0, 0.1])
+        scale = case.get('scale', 1 / math.sqrt(d))
+        s = (q @ k.transpose(-1, -2)) * scale
+        any_allowed = allowed.any(-1, keepdim=True)
+        w = torch.softmax(s.masked_fill(~allowed, float('-inf')).masked_fill(~any_allowed, 0.0), -1)
+        w = torch.where(any_allowed, w, torch.zeros_like(w))
+        out = w @ v
+        case['fullyMaskedRows'] = int((~any_allowed).sum())
+        case['output'] = t(out)
+        case['weights'] = t(w)
+        cases.append(finish(case, out, {'q': q, 'k': k, 'v': v}))
+    return cases
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
-    data = {'full': full_cases(), 'mha': mha_cases(), 'additive': additive_cases(), 'linear': linear_cases(), 'linformer': linformer_cases()}
+    data = {'full': full_cases(), 'mha': mha_cases(), 'additive': additive_cases(), 'linear': linear_cases(), 'linformer': linformer_cases(),
+            'mask-sweep': mask_sweep_cases()}
     for name, cases in data.items():
         with open(os.path.join(OUT, f'{name}.json'), 'w') as f:
             json.dump({'torch': torch.__version__, 'cases': cases}, f, separators=(',', ':'))
