@@ -115,7 +115,7 @@ export function crossEntropy(logits: tf.Tensor, target: tf.Tensor, options: Cros
  * clamped at −100 as PyTorch does (so p = 0 or 1 gives a finite loss). As PyTorch, a `p` outside [0, 1]
  * (or NaN) throws, naming the first such value and its position, on backends that read synchronously
  * (cpu, wasm, tfjs-node). GPU backends (webgpu, webgl) skip that check, since it would need a synchronous
- * read: there such a `p` gives NaN or a meaningless loss, so keep `p` a probability (a sigmoid or
+ * read: there such a `p` gives a NaN loss (checked on webgpu), so keep `p` a probability (a sigmoid or
  * softmax output) or use {@link binaryCrossEntropyWithLogits}. Unknown option keys throw.
  *
  * @example

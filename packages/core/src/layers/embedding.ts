@@ -22,7 +22,8 @@ const EMBEDDING_KEYS = ['paddingIdx', 'init', 'rng'] as const satisfies readonly
  * A lookup table: integer ids `[...]` → vectors `[..., dim]`, weight `[numEmbeddings, dim]`. An id
  * outside [0, numEmbeddings) throws a {@link DLArgumentError} naming it and its position on backends that
  * read synchronously (cpu, wasm, tfjs-node); GPU backends (webgpu, webgl) skip that check, since it would
- * need a synchronous read, and there tfjs's gather gives an undefined row (zeros or another row) instead.
+ * need a synchronous read: there tfjs's gather returns a row of zeros for such an id (checked on webgpu),
+ * and the training goes on silently, so check ids on the host when they come from outside.
  *
  * @example
  * ```ts
