@@ -65,10 +65,12 @@ describe('backend switches', () => {
 
   it('a failed switch does not block the next one', async () => {
     const active = tf.getBackend();
-    const results = await Promise.allSettled([useBackend('auto', { order: ['webgl'] }), useBackend(active as never)]);
-    expect(results[0].status).toBe('rejected');
-    expect(results[1].status).toBe('fulfilled');
-    expect(tf.getBackend()).toBe(active);
+    await assertNoLeaks(async () => {
+      const results = await Promise.allSettled([useBackend('auto', { order: ['webgl'] }), useBackend(active as never)]);
+      expect(results[0].status).toBe('rejected');
+      expect(results[1].status).toBe('fulfilled');
+      expect(tf.getBackend()).toBe(active);
+    });
   });
 
   it('a backend that fails to initialise leaves the previous one active (tfjs would leave none)', async () => {
@@ -99,23 +101,28 @@ describe('backend switches', () => {
   it('backendGeneration() counts the switches that change the active backend', async () => {
     const active = tf.getBackend();
     const other = active === 'cpu' ? 'wasm' : 'cpu';
-    const g0 = backendGeneration();
-    await useBackend(active as never); // same backend again: not a switch
-    expect(backendGeneration()).toBe(g0);
-    await useBackend(other as never);
-    await useBackend(active as never);
-    expect(backendGeneration()).toBe(g0 + 2);
+    await assertNoLeaks(async () => {
+      const g0 = backendGeneration();
+      await useBackend(active as never); // same backend again: not a switch
+      expect(backendGeneration()).toBe(g0);
+      await useBackend(other as never);
+      await useBackend(active as never);
+      expect(backendGeneration()).toBe(g0 + 2);
+    });
   });
 
   it('rejects unknown option keys, naming the valid ones', async () => {
-    await expect(useBackend('cpu', { cpuFallback: false } as never)).rejects.toThrow(/useBackend: options.cpuFallback must be one of the known options \(order, nodeWebGPU, cpuFallbacks\)/);
+    await assertNoLeaks(() => expect(useBackend('cpu', { cpuFallback: false } as never)).rejects.toThrow(/useBackend: options.cpuFallback must be one of the known options \(order, nodeWebGPU, cpuFallbacks\)/));
   });
 
-  it("useBackend('cpu') does not print tfjs-backend-cpu's install-tfjs-node banner", () => {
+  it("useBackend('cpu') does not print tfjs-backend-cpu's install-tfjs-node banner", async () => {
     const script = fileURLToPath(new URL('../test-node/cpu-quiet.mjs', import.meta.url));
-    const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 120_000, env: process.env });
-    expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toEqual({ backend: 'cpu', sum: 6 });
-    expect(r.stdout + r.stderr).not.toMatch(/tfjs-node|Hi, looks like/);
+    await assertNoLeaks(() => {
+      // A fresh process: the banner comes with the cpu backend's first write in a process.
+      const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 120_000, env: process.env });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toEqual({ backend: 'cpu', sum: 6 });
+      expect(r.stdout + r.stderr).not.toMatch(/tfjs-node|Hi, looks like/);
+    });
   });
 });

@@ -162,7 +162,7 @@ describe('unknown option keys are rejected, naming the valid ones', () => {
   });
 
   it('assertClose rejects a misspelt tolerance', async () => {
-    await expect(assertClose([1], [1], { atl: 1e-3 } as never)).rejects.toThrow(/assertClose: options\.atl must be one of the known options \(atol, rtol\)/);
+    await assertNoLeaks(() => expect(assertClose([1], [1], { atl: 1e-3 } as never)).rejects.toThrow(/assertClose: options\.atl must be one of the known options \(atol, rtol\)/));
   });
 
   it('Sequential of valid layers still builds (no false positives on the defaults)', async () => {
