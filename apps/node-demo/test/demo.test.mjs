@@ -91,6 +91,12 @@ check('transformer: G2P learns (held-out PER < 80 % after the quick epoch; untra
   for (const f of ['g2p-cross-attention.png', 'g2p-loss.png']) assert.ok(isPng(new URL(`transformer/${f}`, out)), `${f} missing`);
 });
 
+check('transformer: the LSTM + additive-attention G2P baseline learns (held-out PER < 80 % after the quick epoch)', async () => {
+  const { stdout: text } = await run(process.execPath, [main, 'transformer', '--only=g2p-lstm', '--quick', '--backend=wasm'], { timeout: PART_LIMIT_MS, maxBuffer: 1 << 26 });
+  const per = number(text, /beam 4: WER [\d.]+ %, PER ([\d.]+) %/, 'held-out PER');
+  assert.ok(per < 80, `held-out PER ${per} %`);
+});
+
 check('transformer: the character-level GPT learns Moby Dick (validation loss ≥ 0.5 below ln 89 after the quick run) and samples', async () => {
   const { stdout: text } = await run(process.execPath, [main, 'transformer', '--only=charlm', '--quick', '--backend=wasm'], { timeout: PART_LIMIT_MS, maxBuffer: 1 << 26 });
   const vals = [...text.matchAll(/val loss ([\d.]+)/g)].map((m) => Number(m[1]));
