@@ -10,7 +10,7 @@ import { warmupCosine } from '@dl/optim';
 import { RNNEncoderDecoder, Trainer } from '@dl/transformer';
 import { LETTERS, PHONES, batcher, encodePron, encodeWord, errorRates, loadCmudict, padBatch, trainingPairs } from './cmudict.mjs';
 import { attentionHeatmapPng, lossCurvePng } from './charts.mjs';
-import { predict } from './g2p.mjs';
+import { predict, trainG2PModel } from './g2p.mjs';
 import { progressBar } from './progress.mjs';
 
 /**
@@ -61,63 +61,13 @@ export async function runG2PLSTM({ quick = false, runDir, outDir, epochs, evalBe
   }
   const pairs = trainingPairs(train);
   const data = batcher(pairs, c.batchSize, 1);
-  const totalSteps = c.epochs * data.batchesPerEpoch;
   const model = buildModel(c);
   log(
     `model: ${model.numParameters().toLocaleString('en')} parameters, bidirectional LSTM encoder ${c.numEncoderLayers} × ${c.hiddenSize}·2, ` +
       `LSTM decoder ${c.numDecoderLayers} × ${c.decoderHiddenSize} with additive attention; ${c.epochs} epochs × ${data.batchesPerEpoch} batches of ${c.batchSize}`,
   );
-  mkdirSync(runDir, { recursive: true });
   mkdirSync(outDir, { recursive: true });
-  const ckpt = `${runDir}/checkpoint.safetensors`;
-  const historyFile = `${runDir}/history.json`;
-  const history = existsSync(historyFile) && !quick ? JSON.parse(readFileSync(historyFile, 'utf8')) : { losses: [], evals: [], trainSeconds: 0 };
-  const bar = progressBar(totalSteps, 'g2p-lstm training');
-  let sessionStart = Date.now();
-  const trainer = new Trainer({
-    model,
-    batch: (p) => data.batch(p),
-    loss: (b) => model.loss(b.src, b.tgtIn, b.tgtOut, { labelSmoothing: 0.1 }),
-    optimizer: { lr: warmupCosine({ peak: c.peakLr, warmupSteps: c.warmupSteps, totalSteps, end: c.peakLr / 20 }), weightDecay: 0.01, betas: [0.9, 0.98] },
-    clipGradNorm: 1,
-    evalEvery: data.batchesPerEpoch,
-    evaluate: async (m) => {
-      const preds = await predict(m, valid);
-      const { wer, per } = errorRates(valid, preds);
-      log(`\n  epoch ${Math.round(trainer.step / data.batchesPerEpoch)}: validation (greedy) WER ${(100 * wer).toFixed(1)} %, PER ${(100 * per).toFixed(2)} %`);
-      return per;
-    },
-    onProgress: (p) => {
-      history.losses.push([p.step, p.loss]);
-      if (p.evalMetric !== undefined) history.evals.push([p.step, p.evalMetric]);
-      bar.update(p.step, { loss: p.loss.toFixed(3), lr: p.lr?.toExponential(2), eta: `${Math.round(p.etaMs / 60000)} min` });
-    },
-    checkpointEvery: quick ? 10_000 : 200,
-    onCheckpoint: (bytes) => {
-      history.trainSeconds += (Date.now() - sessionStart) / 1000;
-      sessionStart = Date.now();
-      writeFileSync(`${ckpt}.tmp`, bytes);
-      renameSync(`${ckpt}.tmp`, ckpt); // atomic: a killed run never leaves half a checkpoint
-      writeFileSync(historyFile, JSON.stringify(history));
-    },
-  });
-  if (!quick && existsSync(ckpt)) {
-    await trainer.restore(readFileSync(ckpt));
-    log(`resumed from ${ckpt} at step ${trainer.step} (${(history.trainSeconds / 60).toFixed(1)} min trained so far)`);
-  }
-  await trainer.fit(totalSteps);
-  bar.done();
-  history.trainSeconds += (Date.now() - sessionStart) / 1000;
-  if (!quick) {
-    writeFileSync(`${ckpt}.tmp`, await trainer.checkpoint());
-    renameSync(`${ckpt}.tmp`, ckpt);
-    writeFileSync(historyFile, JSON.stringify(history));
-  }
-  const first = history.losses[0]?.[1];
-  const last = history.losses.at(-1)?.[1];
-  const early = history.losses.slice(0, 10).reduce((a, [, v]) => a + v, 0) / Math.max(1, Math.min(10, history.losses.length));
-  const late = history.losses.slice(-10).reduce((a, [, v]) => a + v, 0) / Math.max(1, Math.min(10, history.losses.length));
-  log(`training: ${trainer.step} steps, loss ${first?.toFixed(3)} → ${last?.toFixed(3)} (mean of the first 10 steps ${early.toFixed(3)}, of the last 10 ${late.toFixed(3)}), ${(history.trainSeconds / 60).toFixed(1)} min on ${tf.getBackend()}`);
+  const { trainer, history } = await trainG2PModel({ model, data, c, valid, runDir, quick, log, label: 'g2p-lstm' });
 
   // A few words with their n-best lists.
   const examples = ['PYTHON', 'TRANSFORMER', 'ATTENTION', 'QUIXOTIC', 'MOBY'];

@@ -52,34 +52,18 @@ export async function predict(model, entries, { numBeams = 1, batchSize = 128, n
 }
 
 /**
- * Trains (resuming from `runDir/checkpoint.safetensors` when present) and evaluates.
- * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, evalBeams?: number }} options
+ * Trains a G2P model (anything with `loss(src, tgtIn, tgtOut, options)` and `decoding(src)`) with the
+ * Trainer on `data`'s batches: AdamW with warmup + cosine, label smoothing 0.1, clipping, greedy
+ * validation every epoch, a checkpoint every 200 steps in `runDir` (resumed from when present), and the
+ * loss history. Returns the trainer and the history.
  */
-export async function runG2P({ quick = false, runDir, outDir, epochs, evalBeams = 4, log = console.log }) {
-  const c = { ...(quick ? G2P_CONFIGS.quick : G2P_CONFIGS.full) };
-  if (epochs) c.epochs = epochs;
-  let { train, test } = loadCmudict();
-  log(`CMUdict: ${train.length} training words, ${test.length} held-out words (${train.reduce((n, e) => n + e.prons.length, 0)} training pronunciations)`);
-  // Validation for early feedback: 500 training words set aside (not trained on).
-  let valid = train.filter((_, i) => i % 200 === 7).slice(0, quick ? 100 : 500);
-  const validSet = new Set(valid.map((e) => e.word));
-  train = train.filter((e) => !validSet.has(e.word));
-  if (quick) {
-    train = train.filter((e) => e.word.length <= 6).filter((_, i) => i % 12 === 0);
-    test = test.filter((e) => e.word.length <= 6).slice(0, 150);
-    valid = valid.filter((e) => e.word.length <= 6);
-  }
-  const pairs = trainingPairs(train);
-  const data = batcher(pairs, c.batchSize, 1);
+export async function trainG2PModel({ model, data, c, valid, runDir, quick, log, label }) {
   const totalSteps = c.epochs * data.batchesPerEpoch;
-  const model = buildModel(c);
-  log(`model: ${model.numParameters().toLocaleString('en')} parameters, d=${c.dModel}, ${c.numEncoderLayers}+${c.numDecoderLayers} layers, pre-LN; ${c.epochs} epochs × ${data.batchesPerEpoch} batches of ${c.batchSize}`);
   mkdirSync(runDir, { recursive: true });
-  mkdirSync(outDir, { recursive: true });
   const ckpt = `${runDir}/checkpoint.safetensors`;
   const historyFile = `${runDir}/history.json`;
   const history = existsSync(historyFile) && !quick ? JSON.parse(readFileSync(historyFile, 'utf8')) : { losses: [], evals: [], trainSeconds: 0 };
-  const bar = progressBar(totalSteps, 'g2p training');
+  const bar = progressBar(totalSteps, `${label} training`);
   let sessionStart = Date.now();
   const trainer = new Trainer({
     model,
@@ -122,7 +106,36 @@ export async function runG2P({ quick = false, runDir, outDir, epochs, evalBeams 
   }
   const first = history.losses[0]?.[1];
   const last = history.losses.at(-1)?.[1];
-  log(`training: ${trainer.step} steps, loss ${first?.toFixed(3)} → ${last?.toFixed(3)}, ${(history.trainSeconds / 60).toFixed(1)} min on ${tf.getBackend()}`);
+  const early = history.losses.slice(0, 10).reduce((a, [, v]) => a + v, 0) / Math.max(1, Math.min(10, history.losses.length));
+  const late = history.losses.slice(-10).reduce((a, [, v]) => a + v, 0) / Math.max(1, Math.min(10, history.losses.length));
+  log(`training: ${trainer.step} steps, loss ${first?.toFixed(3)} → ${last?.toFixed(3)} (mean of the first 10 steps ${early.toFixed(3)}, of the last 10 ${late.toFixed(3)}), ${(history.trainSeconds / 60).toFixed(1)} min on ${tf.getBackend()}`);
+  return { trainer, history };
+}
+
+/**
+ * Trains (resuming from `runDir/checkpoint.safetensors` when present) and evaluates.
+ * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, evalBeams?: number }} options
+ */
+export async function runG2P({ quick = false, runDir, outDir, epochs, evalBeams = 4, log = console.log }) {
+  const c = { ...(quick ? G2P_CONFIGS.quick : G2P_CONFIGS.full) };
+  if (epochs) c.epochs = epochs;
+  let { train, test } = loadCmudict();
+  log(`CMUdict: ${train.length} training words, ${test.length} held-out words (${train.reduce((n, e) => n + e.prons.length, 0)} training pronunciations)`);
+  // Validation for early feedback: 500 training words set aside (not trained on).
+  let valid = train.filter((_, i) => i % 200 === 7).slice(0, quick ? 100 : 500);
+  const validSet = new Set(valid.map((e) => e.word));
+  train = train.filter((e) => !validSet.has(e.word));
+  if (quick) {
+    train = train.filter((e) => e.word.length <= 6).filter((_, i) => i % 12 === 0);
+    test = test.filter((e) => e.word.length <= 6).slice(0, 150);
+    valid = valid.filter((e) => e.word.length <= 6);
+  }
+  const pairs = trainingPairs(train);
+  const data = batcher(pairs, c.batchSize, 1);
+  const model = buildModel(c);
+  log(`model: ${model.numParameters().toLocaleString('en')} parameters, d=${c.dModel}, ${c.numEncoderLayers}+${c.numDecoderLayers} layers, pre-LN; ${c.epochs} epochs × ${data.batchesPerEpoch} batches of ${c.batchSize}`);
+  mkdirSync(outDir, { recursive: true });
+  const { trainer, history } = await trainG2PModel({ model, data, c, valid, runDir, quick, log, label: 'g2p' });
 
   // Held-out evaluation: greedy and beam search.
   const started = Date.now();
