@@ -49,6 +49,24 @@ export function loadCmudict() {
   return { train, test };
 }
 
+/**
+ * The words every G2P run uses: the held-out split, 500 training words set aside for validation (not
+ * trained on), and with `quick` small subsets of short words. Logs the sizes.
+ */
+export function g2pSplits(quick, log = console.log) {
+  let { train, test } = loadCmudict();
+  log(`CMUdict: ${train.length} training words, ${test.length} held-out words (${train.reduce((n, e) => n + e.prons.length, 0)} training pronunciations)`);
+  let valid = train.filter((_, i) => i % 200 === 7).slice(0, quick ? 100 : 500);
+  const validSet = new Set(valid.map((e) => e.word));
+  train = train.filter((e) => !validSet.has(e.word));
+  if (quick) {
+    train = train.filter((e) => e.word.length <= 6).filter((_, i) => i % 12 === 0);
+    test = test.filter((e) => e.word.length <= 6).slice(0, 150);
+    valid = valid.filter((e) => e.word.length <= 6);
+  }
+  return { train, valid, test };
+}
+
 /** Letter ids of a word (no BOS/EOS: the encoder reads the letters). */
 export const encodeWord = (word) => [...word].map((c) => LETTER_ID.get(c));
 /** Phoneme ids. */

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import * as tf from '@tensorflow/tfjs-core';
 import { warmupCosine } from '@dl/optim';
 import { RNNEncoderDecoder, Trainer } from '@dl/transformer';
-import { LETTERS, PHONES, batcher, encodePron, encodeWord, errorRates, loadCmudict, padBatch, trainingPairs } from './cmudict.mjs';
+import { LETTERS, PHONES, batcher, encodePron, encodeWord, errorRates, g2pSplits, padBatch, trainingPairs } from './cmudict.mjs';
 import { attentionHeatmapPng, lossCurvePng } from './charts.mjs';
 import { predict, trainG2PModel } from './g2p.mjs';
 import { progressBar } from './progress.mjs';
@@ -47,18 +47,7 @@ function buildModel(c) {
 export async function runG2PLSTM({ quick = false, runDir, outDir, epochs, evalBeams = 4, log = console.log }) {
   const c = { ...(quick ? G2P_LSTM_CONFIGS.quick : G2P_LSTM_CONFIGS.full) };
   if (epochs) c.epochs = epochs;
-  // The same words as runG2P: the held-out split, 500 validation words taken out of training, and the quick
-  // subsets.
-  let { train, test } = loadCmudict();
-  log(`CMUdict: ${train.length} training words, ${test.length} held-out words (${train.reduce((n, e) => n + e.prons.length, 0)} training pronunciations)`);
-  let valid = train.filter((_, i) => i % 200 === 7).slice(0, quick ? 100 : 500);
-  const validSet = new Set(valid.map((e) => e.word));
-  train = train.filter((e) => !validSet.has(e.word));
-  if (quick) {
-    train = train.filter((e) => e.word.length <= 6).filter((_, i) => i % 12 === 0);
-    test = test.filter((e) => e.word.length <= 6).slice(0, 150);
-    valid = valid.filter((e) => e.word.length <= 6);
-  }
+  const { train, valid, test } = g2pSplits(quick, log);
   const pairs = trainingPairs(train);
   const data = batcher(pairs, c.batchSize, 1);
   const model = buildModel(c);

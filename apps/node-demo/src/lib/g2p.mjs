@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beamSearch, greedy } from '@dl/decode';
 import { warmupCosine } from '@dl/optim';
 import { EncoderDecoder, Trainer } from '@dl/transformer';
-import { BOS, EOS, LETTERS, PHONES, batcher, decodePron, encodePron, encodeWord, errorRates, loadCmudict, padBatch, trainingPairs } from './cmudict.mjs';
+import { BOS, EOS, LETTERS, PHONES, batcher, decodePron, encodePron, encodeWord, errorRates, g2pSplits, padBatch, trainingPairs } from './cmudict.mjs';
 import { attentionHeatmapPng, lossCurvePng } from './charts.mjs';
 import { progressBar } from './progress.mjs';
 
@@ -119,17 +119,7 @@ export async function trainG2PModel({ model, data, c, valid, runDir, quick, log,
 export async function runG2P({ quick = false, runDir, outDir, epochs, evalBeams = 4, log = console.log }) {
   const c = { ...(quick ? G2P_CONFIGS.quick : G2P_CONFIGS.full) };
   if (epochs) c.epochs = epochs;
-  let { train, test } = loadCmudict();
-  log(`CMUdict: ${train.length} training words, ${test.length} held-out words (${train.reduce((n, e) => n + e.prons.length, 0)} training pronunciations)`);
-  // Validation for early feedback: 500 training words set aside (not trained on).
-  let valid = train.filter((_, i) => i % 200 === 7).slice(0, quick ? 100 : 500);
-  const validSet = new Set(valid.map((e) => e.word));
-  train = train.filter((e) => !validSet.has(e.word));
-  if (quick) {
-    train = train.filter((e) => e.word.length <= 6).filter((_, i) => i % 12 === 0);
-    test = test.filter((e) => e.word.length <= 6).slice(0, 150);
-    valid = valid.filter((e) => e.word.length <= 6);
-  }
+  const { train, valid, test } = g2pSplits(quick, log);
   const pairs = trainingPairs(train);
   const data = batcher(pairs, c.batchSize, 1);
   const model = buildModel(c);
