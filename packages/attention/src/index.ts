@@ -5,7 +5,7 @@
  * @module
  */
 export type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
-export { MASKED_SCORE, checkQKV, checkMasks, causalMask, keyPaddingFromLengths, graphMask, denseAllowed, maskedSoftmax, type QKVDims } from './masks.js';
+export { MASKED_SCORE, checkQKV, checkMasks, causalMask, invertMask, keyPaddingFromLengths, graphMask, denseAllowed, maskedSoftmax, type QKVDims } from './masks.js';
 export { scaledDotProductAttention, fullAttention, type FullAttentionOptions } from './full.js';
 export { AdditiveAttention, type AdditiveAttentionOptions } from './additive.js';
 export { MultiHeadAttention, type MultiHeadAttentionOptions, type MultiHeadForwardOptions, type MultiHeadResult } from './multi-head.js';
@@ -32,5 +32,6 @@ export { linearAttention, linearAttentionQuadratic, resolveFeatureMap, type Line
 export { linformerAttention, Linformer, type LinformerOptions } from './linformer.js';
 export { RandomSynthesizer, DenseSynthesizer, type SynthesizerOptions } from './synthesizer.js';
 export { KVCache, cachedAttention, LinearAttentionState, type KVCacheOptions } from './kv-cache.js';
+export { rejectRenamedOptions } from './option-keys.js';
 export { heatmapPng, type HeatmapOptions } from './heatmap.js';
 export { benchmarkAttention, scalingExponent, formatBenchTable, type BenchVariant, type BenchRow, type BenchOptions } from './benchmark.js';

@@ -124,6 +124,25 @@ export function causalMask(lq: number, lk = lq): tf.Tensor {
 }
 
 /**
+ * A boolean mask with every entry flipped, for masks written in the opposite convention: PyTorch's
+ * `nn.MultiheadAttention` and `nn.Transformer` take boolean `attn_mask` / `tgt_mask` with **true =
+ * blocked**, while every `mask` in `@dl` means **true = may attend** (see the README's "Masks").
+ * `invertMask(torchMask)` is the `mask` to pass. Caller disposes the result.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { invertMask } from '@dl/attention';
+ * const torchCausal = tf.tensor2d([[false, true], [false, false]], [2, 2], 'bool'); // true = blocked
+ * invertMask(torchCausal).print(); // [[true, false], [true, true]]: true = may attend
+ * ```
+ */
+export function invertMask(mask: tf.Tensor): tf.Tensor {
+  checkShape('invertMask', 'mask', mask, { dtype: 'bool' });
+  return tf.logicalNot(mask);
+}
+
+/**
  * Key padding mask `[batch, length]` from sequence lengths: true at the padded positions (PyTorch's
  * `key_padding_mask` convention).
  *

@@ -32,27 +32,64 @@ export interface MultiHeadAttentionOptions {
 export type MultiHeadResult = {
   /** `[B, Lq, E]`. */
   output: tf.Tensor;
-  /** `[B, Lq, Lk]` (averaged over heads) or `[B, H, Lq, Lk]`, with `needWeights`. */
+  /** `[B, Lq, Lk]` (averaged over heads) or `[B, H, Lq, Lk]`, with `returnWeights`. */
   weights?: tf.Tensor;
 };
 
-/** Per-call options of {@link MultiHeadAttention.forward}. */
+/**
+ * Per-call options of {@link MultiHeadAttention.forward}. The masks follow the one convention of the
+ * package (README, "Masks"): `mask` true = may attend, `keyPaddingMask` true = padding.
+ * `torch.nn.MultiheadAttention`'s boolean `attn_mask` means the opposite (true = blocked): pass
+ * `mask: invertMask(attnMask)` (see {@link invertMask}), and a float `attn_mask` as `scoreBias`.
+ */
 export interface MultiHeadForwardOptions {
   /**
-   * PyTorch's `attn_mask`: boolean with **true = NOT allowed** (converted internally), or float scores
-   * added before softmax (full attention only). `[Lq, Lk]` or `[B·numHeads, Lq, Lk]`.
+   * Boolean, **true = may attend** (as {@link AttentionOptions.mask}): `[Lq, Lk]`, `[B·numHeads, Lq, Lk]`
+   * (PyTorch's 3-D layout) or `[B|1, numHeads|1, Lq, Lk]`.
    */
-  attnMask?: tf.Tensor;
-  /** Boolean `[B, Lk]`, true = padding (ignored). */
+  mask?: tf.Tensor;
+  /**
+   * Float scores added before the softmax (PyTorch's float `attn_mask`; ALiBi-style biases), same shapes
+   * as `mask`. Full attention only (the default `attention`).
+   */
+  scoreBias?: tf.Tensor;
+  /** Boolean `[B, Lk]`, **true = padding** (this key is ignored), as PyTorch's `key_padding_mask`. */
   keyPaddingMask?: tf.Tensor;
   /** Causal masking (PyTorch's `is_causal` with a causal mask). */
   causal?: boolean;
-  /** Return the attention weights. Default false (PyTorch's default is true). */
-  needWeights?: boolean;
+  /** Return the attention weights. Default false (PyTorch's `need_weights` defaults to true). */
+  returnWeights?: boolean;
   /** Average the weights over heads (`[B, Lq, Lk]`) or not (`[B, H, Lq, Lk]`). Default true. */
   averageAttnWeights?: boolean;
   /** Incremental decoding: append this call's keys/values (after projection) and attend over the cache. */
   cache?: KVCache;
+}
+
+/**
+ * Checks a per-head mask or score bias of {@link MultiHeadAttention.forward}: `[Lq, Lk]`,
+ * `[B·H, Lq, Lk]` or `[B|1, H|1, Lq, Lk]`.
+ */
+function checkHeadMask(where: string, name: 'mask' | 'scoreBias', m: tf.Tensor, B: number, H: number, Lq: number, Lk: number): void {
+  if (name === 'mask' && m.dtype !== 'bool') {
+    throw new DLArgumentError(where, 'mask', 'boolean, true = may attend (float scores added before the softmax go in scoreBias)', m);
+  }
+  checkShape(where, name, m, { rank: [2, 3, 4], dtype: name === 'mask' ? 'bool' : 'float32' });
+  const s = m.shape;
+  const ok = m.rank === 2 ? s[0] === Lq && s[1] === Lk : m.rank === 3 ? s[0] === B * H && s[1] === Lq && s[2] === Lk : (s[0] === 1 || s[0] === B) && (s[1] === 1 || s[1] === H) && s[2] === Lq && s[3] === Lk;
+  if (!ok) throw new DLArgumentError(where, name, `of shape [${Lq}, ${Lk}], [${B * H}, ${Lq}, ${Lk}] or [${B}|1, ${H}|1, ${Lq}, ${Lk}]`, m);
+}
+
+/**
+ * A checked mask or score bias as rank 4 `[B|1, H|1, Lq, Lk']`, widened by one allowed (true / 0)
+ * column for the learned `bias_k` key when `extra` is 1. Inside a tidy.
+ */
+function headMask4d(m: tf.Tensor, B: number, H: number, extra: number): tf.Tensor {
+  const [Lq, Lk] = m.shape.slice(-2) as [number, number];
+  const m4 = m.rank === 2 ? tf.reshape(m, [1, 1, Lq, Lk]) : m.rank === 3 ? tf.reshape(m, [B, H, Lq, Lk]) : m; // [B|1, H|1, Lq, Lk]
+  if (!extra) return m4;
+  const [b, h] = sh(m4);
+  const column = m.dtype === 'bool' ? tf.ones([b, h, Lq, 1], 'bool') : tf.zeros([b, h, Lq, 1]); // the bias key may always be attended
+  return tf.concat([m4, column], 3); // [B|1, H|1, Lq, Lk+1]
 }
 
 /**
@@ -184,14 +221,14 @@ export class MultiHeadAttention extends Module {
         staged.commit();
       }
       const output = tf.zeros([0, Lq, this.embedDim]); // [0, Lq, E]
-      if (!options.needWeights) return { output };
+      if (!options.returnWeights) return { output };
       return { output, weights: tf.zeros(options.averageAttnWeights === false ? [0, H, Lq, keys] : [0, Lq, keys]) }; // [0, (H,) Lq, Lk]
     });
   }
 
   /**
    * @param query `[B, Lq, E]`; `key` `[B, Lk, kdim]`; `value` `[B, Lk, vdim]`.
-   * @returns `output` `[B, Lq, E]` and, with `needWeights`, `weights` `[B, Lq, Lk]` (averaged) or `[B, H, Lq, Lk]`.
+   * @returns `output` `[B, Lq, E]` and, with `returnWeights`, `weights` `[B, Lq, Lk]` (averaged) or `[B, H, Lq, Lk]`.
    */
   forward(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, options: MultiHeadForwardOptions = {}): MultiHeadResult {
     const where = 'MultiHeadAttention';
@@ -204,14 +241,14 @@ export class MultiHeadAttention extends Module {
     checkShape(where, 'value', value, { rank: 3, dims: { 0: B, 1: sh(key)[1] }, last: this.vdim, dtype: 'float32' });
     const extra = this.biasK ? 1 : 0;
     const LkIn = sh(key)[1];
-    const { attnMask, keyPaddingMask, cache } = options;
-    if (attnMask != null) {
-      checkShape(where, 'attnMask', attnMask, { rank: [2, 3], dtype: ['bool', 'float32'] });
-      const want = attnMask.rank === 2 ? [Lq, LkIn] : [B * H, Lq, LkIn];
-      if (attnMask.shape.join(',') !== want.join(',')) throw new DLArgumentError(where, 'attnMask', `of shape [${want.join(', ')}]`, attnMask);
+    const { mask, scoreBias, keyPaddingMask, cache } = options;
+    if (mask != null) checkHeadMask(where, 'mask', mask, B, H, Lq, LkIn);
+    if (scoreBias != null) {
+      checkHeadMask(where, 'scoreBias', scoreBias, B, H, Lq, LkIn);
+      if (this.attention) throw new DLArgumentError(where, 'scoreBias', 'absent when a custom attention variant is used (full attention only)', scoreBias);
     }
     if (keyPaddingMask != null) checkShape(where, 'keyPaddingMask', keyPaddingMask, { rank: 2, dims: { 0: B, 1: LkIn }, dtype: 'bool' });
-    if (cache && (attnMask || keyPaddingMask || this.biasK)) throw new DLArgumentError(where, 'cache', 'used without attnMask, keyPaddingMask and addBiasKV', 'a cache with them');
+    if (cache && (mask || scoreBias || keyPaddingMask || this.biasK)) throw new DLArgumentError(where, 'cache', 'used without mask, scoreBias, keyPaddingMask and addBiasKV', 'a cache with them');
     if (B === 0) return this.emptyForward(Lq, LkIn + extra, options);
     return tf.tidy(() => {
       const q = this.splitHeads(this.project(query, 0)); // [B, H, Lq, hd]
@@ -227,25 +264,18 @@ export class MultiHeadAttention extends Module {
       const staged = cache ? stageAppend(cache, kh, vh, where) : null;
       if (staged) ({ k: kh, v: vh } = staged); // [B, H, held + Lq, hd]
 
-      const opts: AttentionOptions & { scoreBias?: tf.Tensor; dropout?: number; training?: boolean } = { causal: options.causal || !!cache, returnWeights: options.needWeights };
+      const opts: AttentionOptions & { scoreBias?: tf.Tensor; dropout?: number; training?: boolean } = { causal: options.causal || !!cache, returnWeights: options.returnWeights };
       if (keyPaddingMask) opts.keyPaddingMask = extra ? tf.concat([keyPaddingMask, tf.zeros([B, 1], 'bool')], 1) : keyPaddingMask; // [B, Lk']
-      if (attnMask) {
-        let m = attnMask.rank === 3 ? tf.reshape(attnMask, [B, H, Lq, LkIn]) : attnMask; // [.., Lq, Lk]
-        if (extra) m = tf.pad(m, [...Array(m.rank - 1).fill([0, 0]), [0, 1]]); // [.., Lq, Lk+1] the bias key is allowed
-        if (attnMask.dtype === 'bool') opts.mask = tf.logicalNot(m);
-        else {
-          if (this.attention) throw new DLArgumentError(where, 'attnMask', 'boolean when a custom attention variant is used', attnMask);
-          opts.scoreBias = m;
-        }
-      }
+      if (mask) opts.mask = headMask4d(mask, B, H, extra); // [B|1, H|1, Lq, Lk']
+      if (scoreBias) opts.scoreBias = headMask4d(scoreBias, B, H, extra); // [B|1, H|1, Lq, Lk']
       let r;
       if (this.attention) r = this.attention(q, kh, vh, opts);
       else r = scaledDotProductAttention(q, kh, vh, { ...opts, dropout: this.dropout, training: this.training });
       const merged = tf.reshape(tf.transpose(r.output, [0, 2, 1, 3]), [B, Lq, E]); // [B, Lq, E]
       const output = this.outProj.forward(merged); // [B, Lq, E]
-      if (options.needWeights && !r.weights) throw new DLArgumentError(where, 'attention', 'a variant that returns weights on request', 'none');
+      if (options.returnWeights && !r.weights) throw new DLArgumentError(where, 'attention', 'a variant that returns weights on request', 'none');
       staged?.commit();
-      if (!options.needWeights) return { output };
+      if (!options.returnWeights) return { output };
       return { output, weights: options.averageAttnWeights === false ? r.weights : tf.mean(r.weights as tf.Tensor, 1) }; // [B, (H,) Lq, Lk]
     });
   }

@@ -1,6 +1,6 @@
 // The option names every public options object of the package accepts (the compiler keeps each list
 // complete: a key added to an interface must be added here), and the check that rejects the others.
-import { DLArgumentError } from '@dl/core';
+import { asIs, DLArgumentError } from '@dl/core';
 import type { AttentionOptions } from './types.js';
 import type { FullAttentionOptions } from './full.js';
 import type { LocalAttentionOptions } from './local.js';
@@ -44,7 +44,7 @@ export const LINFORMER_KEYS = keys<LinformerOptions>({ shareKV: true, rng: true 
 export const SYNTHESIZER_KEYS = keys<SynthesizerOptions>({ rng: true });
 export const ADDITIVE_KEYS = keys<AdditiveAttentionOptions>({ bias: true, rng: true });
 export const MHA_KEYS = keys<MultiHeadAttentionOptions>({ kdim: true, vdim: true, bias: true, addBiasKV: true, dropout: true, attention: true, rng: true });
-export const MHA_FORWARD_KEYS = keys<MultiHeadForwardOptions>({ attnMask: true, keyPaddingMask: true, causal: true, needWeights: true, averageAttnWeights: true, cache: true });
+export const MHA_FORWARD_KEYS = keys<MultiHeadForwardOptions>({ mask: true, scoreBias: true, keyPaddingMask: true, causal: true, returnWeights: true, averageAttnWeights: true, cache: true });
 export const KV_CACHE_KEYS = keys<KVCacheOptions>({ window: true });
 export const GRAPH_MASK_KEYS = ['undirected', 'selfLoops'] as const;
 export const HEATMAP_KEYS = keys<HeatmapOptions>({ cellSize: true, max: true });
@@ -53,13 +53,53 @@ export const CHUNKING_KEYS = keys<ClusterChunking>({ chunkSize: true, lookBack: 
 export const PATTERN_SPEC_KEYS = keys<PatternSpec>({ lq: true, lk: true, candidates: true, isDense: true, order: true, blockSize: true, causal: true });
 
 /**
+ * Option names that `MultiHeadAttention.forward` used to take, and what replaces each. `attnMask` meant
+ * the opposite of `mask` (true = blocked, as `nn.MultiheadAttention`), so it is refused with this
+ * text rather than kept as an alias: one name, one meaning (see the README's "Masks").
+ */
+const RENAMED_OPTIONS: Readonly<Record<string, string>> = {
+  attnMask:
+    'passed as `mask`, where true = may attend: the inverse of attnMask (invertMask(attnMask) converts a PyTorch boolean mask; float scores added before the softmax go in `scoreBias`)',
+  needWeights: 'passed as `returnWeights` (the same meaning)',
+};
+
+/** Throws for the first key of `options` that is an old, renamed option name (see RENAMED_OPTIONS). */
+function rejectRenamed(where: string, options: object, known: readonly string[], path: string): void {
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k) && Object.hasOwn(RENAMED_OPTIONS, k)) throw new DLArgumentError(where, `${path}.${k}`, RENAMED_OPTIONS[k]!, asIs(`${k}, an old option name`));
+  }
+}
+
+/**
+ * Refuses the option names the attention API no longer takes (`attnMask`, `needWeights`) with a message
+ * saying what replaces each, for option objects of packages built on `@dl/attention` that otherwise
+ * accept any key. A no-op for `undefined` and for objects without those keys.
+ *
+ * @example
+ * ```ts
+ * import { rejectRenamedOptions } from '@dl/attention';
+ * rejectRenamedOptions('myLayer.forward', { returnWeights: true }); // fine
+ * try {
+ *   rejectRenamedOptions('myLayer.forward', { needWeights: true });
+ * } catch (e) {
+ *   console.log((e as Error).message); // myLayer.forward: options.needWeights must be passed as `returnWeights` …
+ * }
+ * ```
+ */
+export function rejectRenamedOptions(where: string, options: object | undefined): void {
+  if (options != null && typeof options === 'object') rejectRenamed(where, options, [], 'options');
+}
+
+/**
  * Throws a {@link DLArgumentError} naming `path.key` and the valid keys for the first key of `options`
  * not in `known` (`undefined` options pass; a non-object is refused). The message reads as `@dl/core`'s
- * `checkKeys`, with a path for nested objects (`options.local.lookback`).
+ * `checkKeys`, with a path for nested objects (`options.local.lookback`); an old, renamed option name
+ * (`attnMask`, `needWeights`) gets a message saying what replaces it.
  */
 export function checkOptionKeys(where: string, options: unknown, known: readonly string[], path = 'options'): void {
   if (options === undefined) return;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new DLArgumentError(where, path, 'an object', options);
+  rejectRenamed(where, options, known, path);
   for (const k of Object.keys(options)) {
     if (!known.includes(k)) throw new DLArgumentError(where, `${path}.${k}`, `one of the known options (${known.join(', ')})`, k);
   }

@@ -4,15 +4,16 @@ import type * as tf from '@tensorflow/tfjs-core';
  * Options every attention variant accepts. Shapes: queries `[batch, heads, Lq, dk]`, keys
  * `[batch, heads, Lk, dk]`, values `[batch, heads, Lk, dv]`.
  *
- * Mask semantics (read carefully, they differ between PyTorch APIs):
+ * Masks follow one convention across `@dl` (the README's "Masks" section is the reference):
  * - `mask`: boolean, **true = may attend** (as `F.scaled_dot_product_attention`'s boolean `attn_mask`).
- *   Shape `[Lq, Lk]` or `[batch|1, heads|1, Lq, Lk]`. Use it for graphs
- *   (attend only along edges) or any hand-made pattern. `torch.nn.MultiheadAttention`'s boolean
- *   `attn_mask` uses the opposite convention (true = NOT allowed); {@link MultiHeadAttention} converts.
+ *   Shape `[Lq, Lk]` or `[batch|1, heads|1, Lq, Lk]`. Use it for graphs (attend only along edges) or
+ *   any hand-made pattern. `torch.nn.MultiheadAttention`'s boolean `attn_mask` means the opposite
+ *   (true = blocked): {@link invertMask} converts it.
  * - `keyPaddingMask`: boolean `[batch, Lk]`, **true = padding, ignore this key** (PyTorch's
- *   `key_padding_mask`).
+ *   `key_padding_mask`; the name says what true marks).
  * - `causal`: query i may attend key j only when j ≤ i + (Lk − Lq) (aligned to the end, so a single new
  *   query attends to every cached key).
+ * - `returnWeights`: also return the weights (the one name for it everywhere in `@dl`).
  *
  * A query whose every key is masked gets all-zero weights and an all-zero output (never NaN).
  *

@@ -88,12 +88,12 @@ describe('batch 0', () => {
       ] as const) {
         const mha = new MultiHeadAttention(4, 2, { attention });
         const x = tf.zeros([0, 3, 4]);
-        const r = mha.forward(x, x, x, { needWeights: attention !== undefined ? false : true });
+        const r = mha.forward(x, x, x, { returnWeights: attention !== undefined ? false : true });
         expect(r.output.shape).toEqual([0, 3, 4]);
         expect((await r.output.data()).length).toBe(0);
         if (r.weights) expect(r.weights.shape).toEqual([0, 3, 3]);
         tf.dispose([r.output, r.weights ?? []].flat());
-        const perHeadWeights = mha.forward(x, x, x, { needWeights: true, averageAttnWeights: false });
+        const perHeadWeights = mha.forward(x, x, x, { returnWeights: true, averageAttnWeights: false });
         expect(perHeadWeights.weights?.shape).toEqual([0, 2, 3, 3]);
         tf.dispose([perHeadWeights.output, perHeadWeights.weights ?? []].flat());
         if (withCache) {

@@ -51,7 +51,9 @@ describe('bad input', () => {
     ['k-means with the wrong head size', () => new KMeansRouting(2, 5, 2).forward(x(), x(), x()), /KMeansRouting: q must be of shape \[B, 2, L, 5\]/],
     ['linear attention with a bad feature map', () => linearAttention({ featureMap: 'gelu' as never }), /featureMap must be 'elu', 'relu' or a FeatureMap/],
     ['cache window 0', () => new KVCache({ window: 0 }), /KVCache: window must be a positive integer/],
-    ['MHA attnMask of the wrong shape', () => new MultiHeadAttention(4, 2).forward(tf.zeros([1, 3, 4]), tf.zeros([1, 3, 4]), tf.zeros([1, 3, 4]), { attnMask: tf.zeros([3, 2], 'bool') }), /attnMask must be of shape \[3, 3\]/],
+    ['MHA mask of the wrong shape', () => new MultiHeadAttention(4, 2).forward(tf.zeros([1, 3, 4]), tf.zeros([1, 3, 4]), tf.zeros([1, 3, 4]), { mask: tf.zeros([3, 2], 'bool') }), /MultiHeadAttention: mask must be of shape \[3, 3\], \[2, 3, 3\] or \[1\|1, 2\|1, 3, 3\]/],
+    ['MHA float mask', () => new MultiHeadAttention(4, 2).forward(tf.zeros([1, 3, 4]), tf.zeros([1, 3, 4]), tf.zeros([1, 3, 4]), { mask: tf.zeros([3, 3]) }), /MultiHeadAttention: mask must be boolean, true = may attend \(float scores added before the softmax go in scoreBias\)/],
+    ['MHA scoreBias with a custom variant', () => new MultiHeadAttention(4, 2, { attention: localAttention({ window: 1 }) }).forward(tf.zeros([1, 3, 4]), tf.zeros([1, 3, 4]), tf.zeros([1, 3, 4]), { scoreBias: tf.zeros([3, 3]) }), /MultiHeadAttention: scoreBias must be absent when a custom attention variant is used/],
   ];
   for (const [label, f, re] of cases) {
     it(label, () => {

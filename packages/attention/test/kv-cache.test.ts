@@ -146,9 +146,9 @@ describe('a failed cached call leaves the cache unchanged', () => {
       const x = randn([1, 3, 8], 3);
       tf.dispose(mha.forward(x, x, x, { cache }).output);
       expect(cache.length).toBe(3);
-      // needWeights with a variant that returns none fails after the projections
+      // returnWeights with a variant that returns none fails after the projections
       const xs = randn([1, 1, 8], 4);
-      expect(() => mha.forward(xs, xs, xs, { cache, needWeights: true })).toThrow(/MultiHeadAttention: attention must be a variant that returns weights/);
+      expect(() => mha.forward(xs, xs, xs, { cache, returnWeights: true })).toThrow(/MultiHeadAttention: attention must be a variant that returns weights/);
       expect([cache.length, cache.held]).toEqual([3, 3]);
       tf.dispose(mha.forward(xs, xs, xs, { cache }).output);
       expect(cache.length).toBe(4);

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { assertClose, assertNoLeaks, backendTolerance } from '@dl/core/testing';
-import { AdditiveAttention, linearAttention, linformerAttention, MultiHeadAttention, scaledDotProductAttention } from '../src/index.js';
+import { AdditiveAttention, invertMask, linearAttention, linformerAttention, MultiHeadAttention, scaledDotProductAttention } from '../src/index.js';
 import { fixture, toTensor, type FixtureTensor } from './helpers.js';
 
 type Grads = Record<string, FixtureTensor>;
@@ -88,7 +88,7 @@ interface MHACase {
   query: FixtureTensor;
   key: FixtureTensor;
   value: FixtureTensor;
-  attnMask?: FixtureTensor;
+  attnMask?: FixtureTensor; // PyTorch's attn_mask, as stored by the generator
   keyPaddingMask?: FixtureTensor;
   average: boolean;
   state: Record<string, FixtureTensor>;
@@ -109,7 +109,10 @@ describe('MultiHeadAttention matches torch.nn.MultiheadAttention', () => {
         mha.loadStateDict(state);
         tf.dispose([...state.values()]);
         mha.eval();
-        const attnMask = c.attnMask ? toTensor(c.attnMask) : undefined;
+        // The fixture stores PyTorch's attn_mask: boolean true = blocked (the inverse of `mask`), or float scores.
+        const torchMask = c.attnMask ? toTensor(c.attnMask) : undefined;
+        const mask = torchMask?.dtype === 'bool' ? invertMask(torchMask) : undefined;
+        const scoreBias = torchMask?.dtype === 'float32' ? torchMask : undefined;
         const keyPaddingMask = c.keyPaddingMask ? toTensor(c.keyPaddingMask) : undefined;
         const inputs: Record<string, FixtureTensor> = c.selfAttention ? { query: c.query } : { query: c.query, key: c.key, value: c.value };
         const params = new Map(mha.namedParameters());
@@ -117,10 +120,10 @@ describe('MultiHeadAttention matches torch.nn.MultiheadAttention', () => {
           c.name,
           inputs,
           params,
-          (x) => mha.forward(x.query, x.key ?? x.query, x.value ?? x.query, { attnMask, keyPaddingMask, needWeights: true, averageAttnWeights: c.average }),
+          (x) => mha.forward(x.query, x.key ?? x.query, x.value ?? x.query, { mask, scoreBias, keyPaddingMask, returnWeights: true, averageAttnWeights: c.average }),
           c,
         );
-        tf.dispose([attnMask!, keyPaddingMask!].filter(Boolean));
+        tf.dispose([torchMask!, mask!, keyPaddingMask!].filter(Boolean));
         mha.dispose();
       });
     });

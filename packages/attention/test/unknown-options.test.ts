@@ -30,6 +30,7 @@ import {
   patternLayout,
   perHead,
   RandomSynthesizer,
+  rejectRenamedOptions,
   scaledDotProductAttention,
   sparseAttention,
   stridedAttention,
@@ -41,8 +42,9 @@ const known = (list: string) => `one of the known options \\(${list.replace(/[()
 const cases: [string, () => unknown, RegExp][] = [
   ['scaledDotProductAttention({ is_causal })', () => scaledDotProductAttention(x(), x(), x(), { is_causal: true } as never), new RegExp(`^scaledDotProductAttention: options\\.is_causal must be ${known('mask, keyPaddingMask, causal, returnWeights, scale, dropout, training, rng, scoreBias')}`)],
   ['fullAttention({ dropout_p })', () => fullAttention({ dropout_p: 0.1 } as never), /^fullAttention: options\.dropout_p must be one of the known options \(mask, keyPaddingMask, causal, returnWeights, scale, dropout, training, rng, scoreBias\)/],
-  ['an AttentionFn per call ({ needWeights })', () => localAttention({ window: 1 })(x(), x(), x(), { needWeights: true } as never), new RegExp(`^localAttention: options\\.needWeights must be ${known('mask, keyPaddingMask, causal, returnWeights')}`)],
-  ['linear per call', () => linearAttention()(x(), x(), x(), { attnMask: null } as never), /^linearAttention: options\.attnMask must be one of the known options/],
+  ['an AttentionFn per call ({ needWeights }, the old name)', () => localAttention({ window: 1 })(x(), x(), x(), { needWeights: true } as never), /^localAttention: options\.needWeights must be passed as `returnWeights` \(the same meaning\), got needWeights, an old option name/],
+  ['linear per call ({ attnMask }, the old name)', () => linearAttention()(x(), x(), x(), { attnMask: null } as never), /^linearAttention: options\.attnMask must be passed as `mask`, where true = may attend: the inverse of attnMask/],
+  ['an AttentionFn per call ({ need_weights })', () => localAttention({ window: 1 })(x(), x(), x(), { need_weights: true } as never), new RegExp(`^localAttention: options\\.need_weights must be ${known('mask, keyPaddingMask, causal, returnWeights')}`)],
   ['perHead per call', () => perHead([scaledDotProductAttention, scaledDotProductAttention])(x(), x(), x(), { weights: true } as never), /^perHead: options\.weights must be one of the known options/],
   ['localAttention({ lookback })', () => localAttention({ lookback: 2 } as never), /^localAttention: options\.lookback must be one of the known options \(window, lookBack, lookForward, causal, scale, blockSize\)/],
   ['stridedAttention({ step })', () => stridedAttention({ stride: 2, lookBack: 1, lookForward: 1, step: 2 } as never), /^stridedAttention: options\.step must be one of the known options \(stride, lookBack, lookForward, causal, scale, blockSize\)/],
@@ -67,8 +69,19 @@ const cases: [string, () => unknown, RegExp][] = [
   [
     'MultiHeadAttention.forward({ need_weights })',
     () => new MultiHeadAttention(4, 2).forward(tf.zeros([1, 2, 4]), tf.zeros([1, 2, 4]), tf.zeros([1, 2, 4]), { need_weights: true } as never),
-    /^MultiHeadAttention: options\.need_weights must be one of the known options \(attnMask, keyPaddingMask, causal, needWeights, averageAttnWeights, cache\)/,
+    /^MultiHeadAttention: options\.need_weights must be one of the known options \(mask, scoreBias, keyPaddingMask, causal, returnWeights, averageAttnWeights, cache\)/,
   ],
+  [
+    'MultiHeadAttention.forward({ attnMask }), the old name with the opposite meaning',
+    () => new MultiHeadAttention(4, 2).forward(tf.zeros([1, 2, 4]), tf.zeros([1, 2, 4]), tf.zeros([1, 2, 4]), { attnMask: tf.zeros([2, 2], 'bool') } as never),
+    /^MultiHeadAttention: options\.attnMask must be passed as `mask`, where true = may attend: the inverse of attnMask \(invertMask\(attnMask\) converts a PyTorch boolean mask; float scores added before the softmax go in `scoreBias`\), got attnMask, an old option name$/,
+  ],
+  [
+    'MultiHeadAttention.forward({ needWeights }), the old name',
+    () => new MultiHeadAttention(4, 2).forward(tf.zeros([1, 2, 4]), tf.zeros([1, 2, 4]), tf.zeros([1, 2, 4]), { needWeights: true } as never),
+    /^MultiHeadAttention: options\.needWeights must be passed as `returnWeights` \(the same meaning\), got needWeights, an old option name$/,
+  ],
+  ['rejectRenamedOptions({ needWeights })', () => rejectRenamedOptions('myLayer.forward', { needWeights: true }), /^myLayer\.forward: options\.needWeights must be passed as `returnWeights`/],
   ['KVCache({ size })', () => new KVCache({ size: 4 } as never), /^KVCache: options\.size must be one of the known options \(window\)/],
   ['cachedAttention({ window })', () => cachedAttention(x(), x(), x(), new KVCache(), undefined, { window: 2 } as never), /^cachedAttention: options\.window must be one of the known options \(mask, keyPaddingMask, causal, returnWeights\)/],
   ['graphMask({ directed })', () => graphMask(3, [[0, 1]], { directed: true } as never), /^graphMask: options\.directed must be one of the known options \(undirected, selfLoops\)/],
@@ -109,7 +122,7 @@ describe('unknown option keys are rejected, naming the valid ones', () => {
       const s = localAttention({ window: 1, lookBack: undefined, causal: undefined })(q, q, q, { keyPaddingMask: undefined });
       const mha = new MultiHeadAttention(4, 2, { kdim: undefined, bias: true });
       const y = tf.zeros([1, 2, 4]);
-      const m = mha.forward(y, y, y, { needWeights: false, cache: undefined });
+      const m = mha.forward(y, y, y, { returnWeights: false, mask: undefined, cache: undefined });
       tf.dispose([q, y, r.output, s.output, m.output]);
       mha.dispose();
     });
