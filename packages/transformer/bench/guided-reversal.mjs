@@ -54,7 +54,7 @@ async function run(lambda, seed, test) {
   for (let s = 1; s <= maxSteps && converged === null; s++) {
     const b = batch(Array.from({ length: 32 }, () => example(data)));
     const loss = await opt.minimize(() => tf.tidy(() => {
-      const out = model.forward(b.src, b.tgtIn, { srcLengths: b.srcLengths, tgtLengths: b.tgtLengths, needWeights: lambda > 0 });
+      const out = model.forward(b.src, b.tgtIn, { srcLengths: b.srcLengths, tgtLengths: b.tgtLengths, returnWeights: lambda > 0 });
       let l = crossEntropy(out.logits, tf.tensor2d(b.tgtOut, undefined, 'int32'), { ignoreIndex: PAD });
       if (lambda > 0) l = tf.add(l, tf.mul(guidedAttentionLoss(out.crossWeights, { srcLengths: b.srcLengths, tgtLengths: b.tgtLengths, reverse: true }), lambda));
       tf.dispose([out.logits, ...(out.encoderWeights ?? []), ...(out.decoderWeights ?? []), ...(out.crossWeights ?? [])]);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { KVCache, LinearAttentionState, scaledDotProductAttention, type AttentionFn } from '@dl/attention';
+import { KVCache, LinearAttentionState, rejectRenamedOptions, scaledDotProductAttention, type AttentionFn } from '@dl/attention';
 import { checkShape, DLArgumentError, Linear, linear, Module, xavierUniform, type Initializer, type Rng } from '@dl/core';
 import { applyRotary } from './positions/rotary.js';
 
@@ -49,7 +49,7 @@ export interface CrossKV {
 export interface AttentionOutput {
   /** `[B, Lq, E]`. */
   output: tf.Tensor;
-  /** `[B, H, Lq, Lk]`, with `needWeights`. */
+  /** `[B, H, Lq, Lk]`, with `returnWeights`. */
   weights?: tf.Tensor;
 }
 
@@ -72,7 +72,7 @@ export interface AttentionCall {
   /** Added to the scores (ALiBi, T5): `[1|B, H, Lq, Lk]`. Full attention only. */
   scoreBias?: tf.Tensor;
   /** Also return the weights `[B, H, Lq, Lk]`. */
-  needWeights?: boolean;
+  returnWeights?: boolean;
 }
 
 /**
@@ -185,10 +185,11 @@ export class Attention extends Module {
   /**
    * Attends.
    * @param x queries' input `[B, Lq, E]`.
-   * @returns `output` `[B, Lq, E]` and, with `needWeights`, `weights` `[B, H, Lq, Lk]`.
+   * @returns `output` `[B, Lq, E]` and, with `returnWeights`, `weights` `[B, H, Lq, Lk]`.
    */
   forward(x: tf.Tensor, call: AttentionCall = {}): AttentionOutput {
     const where = 'Attention';
+    rejectRenamedOptions(where, call);
     checkShape(where, 'x', x, { rank: 3, last: this.dModel, dtype: 'float32' });
     const [B, Lq] = x.shape;
     const cross = call.memory != null || call.memoryKV != null;
@@ -219,12 +220,12 @@ export class Attention extends Module {
       if (call.cache) ({ k, v } = call.cache.append(k, v)); // [B, KV, held + Lq, hd]
       const kh = this.expand(k); // [B, H, Lk, hd]
       const vh = this.expand(v); // [B, H, Lk, hd]
-      const opts = { causal: causal || call.cache != null, keyPaddingMask: call.keyPaddingMask, mask: call.mask, returnWeights: call.needWeights };
+      const opts = { causal: causal || call.cache != null, keyPaddingMask: call.keyPaddingMask, mask: call.mask, returnWeights: call.returnWeights };
       const r = this.config.attend && !this.config.full
         ? this.config.attend(q, kh, vh, opts)
         : (this.config.attend ?? scaledDotProductAttention)(q, kh, vh, { ...opts, scoreBias, dropout: this.config.dropout, training: this.training } as never);
       const output = this.merge(r.output, B, Lq); // [B, Lq, E]
-      return call.needWeights ? { output, weights: r.weights } : { output };
+      return call.returnWeights ? { output, weights: r.weights } : { output };
     });
   }
 

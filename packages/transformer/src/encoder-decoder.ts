@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { keyPaddingFromLengths } from '@dl/attention';
+import { keyPaddingFromLengths, rejectRenamedOptions } from '@dl/attention';
 import { checkInt, checkKeys, crossEntropy, DLArgumentError, Dropout, Embedding, Linear, Module, normal, Rng, type Reduction } from '@dl/core';
 import type { StepFn } from '@dl/decode';
 import type { AttentionSpec } from './attention-spec.js';
@@ -116,7 +116,7 @@ export interface EncoderDecoderCall {
   /** Boolean `[B, Lt]`, true = target padding. */
   tgtKeyPaddingMask?: tf.Tensor;
   /** Return attention weights (encoder self, decoder self, decoder cross; one tensor per layer). */
-  needWeights?: boolean;
+  returnWeights?: boolean;
 }
 
 /** What {@link EncoderDecoder.encode} returns (the caller disposes the tensors). */
@@ -125,7 +125,7 @@ export interface EncodeOutput {
   memory: tf.Tensor;
   /** Boolean `[B, Ls]`, true = padding, or null. */
   memoryKeyPaddingMask: tf.Tensor | null;
-  /** Encoder self-attention per layer, with `needWeights`. */
+  /** Encoder self-attention per layer, with `returnWeights`. */
   weights?: tf.Tensor[];
 }
 
@@ -133,9 +133,9 @@ export interface EncodeOutput {
 export interface DecodeOutput {
   /** `[B, Lt, tgtVocab]`. */
   logits: tf.Tensor;
-  /** Decoder self-attention per layer, with `needWeights`. */
+  /** Decoder self-attention per layer, with `returnWeights`. */
   selfWeights?: tf.Tensor[];
-  /** Cross-attention per layer, with `needWeights`. */
+  /** Cross-attention per layer, with `returnWeights`. */
   crossWeights?: tf.Tensor[];
   /** The final hidden states `[B, Lt, E]` (the output projection's input), with `returnHidden`. */
   hidden?: tf.Tensor;
@@ -332,10 +332,11 @@ export class EncoderDecoder extends Module {
    * Runs the encoder.
    *
    * @param src source ids `[B, Ls]`.
-   * @returns `memory` `[B, Ls, E]`, its padding mask (true = padding, or null) and, with `needWeights`,
+   * @returns `memory` `[B, Ls, E]`, its padding mask (true = padding, or null) and, with `returnWeights`,
    * the encoder's attention weights. The caller disposes them.
    */
-  encode(src: TokenIds, call: Pick<EncoderDecoderCall, 'srcLengths' | 'srcKeyPaddingMask' | 'needWeights'> = {}): EncodeOutput {
+  encode(src: TokenIds, call: Pick<EncoderDecoderCall, 'srcLengths' | 'srcKeyPaddingMask' | 'returnWeights'> = {}): EncodeOutput {
+    rejectRenamedOptions('EncoderDecoder.encode', call);
     const { ids, owned } = tokenTensor('EncoderDecoder.encode', 'src', src, this.config.srcVocabSize);
     try {
       const auto = this.padMask(ids, call.srcKeyPaddingMask, call.srcLengths);
@@ -345,7 +346,7 @@ export class EncoderDecoder extends Module {
         // tidy keeps the tensors of the returned object (output and weights) and frees the embeddings.
         r = tf.tidy(() => {
           const x = this.drop.forward(embed(ids, this.srcEmbed, this.positions(this.srcPos), 0, this.scale)); // [B, Ls, E]
-          return this.transformer.encoder.forward(x, { keyPaddingMask: mask ?? undefined, lengths: call.srcLengths, needWeights: call.needWeights }) as unknown as tf.TensorContainer;
+          return this.transformer.encoder.forward(x, { keyPaddingMask: mask ?? undefined, lengths: call.srcLengths, returnWeights: call.returnWeights }) as unknown as tf.TensorContainer;
         }) as unknown as StackOutput;
       } catch (e) {
         mask?.dispose();
@@ -366,14 +367,15 @@ export class EncoderDecoder extends Module {
    * @param memory the encoder output `[B, Ls, E]` (optional with a cache that already holds it).
    * @param call masks, cache and weights; for heads built on the decoder (pointer-generator, CMLM):
    * `causal: false` runs the decoder bidirectionally, `returnHidden` also returns its final hidden states.
-   * @returns `logits` `[B, Lt, tgtVocab]`, with `needWeights` the decoder's weights, with `returnHidden`
+   * @returns `logits` `[B, Lt, tgtVocab]`, with `returnWeights` the decoder's weights, with `returnHidden`
    * `hidden` `[B, Lt, E]` (the input of the output projection).
    */
   decode(
     tgtIn: TokenIds,
     memory: tf.Tensor | undefined,
-    call: { memoryKeyPaddingMask?: tf.Tensor | null; tgtLengths?: number[]; tgtKeyPaddingMask?: tf.Tensor; cache?: StackCache; needWeights?: boolean; causal?: boolean; returnHidden?: boolean } = {},
+    call: { memoryKeyPaddingMask?: tf.Tensor | null; tgtLengths?: number[]; tgtKeyPaddingMask?: tf.Tensor; cache?: StackCache; returnWeights?: boolean; causal?: boolean; returnHidden?: boolean } = {},
   ): DecodeOutput {
+    rejectRenamedOptions('EncoderDecoder.decode', call);
     const { ids, owned } = tokenTensor('EncoderDecoder.decode', 'tgtIn', tgtIn, this.config.tgtVocabSize);
     const mask = call.cache ? null : this.padMask(ids, call.tgtKeyPaddingMask, call.tgtLengths);
     try {
@@ -389,7 +391,7 @@ export class EncoderDecoder extends Module {
           keyPaddingMask: call.tgtKeyPaddingMask ?? mask ?? undefined,
           lengths: call.tgtLengths,
           cache: call.cache,
-          needWeights: call.needWeights,
+          returnWeights: call.returnWeights,
           causal: call.causal,
         });
         if (r.selfWeights) selfWeights = r.selfWeights.map((w) => tf.keep(w));
@@ -411,11 +413,12 @@ export class EncoderDecoder extends Module {
    * @param tgtIn target input ids `[B, Lt]` (the target shifted right, BOS first).
    */
   forward(src: TokenIds, tgtIn: TokenIds, call: EncoderDecoderCall = {}): EncoderDecoderOutput {
-    checkKeys('EncoderDecoder.forward', call, ['srcLengths', 'srcKeyPaddingMask', 'tgtLengths', 'tgtKeyPaddingMask', 'needWeights']);
+    rejectRenamedOptions('EncoderDecoder.forward', call);
+    checkKeys('EncoderDecoder.forward', call, ['srcLengths', 'srcKeyPaddingMask', 'tgtLengths', 'tgtKeyPaddingMask', 'returnWeights']);
     const enc = this.encode(src, call);
     try {
-      const dec = this.decode(tgtIn, enc.memory, { memoryKeyPaddingMask: enc.memoryKeyPaddingMask, tgtLengths: call.tgtLengths, tgtKeyPaddingMask: call.tgtKeyPaddingMask, needWeights: call.needWeights });
-      if (!call.needWeights) return { logits: dec.logits };
+      const dec = this.decode(tgtIn, enc.memory, { memoryKeyPaddingMask: enc.memoryKeyPaddingMask, tgtLengths: call.tgtLengths, tgtKeyPaddingMask: call.tgtKeyPaddingMask, returnWeights: call.returnWeights });
+      if (!call.returnWeights) return { logits: dec.logits };
       return { logits: dec.logits, encoderWeights: enc.weights, decoderWeights: dec.selfWeights, crossWeights: dec.crossWeights };
     } finally {
       enc.memory.dispose();

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkKeys, crossEntropy, DLArgumentError, Dropout, Embedding, Linear, Module, normal, Rng, type Reduction } from '@dl/core';
+import { rejectRenamedOptions } from '@dl/attention';
 import type { StepFn } from '@dl/decode';
 import type { AttentionSpec } from './attention-spec.js';
 import { StackCache } from './cache.js';
@@ -91,7 +92,7 @@ const GPT_KEYS = [
 export interface GPTOutput {
   /** Next-token logits `[B, T, V]`. */
   logits: tf.Tensor;
-  /** Each layer's attention weights `[B, H, T, Tk]`, with `needWeights`. */
+  /** Each layer's attention weights `[B, H, T, Tk]`, with `returnWeights`. */
   weights?: tf.Tensor[];
 }
 
@@ -125,7 +126,7 @@ export interface GPTCall {
   /** Real lengths of the rows (padding at the end is ignored as keys). */
   lengths?: number[];
   /** Return every layer's attention weights. */
-  needWeights?: boolean;
+  returnWeights?: boolean;
 }
 
 /**
@@ -226,16 +227,17 @@ export class GPT extends Module {
    * Next-token logits for every position.
    *
    * @param idx token ids `[B, T]` (int32 tensor or arrays), ids in [0, vocabSize).
-   * @returns `logits` `[B, T, V]` and, with `needWeights`, each layer's attention weights `[B, H, T, Tk]`.
+   * @returns `logits` `[B, T, V]` and, with `returnWeights`, each layer's attention weights `[B, H, T, Tk]`.
    */
   forward(idx: TokenIds, call: GPTCall = {}): GPTOutput {
+    rejectRenamedOptions('GPT.forward', call);
     const { ids, owned } = tokenTensor('GPT.forward', 'idx', idx, this.config.vocabSize);
     try {
       const offset = call.cache?.length ?? 0;
       let weights: tf.Tensor[] | undefined;
       const logits = tf.tidy(() => {
         const x = this.drop.forward(embed(ids, this.wte, this.wpe ?? (this.config.position === 'sinusoidal' ? 'sinusoidal' : null), offset, 1)); // [B, T, E]
-        const r = this.transformer.forward(x, { cache: call.cache, lengths: call.lengths, needWeights: call.needWeights });
+        const r = this.transformer.forward(x, { cache: call.cache, lengths: call.lengths, returnWeights: call.returnWeights });
         if (r.selfWeights) weights = r.selfWeights.map((w) => tf.keep(w));
         return this.lmHead ? project(r.output, this.lmHead.weight, null) : project(r.output, this.wte.weight, null); // [B, T, V]
       });

@@ -65,7 +65,7 @@ const KEYS = ['g', 'srcLengths', 'tgtLengths', 'srcKeyPaddingMask', 'tgtKeyPaddi
  * (N_b − 1 − n), for outputs that read the source backwards, such as reversal. Add λ times it to the training loss; the paper uses λ = 1 and notes that
  * the alignment, and so the model, is learnt in far fewer steps.
  *
- * Feed it `crossWeights` from `EncoderDecoder.forward(src, tgtIn, { needWeights: true })`: one
+ * Feed it `crossWeights` from `EncoderDecoder.forward(src, tgtIn, { returnWeights: true })`: one
  * `[B, H, Lt, Ls]` tensor per decoder layer (a single tensor is one layer). Differentiable in the weights.
  *
  * @param weights cross-attention weights, one `[B, H, Lt, Ls]` tensor per layer.
@@ -78,7 +78,7 @@ const KEYS = ['g', 'srcLengths', 'tgtLengths', 'srcKeyPaddingMask', 'tgtKeyPaddi
  * const model = new EncoderDecoder({ srcVocabSize: 9, tgtVocabSize: 9, dModel: 8, nHeads: 2, numEncoderLayers: 1, numDecoderLayers: 2, dropout: 0, padId: 0, seed: 0 });
  * const src = [[3, 4, 5, 6], [7, 8, 0, 0]];
  * const tgtIn = [[1, 6, 5, 4], [1, 8, 0, 0]];
- * const { logits, crossWeights } = model.forward(src, tgtIn, { needWeights: true });
+ * const { logits, crossWeights } = model.forward(src, tgtIn, { returnWeights: true });
  * // The targets reverse the sources: penalise distance from the anti-diagonal.
  * const ga = guidedAttentionLoss(crossWeights!, { srcLengths: [4, 2], tgtLengths: [4, 2], layers: 'last', reverse: true }); // scalar
  * ```

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DLArgumentError, Dropout, LayerNorm, Linear, Module, normal, RMSNorm, xavierUniform, type Initializer } from '@dl/core';
+import { rejectRenamedOptions } from '@dl/attention';
 import { Attention, type CrossKV, type Naming, type SelfCache } from './attention.js';
 import type { ResolvedAttention } from './attention-spec.js';
 import type { ResolvedStack } from './config.js';
@@ -28,16 +29,16 @@ export interface LayerCall {
   /** Boolean cross-attention mask, true = may attend: `[Lq, Ls]` or `[B|1, H|1, Lq, Ls]`. */
   memoryMask?: tf.Tensor;
   /** Return attention weights. */
-  needWeights?: boolean;
+  returnWeights?: boolean;
 }
 
 /** What {@link TransformerLayer.forward} returns. */
 export interface LayerOutput {
   /** `[B, L, E]`. */
   output: tf.Tensor;
-  /** Self-attention weights `[B, H, L, Lk]`, with `needWeights`. */
+  /** Self-attention weights `[B, H, L, Lk]`, with `returnWeights`. */
   selfWeights?: tf.Tensor;
-  /** Cross-attention weights `[B, H, L, Ls]`, with `needWeights` in a decoder layer. */
+  /** Cross-attention weights `[B, H, L, Ls]`, with `returnWeights` in a decoder layer. */
   crossWeights?: tf.Tensor;
 }
 
@@ -163,6 +164,7 @@ export class TransformerLayer extends Module {
    * @param x `[B, L, E]`.
    */
   forward(x: tf.Tensor, call: LayerCall = {}): LayerOutput {
+    rejectRenamedOptions('TransformerLayer', call);
     if (this.crossAttn && !call.memory && !call.memoryKV) throw new DLArgumentError('TransformerLayer', 'memory', 'given to a decoder layer (the encoder output)', call.memory);
     const pre = this.cfg.normFirst;
     let selfWeights: tf.Tensor | undefined;
@@ -179,7 +181,7 @@ export class TransformerLayer extends Module {
           scoreBias: call.scoreBias,
           offset: call.offset,
           cache: call.cache,
-          needWeights: call.needWeights,
+          returnWeights: call.returnWeights,
         });
         if (r.weights) selfWeights = tf.keep(r.weights);
         return r.output; // [B, L, E]
@@ -191,7 +193,7 @@ export class TransformerLayer extends Module {
             memoryKV: call.memoryKV,
             keyPaddingMask: call.memoryKeyPaddingMask,
             mask: call.memoryMask,
-            needWeights: call.needWeights,
+            returnWeights: call.returnWeights,
           });
           if (r.weights) crossWeights = tf.keep(r.weights);
           return r.output; // [B, L, E]

@@ -231,8 +231,8 @@ export class PointerGenerator extends Module {
       const fresh = useCache ? tokens.map((t) => t.slice(cache.length)) : tokens; // [n, m]
       const m = fresh[0].length;
       const d = useCache
-        ? model.decode(fresh, cache.cross ? undefined : memory, { cache, needWeights: true, returnHidden: true })
-        : model.decode(fresh, memory, { memoryKeyPaddingMask: cache.memoryKeyPaddingMask, needWeights: true, returnHidden: true });
+        ? model.decode(fresh, cache.cross ? undefined : memory, { cache, returnWeights: true, returnHidden: true })
+        : model.decode(fresh, memory, { memoryKeyPaddingMask: cache.memoryKeyPaddingMask, returnWeights: true, returnHidden: true });
       try {
         const { logits, attention, pGen } = tf.tidy(() => {
           const E = model.config.dModel;
@@ -283,7 +283,7 @@ export class PointerGenerator extends Module {
       const enc = model.encode(srcIds.ids, call);
       let d: ReturnType<EncoderDecoder['decode']> | null = null;
       try {
-        d = model.decode(tin.ids, enc.memory, { memoryKeyPaddingMask: enc.memoryKeyPaddingMask, tgtLengths: call.tgtLengths, tgtKeyPaddingMask: call.tgtKeyPaddingMask, needWeights: true, returnHidden: true });
+        d = model.decode(tin.ids, enc.memory, { memoryKeyPaddingMask: enc.memoryKeyPaddingMask, tgtLengths: call.tgtLengths, tgtKeyPaddingMask: call.tgtKeyPaddingMask, returnWeights: true, returnHidden: true });
         const dd = d;
         const out = tf.tidy(() => {
           const E = model.config.dModel;

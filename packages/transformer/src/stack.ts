@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { keyPaddingFromLengths } from '@dl/attention';
+import { keyPaddingFromLengths, rejectRenamedOptions } from '@dl/attention';
 import { checkShape, DLArgumentError, LayerNorm, Module, ModuleList, RMSNorm, type Rng } from '@dl/core';
 import type { Naming } from './attention.js';
 import { resolveAttention, type CacheKind } from './attention-spec.js';
@@ -22,7 +22,7 @@ import { RelativePositionBias } from './positions/relative-bias.js';
  * @example
  * ```ts
  * import type { StackCall } from '@dl/transformer';
- * const call: StackCall = { lengths: [5, 3], causal: false, needWeights: true };
+ * const call: StackCall = { lengths: [5, 3], causal: false, returnWeights: true };
  * ```
  */
 export interface StackCall {
@@ -45,16 +45,16 @@ export interface StackCall {
   /** Incremental decoding: consumes the positions of this call and appends to the cache. */
   cache?: StackCache;
   /** Return every layer's attention weights. */
-  needWeights?: boolean;
+  returnWeights?: boolean;
 }
 
 /** What a stack returns. */
 export interface StackOutput {
   /** `[B, L, E]`. */
   output: tf.Tensor;
-  /** Self-attention weights per layer, each `[B, H, L, Lk]`, with `needWeights`. */
+  /** Self-attention weights per layer, each `[B, H, L, Lk]`, with `returnWeights`. */
   selfWeights?: tf.Tensor[];
-  /** Cross-attention weights per layer, each `[B, H, L, Ls]`, with `needWeights` (decoders). */
+  /** Cross-attention weights per layer, each `[B, H, L, Ls]`, with `returnWeights` (decoders). */
   crossWeights?: tf.Tensor[];
 }
 
@@ -161,6 +161,7 @@ export abstract class LayerStack extends Module {
   protected run(x: tf.Tensor, call: StackCall): StackOutput {
     const where = this.where;
     const cfg = this.config;
+    rejectRenamedOptions(where, call);
     checkShape(where, 'x', x, { rank: 3, last: cfg.dModel, dtype: 'float32' });
     const [B, L] = x.shape;
     const cache = call.cache;
@@ -224,7 +225,7 @@ export abstract class LayerStack extends Module {
             memoryKV: cache?.cross?.[i],
             memoryKeyPaddingMask: (cache ? cache.memoryKeyPaddingMask : memPad) ?? undefined,
             memoryMask: call.memoryMask,
-            needWeights: call.needWeights,
+            returnWeights: call.returnWeights,
           });
           if (r.selfWeights) selfWeights.push(r.selfWeights);
           if (r.crossWeights) crossWeights.push(r.crossWeights);
@@ -233,7 +234,7 @@ export abstract class LayerStack extends Module {
         return this.norm ? this.norm.forward(h) : h; // [B, L, E]
       });
       cache?.advance(L);
-      if (!call.needWeights) return { output };
+      if (!call.returnWeights) return { output };
       return { output, selfWeights, ...(this.hasCross && { crossWeights }) };
     } catch (e) {
       tf.dispose([...selfWeights, ...crossWeights]);
@@ -339,7 +340,7 @@ export class GPTStack extends LayerStack {
    * Runs the blocks.
    * @param x `[B, L, E]`.
    */
-  forward(x: tf.Tensor, call: Pick<StackCall, 'cache' | 'keyPaddingMask' | 'lengths' | 'mask' | 'needWeights' | 'causal'> = {}): StackOutput {
+  forward(x: tf.Tensor, call: Pick<StackCall, 'cache' | 'keyPaddingMask' | 'lengths' | 'mask' | 'returnWeights' | 'causal'> = {}): StackOutput {
     return this.run(x, call);
   }
 }

@@ -62,6 +62,29 @@ describe('call errors', () => {
     });
   });
 
+  it('the old option name needWeights is refused, saying returnWeights replaces it (never silently ignored)', async () => {
+    await assertNoLeaks(async () => {
+      const old = { needWeights: true } as never;
+      const renamed = (where: string) => new RegExp(`^${where.replace('.', '\\.')}: options\\.needWeights must be passed as \`returnWeights\` \\(the same meaning\\), got needWeights, an old option name$`);
+      const gpt = new GPT(gptConfig);
+      const ed = new EncoderDecoder({ srcVocabSize: 5, tgtVocabSize: 5, dModel: 8, nHeads: 2, numEncoderLayers: 1, numDecoderLayers: 1, dimFeedforward: 8, dropout: 0, seed: 0 });
+      const enc = new TransformerEncoder({ dModel: 8, nHeads: 2, numLayers: 1, dimFeedforward: 8, dropout: 0, seed: 0 });
+      const x = tf.zeros([1, 2, 8]);
+      expect(() => gpt.forward([[1, 2]], old)).toThrow(renamed('GPT.forward'));
+      expect(() => ed.forward([[1, 2]], [[1]], old)).toThrow(renamed('EncoderDecoder.forward'));
+      expect(() => ed.encode([[1, 2]], old)).toThrow(renamed('EncoderDecoder.encode'));
+      expect(() => ed.decode([[1]], x, old)).toThrow(renamed('EncoderDecoder.decode'));
+      expect(() => enc.forward(x, old)).toThrow(renamed('TransformerEncoder'));
+      expect(() => enc.layers.get(0).forward(x, old)).toThrow(renamed('TransformerLayer'));
+      expect(() => enc.layers.get(0).selfAttn.forward(x, old)).toThrow(renamed('Attention'));
+      // The new name works: per-layer weights [B, H, L, L].
+      const r = enc.forward(x, { returnWeights: true });
+      expect(r.selfWeights?.[0]?.shape).toEqual([1, 2, 2, 2]);
+      tf.dispose([x, r.output, ...(r.selfWeights ?? [])]);
+      [gpt, ed, enc].forEach((m) => m.dispose());
+    });
+  });
+
   it('a failed cached call leaves the cache as it was', async () => {
     await assertNoLeaks(async () => {
       const gpt = new GPT(gptConfig);

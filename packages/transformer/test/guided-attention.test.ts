@@ -128,7 +128,7 @@ describe('guidedAttentionLoss', () => {
       const tgtIn = [[1, 6, 5, 4], [1, 8, 0, 0]];
       const params = model.parameters();
       const { value, grads } = tf.variableGrads(() => {
-        const out = model.forward(src, tgtIn, { needWeights: true });
+        const out = model.forward(src, tgtIn, { returnWeights: true });
         const loss = guidedAttentionLoss(out.crossWeights!, { srcLengths: [4, 2], tgtLengths: [4, 2] });
         tf.dispose([out.logits, ...out.encoderWeights!, ...out.decoderWeights!, ...out.crossWeights!]);
         return loss;

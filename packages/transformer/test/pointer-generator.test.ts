@@ -141,7 +141,7 @@ describe('PointerGenerator: composition on random weights', () => {
       const [B, Ls, Lt, E, V, Vext] = [2, 4, 3, 8, 8, 10];
       const out = pg.forward(src, srcExt, tgtIn, { extendedVocabSize: Vext });
       // The model's teacher-forced logits and cross-attention.
-      const ref = model.forward(src, tgtIn, { needWeights: true });
+      const ref = model.forward(src, tgtIn, { returnWeights: true });
       const tol = modelTolerance();
       await assertClose(out.logits, await ref.logits.data(), tol, 'logits', [B, Lt, V]);
       const meanHeads = tf.mean(ref.crossWeights![1], 1); // [B, Lt, Ls]

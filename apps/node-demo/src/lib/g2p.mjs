@@ -148,7 +148,7 @@ export async function runG2P({ quick = false, runDir, outDir, epochs, evalBeams 
   const word = 'TRANSFORMER';
   const [pron] = await predict(model, [{ word }]);
   const { src, tgtIn } = padBatch([{ src: encodeWord(word), tgt: encodePron(pron) }]);
-  const { logits, crossWeights } = model.forward(src, tgtIn, { needWeights: true });
+  const { logits, crossWeights } = model.forward(src, tgtIn, { returnWeights: true });
   const attention = tf.tidy(() => tf.mean(tf.squeeze(crossWeights.at(-1), [0]), 0)); // [Lt, Ls] averaged over heads
   const png = await attentionHeatmapPng(await attention.data(), [...pron, '</s>'], [...word], {
     title: `Cross-attention, last decoder layer (mean of heads): ${word}`,
