@@ -1,11 +1,42 @@
 #!/usr/bin/env node
-// The @dl demos. `node src/main.mjs [part …] [--backend=auto|webgpu|wasm|cpu|tensorflow] [--quick] [--epochs=N]`
+// The @dl demos. `node src/main.mjs [part …] [--backend=auto|webgpu|wasm|cpu|tensorflow] [--quick] [--epochs=N] [--only=…]`;
+// `--help` lists the parts and options.
 // Parts: mlp (default: MNIST MLP from @dl/core), optim, attention, cnn, decode, transformer, all.
 import { existsSync } from 'node:fs';
 import { useBackend } from '@dl/core';
+import { DEFAULT_SAVE_DIR } from './lib/save.mjs';
 
 const PARTS = ['mlp', 'optim', 'attention', 'cnn', 'decode', 'transformer'];
+const HELP = `Usage: node src/main.mjs [part …] [options]
+
+Parts (default: mlp; 'all' runs every part):
+  mlp          an MLP from @dl/core learns MNIST digits (held-out accuracy, throughput)
+  optim        @dl/optim: an MLP separates two spirals with AdamW and a warmup + cosine schedule
+  attention    @dl/attention: time and peak memory of every attention variant, heatmaps of their patterns
+  cnn          @dl/cnn: LeNet-5 on MNIST, FCN-8s segmentation, YOLOv1 detection (--only=lenet,fcn,yolo)
+  decode       @dl/decode: greedy, beam search, sampling, streaming and copying on a toy language model
+  transformer  @dl/transformer (--only=g2p,g2p-lstm,copy,charlm):
+                 g2p       grapheme-to-phoneme on CMUdict, encoder-decoder Transformer + beam search
+                 g2p-lstm  the same task with an LSTM encoder-decoder and additive attention
+                 copy      copying sentences with unseen names: pointer-generator vs a plain model
+                 charlm    a character-level GPT on Moby Dick beside PyTorch (samples with top-p)
+
+Options:
+  --backend=auto|webgpu|wasm|cpu|tensorflow   where to run (auto picks the fastest available)
+  --quick          the short runs CI uses (seconds to a minute per part)
+  --epochs=N       override the number of epochs of the long runs
+  --only=a,b       pick sub-runs of a part
+  --save[=dir]     write the trained models (LeNet, G2P, char GPT) as safetensors with their
+                   configuration, for apps/web or your own code (default dir: out/checkpoints/)
+  --help           this text
+
+Long runs checkpoint to apps/node-demo/.runs/ and resume where they stopped; figures and plots (PNG)
+go to apps/node-demo/out/<part>/.`;
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(HELP);
+  process.exit(0);
+}
 const flag = (name, fallback) => {
   const a = args.find((s) => s.startsWith(`--${name}=`) || s === `--${name}`);
   if (!a) return fallback;
@@ -29,6 +60,7 @@ const options = {
   quick: Boolean(flag('quick', false)),
   epochs: flag('epochs') ? Number(flag('epochs')) : undefined,
   only: flag('only') ? String(flag('only')).split(',') : undefined,
+  save: flag('save') === true ? DEFAULT_SAVE_DIR : flag('save'),
 };
 for (const part of parts) {
   const file = new URL(`./parts/${part}.mjs`, import.meta.url);

@@ -10,6 +10,9 @@ export async function vegaLitePng(spec) {
   return new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
 }
 
+// Axis labels are '<index>. <label>' (unique even when labels repeat); show what follows the index.
+const LABEL = "substring(datum.label, indexof(datum.label, ' ') + 1)";
+
 /**
  * An attention matrix as a labelled heatmap: rows are queries (`rowLabels`, top to bottom), columns keys
  * (`colLabels`), colour the weight with a legend.
@@ -28,9 +31,44 @@ export function attentionHeatmapPng(values, rowLabels, colLabels, { title, rowTi
     height: Math.max(120, 22 * rows.length),
     mark: 'rect',
     encoding: {
-      x: { field: 'col', type: 'ordinal', sort: cols, title: colTitle, axis: { labelAngle: 0, labelExpr: "split(datum.label, ' ')[1]" } },
-      y: { field: 'row', type: 'ordinal', sort: rows, title: rowTitle, axis: { labelExpr: "split(datum.label, ' ')[1]" } },
+      x: { field: 'col', type: 'ordinal', sort: cols, title: colTitle, axis: { labelAngle: 0, labelExpr: LABEL } },
+      y: { field: 'row', type: 'ordinal', sort: rows, title: rowTitle, axis: { labelExpr: LABEL } },
       color: { field: 'weight', type: 'quantitative', title: 'attention', scale: { scheme: 'viridis', domain: [0, 1] } },
+    },
+  });
+}
+
+/**
+ * Attention of every layer and head as a grid of heatmaps (rows: layers, columns: heads), one colour scale.
+ * @param {ArrayLike<number>[]} layers per layer, row-major `[heads, rows, cols]` weights.
+ * @param {number} heads heads per layer.
+ */
+export function attentionGridPng(layers, heads, rowLabels, colLabels, { title, rowTitle = 'query', colTitle = 'key', layerName = 'layer' } = {}) {
+  const rows = rowLabels.map((l, i) => `${i + 1}. ${l}`);
+  const cols = colLabels.map((l, j) => `${j + 1}. ${l}`);
+  const panels = [];
+  const data = [];
+  layers.forEach((values, l) => {
+    for (let h = 0; h < heads; h++) {
+      const panel = `${layerName} ${l + 1}, head ${h + 1}`;
+      panels.push(panel);
+      rows.forEach((r, i) => cols.forEach((c, j) => data.push({ panel, row: r, col: c, weight: values[(h * rows.length + i) * cols.length + j] })));
+    }
+  });
+  return vegaLitePng({
+    title: { text: title, subtitle: `rows: ${rowTitle}; columns: ${colTitle}` },
+    data: { values: data },
+    facet: { field: 'panel', type: 'ordinal', sort: panels, title: null },
+    columns: heads,
+    spec: {
+      width: Math.max(90, 14 * cols.length),
+      height: Math.max(70, 14 * rows.length),
+      mark: 'rect',
+      encoding: {
+        x: { field: 'col', type: 'ordinal', sort: cols, title: null, axis: { labelAngle: 0, labelExpr: LABEL } },
+        y: { field: 'row', type: 'ordinal', sort: rows, title: null, axis: { labelExpr: LABEL } },
+        color: { field: 'weight', type: 'quantitative', title: 'attention', scale: { scheme: 'viridis', domain: [0, 1] } },
+      },
     },
   });
 }

@@ -8,8 +8,9 @@ import { beamSearch, greedy } from '@dl/decode';
 import { warmupCosine } from '@dl/optim';
 import { EncoderDecoder, Trainer } from '@dl/transformer';
 import { BOS, EOS, LETTERS, PHONES, batcher, decodePron, encodePron, encodeWord, errorRates, g2pSplits, padBatch, trainingPairs } from './cmudict.mjs';
-import { attentionHeatmapPng, lossCurvePng } from './charts.mjs';
+import { attentionGridPng, attentionHeatmapPng, lossCurvePng } from './charts.mjs';
 import { progressBar } from './progress.mjs';
+import { saveModel } from './save.mjs';
 
 /** The model of the full run (1.4 M parameters) and of the quick CI run. */
 export const G2P_CONFIGS = {
@@ -114,9 +115,9 @@ export async function trainG2PModel({ model, data, c, valid, runDir, quick, log,
 
 /**
  * Trains (resuming from `runDir/checkpoint.safetensors` when present) and evaluates.
- * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, evalBeams?: number }} options
+ * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, save?: string, evalBeams?: number }} options
  */
-export async function runG2P({ quick = false, runDir, outDir, epochs, evalBeams = 4, log = console.log }) {
+export async function runG2P({ quick = false, runDir, outDir, epochs, save, evalBeams = 4, log = console.log }) {
   const c = { ...(quick ? G2P_CONFIGS.quick : G2P_CONFIGS.full) };
   if (epochs) c.epochs = epochs;
   const { train, valid, test } = g2pSplits(quick, log);
@@ -156,10 +157,20 @@ export async function runG2P({ quick = false, runDir, outDir, epochs, evalBeams 
     colTitle: 'letter',
   });
   writeFileSync(`${outDir}/g2p-cross-attention.png`, png);
-  log(`cross-attention of '${word}' → ${pron.join(' ')}: ${outDir}/g2p-cross-attention.png`);
+  // Every decoder layer and head: lower layers spread out, upper ones align letters with phonemes.
+  const perHead = await Promise.all(crossWeights.map((w) => w.data())); // each [1, H, Lt, Ls]
+  const grid = await attentionGridPng(perHead, c.nHeads, [...pron, '</s>'], [...word], {
+    title: `Cross-attention of every decoder layer and head: ${word}`,
+    rowTitle: 'predicted phoneme',
+    colTitle: 'letter',
+    layerName: 'decoder layer',
+  });
+  writeFileSync(`${outDir}/g2p-cross-attention-heads.png`, grid);
+  log(`cross-attention of '${word}' → ${pron.join(' ')}: ${outDir}/g2p-cross-attention.png (mean of heads), ${outDir}/g2p-cross-attention-heads.png (every layer and head)`);
   const smooth = (pts, k = 50) => pts.map(([s], i) => [s, pts.slice(Math.max(0, i - k + 1), i + 1).reduce((a, [, v]) => a + v, 0) / Math.min(i + 1, k)]);
   writeFileSync(`${outDir}/g2p-loss.png`, await lossCurvePng({ 'training loss (50-step mean)': smooth(history.losses) }, { title: 'G2P Transformer: label-smoothed cross-entropy', yTitle: 'loss (nats per phoneme)' }));
   tf.dispose([logits, attention, ...crossWeights]);
+  if (save) await saveModel(save, 'g2p-transformer', model, { model: 'EncoderDecoder', config: model.config, letters: LETTERS, phones: PHONES, specials: { pad: 0, bos: BOS, eos: EOS }, heldOut: { wer: beam.wer, per: beam.per, beams: evalBeams } });
   trainer.dispose();
   model.dispose();
   return { greedy: greedyRates, beam, steps: trainer.step, trainMinutes: history.trainSeconds / 60 };

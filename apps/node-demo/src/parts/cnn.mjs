@@ -13,6 +13,7 @@ import {
 } from '@dl/cnn';
 import { loadMnist } from '../lib/mnist.mjs';
 import { progressBar } from '../lib/progress.mjs';
+import { saveModel } from '../lib/save.mjs';
 
 const OUT = fileURLToPath(new URL('../../out/cnn/', import.meta.url));
 
@@ -81,7 +82,7 @@ async function predictBatches(n, batch, makeInput, forward) {
   return out;
 }
 
-async function lenetOnMnist({ quick, epochs }) {
+async function lenetOnMnist({ quick, epochs, save }) {
   const data = loadMnist();
   const nTrain = quick ? 2000 : data.train.n;
   const E = epochs ?? (quick ? 1 : 12);
@@ -149,6 +150,7 @@ async function lenetOnMnist({ quick, epochs }) {
   });
   writeFileSync(`${OUT}lenet-misclassified.png`, encodePng(px, W, H, 3));
   console.log(`wrote out/cnn/lenet-misclassified.png (${wrong.length} misclassified; red bar = true digit, green = predicted, length ∝ digit)`);
+  if (save) await saveModel(save, 'lenet-mnist', net, { model: 'LeNet5', input: '[B, 28, 28, 1] grey levels in [0, 1], white digit on black', classes: '0-9', accuracy: accuracy.toFixed(4) });
   opt.dispose();
   net.dispose();
   return { accuracy, seconds };
@@ -292,11 +294,11 @@ async function yoloOnShapes({ quick, epochs }) {
 }
 
 /** @param {{ quick?: boolean, epochs?: number, only?: string[] }} options */
-export async function run({ quick = false, epochs, only } = {}) {
+export async function run({ quick = false, epochs, only, save } = {}) {
   mkdirSync(OUT, { recursive: true });
   const report = { backend: tf.getBackend() };
   const want = (name) => !only || only.includes(name);
-  if (want('lenet')) report.lenet = await lenetOnMnist({ quick, epochs });
+  if (want('lenet')) report.lenet = await lenetOnMnist({ quick, epochs, save });
   if (want('fcn')) report.fcn = await fcnOnShapes({ quick, epochs });
   if (want('yolo')) report.yolo = await yoloOnShapes({ quick, epochs });
   console.log(`summary: ${JSON.stringify(report)}`);

@@ -1,6 +1,7 @@
 // @dl/transformer demos: grapheme-to-phoneme on CMUdict with the Transformer encoder-decoder (beam search)
 // and with the LSTM + additive-attention baseline, and a character-level GPT on Moby Dick (against
-// PyTorch, samples with temperature and top-p). `--only=g2p,g2p-lstm,charlm` picks sub-runs. Full runs
+// PyTorch, samples with temperature and top-p), and the copy task with a pointer-generator.
+// `--only=g2p,g2p-lstm,copy,charlm` picks sub-runs. Full runs
 // take hours on a CPU: they checkpoint to apps/node-demo/.runs/ and resume where they stopped.
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
@@ -9,24 +10,29 @@ import { runG2P } from '../lib/g2p.mjs';
 const OUT = fileURLToPath(new URL('../../out/transformer', import.meta.url));
 const RUNS = fileURLToPath(new URL('../../.runs/', import.meta.url));
 
-/** @param {{ quick?: boolean, only?: string[], epochs?: number }} options */
-export async function run({ quick = false, only, epochs } = {}) {
+/** @param {{ quick?: boolean, only?: string[], epochs?: number, save?: string }} options */
+export async function run({ quick = false, only, epochs, save } = {}) {
   const want = (name) => !only || only.includes(name);
   if (want('g2p')) {
     console.log('\ngrapheme-to-phoneme (CMUdict), encoder-decoder Transformer');
-    await runG2P({ quick, epochs, runDir: `${RUNS}g2p${quick ? '-quick' : ''}`, outDir: OUT });
+    await runG2P({ quick, epochs, save, runDir: `${RUNS}g2p${quick ? '-quick' : ''}`, outDir: OUT });
   }
   if (want('g2p-lstm')) {
     console.log('\ngrapheme-to-phoneme (CMUdict), LSTM encoder-decoder with additive attention (the RNN baseline)');
     const { runG2PLSTM } = await import('../lib/g2p-lstm.mjs');
     await runG2PLSTM({ quick, epochs, runDir: `${RUNS}g2p-lstm${quick ? '-quick' : ''}`, outDir: OUT });
   }
+  if (want('copy')) {
+    console.log('\ncopying with unseen names: pointer-generator vs a plain encoder-decoder');
+    const { runCopyTask } = await import('../lib/copy-task.mjs');
+    await runCopyTask({ quick, outDir: OUT });
+  }
   if (want('charlm')) {
     const lib = new URL('../lib/charlm.mjs', import.meta.url);
     if (existsSync(lib)) {
       console.log('\ncharacter-level GPT (Moby Dick)');
       const { runCharLM } = await import(lib.href);
-      await runCharLM({ quick });
+      await runCharLM({ quick, save });
     }
   }
 }
