@@ -88,13 +88,27 @@ check('transformer: G2P learns (held-out PER < 80 % after the quick epoch; untra
   const per = number(text, /beam 4: WER [\d.]+ %, PER ([\d.]+) %/, 'held-out PER');
   assert.ok(per < 80, `held-out PER ${per} %`);
   assert.match(text, /^ {2}PYTHON +\S.*\(-?\d+\.\d+\) {2}\| /m);
-  for (const f of ['g2p-cross-attention.png', 'g2p-loss.png']) assert.ok(isPng(new URL(`transformer/${f}`, out)), `${f} missing`);
+  for (const f of ['g2p-cross-attention.png', 'g2p-cross-attention-heads.png', 'g2p-loss.png']) assert.ok(isPng(new URL(`transformer/${f}`, out)), `${f} missing`);
 });
 
 check('transformer: the LSTM + additive-attention G2P baseline learns (held-out PER < 80 % after the quick epoch)', async () => {
   const { stdout: text } = await run(process.execPath, [main, 'transformer', '--only=g2p-lstm', '--quick', '--backend=wasm'], { timeout: PART_LIMIT_MS, maxBuffer: 1 << 26 });
   const per = number(text, /beam 4: WER [\d.]+ %, PER ([\d.]+) %/, 'held-out PER');
   assert.ok(per < 80, `held-out PER ${per} %`);
+});
+
+check('transformer: the pointer-generator copies unseen names (> 80 % of names, plain model 0 %) and draws its copy attention', async () => {
+  const { stdout: text } = await run(process.execPath, [main, 'transformer', '--only=copy', '--quick', '--backend=wasm'], { timeout: PART_LIMIT_MS, maxBuffer: 1 << 26 });
+  const copied = number(text, /^\| pointer-generator \| beam 4 \| [\d.]+ % \| ([\d.]+) % \|$/m, 'names copied by the pointer-generator');
+  const plain = number(text, /^\| plain encoder-decoder \| greedy \| [\d.]+ % \| ([\d.]+) % \|$/m, 'names copied by the plain model');
+  assert.ok(copied > 80, `pointer-generator copied ${copied} % of unseen names`);
+  assert.equal(plain, 0, 'a model without copying cannot write a name it has no id for');
+  for (const f of ['copy-attention.png', 'copy-loss.png']) assert.ok(isPng(new URL(`transformer/${f}`, out)), `${f} missing`);
+});
+
+check('--help lists every part and option', async () => {
+  const { stdout: text } = await run(process.execPath, [main, '--help'], { timeout: 60_000 });
+  for (const p of ['mlp', 'optim', 'attention', 'cnn', 'decode', 'transformer', 'g2p-lstm', 'charlm', '--backend', '--quick', '--only']) assert.ok(text.includes(p), `--help does not mention ${p}`);
 });
 
 check('transformer: the character-level GPT learns Moby Dick (validation loss ≥ 0.5 below ln 89 after the quick run) and samples', async () => {
