@@ -17,7 +17,12 @@ export interface AdadeltaOptions extends CommonOptions {
 /**
  * Adadelta (Zeiler 2012, 'ADADELTA: An Adaptive Learning Rate Method'), as `torch.optim.Adadelta`:
  *
- * g ← ±∇L + λθ;  s_t = ρs_{t−1} + (1−ρ)g²;  Δ = √(d_{t−1}+ε)/√(s_t+ε) · g;  d_t = ρd_{t−1} + (1−ρ)Δ²;  θ ← θ − ηΔ
+ * $$
+ * \begin{aligned}
+ * g &\leftarrow \pm\nabla_\theta L + \lambda\theta, \qquad s_t = \rho s_{t-1} + (1-\rho)\,g^2, \\
+ * \Delta &= \frac{\sqrt{d_{t-1}+\epsilon}}{\sqrt{s_t+\epsilon}}\,g, \qquad d_t = \rho d_{t-1} + (1-\rho)\,\Delta^2, \qquad \theta \leftarrow \theta - \eta\,\Delta
+ * \end{aligned}
+ * $$
  *
  * Defaults: lr 1.0, rho 0.9, eps 1e-6, weightDecay 0, maximize false.
  *

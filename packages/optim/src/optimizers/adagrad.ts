@@ -20,7 +20,11 @@ export interface AdagradOptions extends CommonOptions {
  * AdaGrad (Duchi, Hazan & Singer 2011, 'Adaptive Subgradient Methods'), as `torch.optim.Adagrad`
  * (every past gradient weighs the same in the root mean square):
  *
- * g ← ±∇L + λθ;  s_t = s_{t−1} + g²;  θ ← θ − η/(1 + (t−1)d) · g/(√s_t + ε)
+ * $$
+ * g \leftarrow \pm\nabla_\theta L + \lambda\theta, \qquad s_t = s_{t-1} + g^2, \qquad \theta \leftarrow \theta - \frac{\eta}{1 + (t-1)\,d}\cdot\frac{g}{\sqrt{s_t} + \epsilon}
+ * $$
+ *
+ * where $d$ is `lrDecay`.
  *
  * Defaults: lr 1e-2, lrDecay 0, weightDecay 0, initialAccumulatorValue 0, eps 1e-10, maximize false.
  *

@@ -20,9 +20,14 @@ export interface AdamOptions extends CommonOptions {
  * Adam (Kingma & Ba 2015, 'Adam: A Method for Stochastic Optimization'; AMSGrad: Reddi et al. 2018), as
  * `torch.optim.Adam`; RMSProp plus momentum. Weight decay is L2 (added to the gradient):
  *
- * g ← ±∇L + λθ;  m_t = β₁m_{t−1} + (1−β₁)g;  v_t = β₂v_{t−1} + (1−β₂)g²;  (AMSGrad: v_t ← max(v_{t−1}^max, v_t))
+ * $$
+ * \begin{aligned}
+ * g &\leftarrow \pm\nabla_\theta L + \lambda\theta, \qquad m_t = \beta_1 m_{t-1} + (1-\beta_1)\,g, \qquad v_t = \beta_2 v_{t-1} + (1-\beta_2)\,g^2, \\
+ * \theta &\leftarrow \theta - \eta\,\frac{m_t/(1-\beta_1^t)}{\sqrt{v_t}/\sqrt{1-\beta_2^t} + \epsilon}
+ * \end{aligned}
+ * $$
  *
- * θ ← θ − η · (m_t/(1−β₁ᵗ)) / (√v_t/√(1−β₂ᵗ) + ε)
+ * With AMSGrad, $v_t$ in the denominator is replaced by its running maximum $v_t^{\max} = \max(v_{t-1}^{\max}, v_t)$.
  *
  * Defaults: lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0, amsgrad false, maximize false.
  *

@@ -17,7 +17,9 @@ export interface AdamaxOptions extends CommonOptions {
 /**
  * Adamax, Adam with the infinity norm (Kingma & Ba 2015, §7.1), as `torch.optim.Adamax`:
  *
- * g ← ±∇L + λθ;  m_t = β₁m_{t−1} + (1−β₁)g;  u_t = max(β₂u_{t−1}, |g| + ε);  θ ← θ − η/(1−β₁ᵗ) · m_t/u_t
+ * $$
+ * g \leftarrow \pm\nabla_\theta L + \lambda\theta, \qquad m_t = \beta_1 m_{t-1} + (1-\beta_1)\,g, \qquad u_t = \max(\beta_2 u_{t-1},\ |g| + \epsilon), \qquad \theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t}\cdot\frac{m_t}{u_t}
+ * $$
  *
  * Defaults: lr 2e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0, maximize false.
  *

@@ -20,9 +20,13 @@ export interface AdamWOptions extends CommonOptions {
  * AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019, 'Decoupled Weight Decay
  * Regularization'), as `torch.optim.AdamW`:
  *
- * g ← ±∇L;  m_t, v_t as in {@link adam};  θ ← θ − η · ( (m_t/(1−β₁ᵗ)) / (√v_t/√(1−β₂ᵗ) + ε) + λθ )
+ * with $m_t$, $v_t$ as in {@link adam}:
  *
- * (PyTorch writes the decay as θ ← θ(1 − ηλ) first: the same update.) Defaults: lr 1e-3, betas
+ * $$
+ * g \leftarrow \pm\nabla_\theta L, \qquad \theta \leftarrow \theta - \eta\left(\frac{m_t/(1-\beta_1^t)}{\sqrt{v_t}/\sqrt{1-\beta_2^t} + \epsilon} + \lambda\theta\right)
+ * $$
+ *
+ * (PyTorch writes the decay as $\theta \leftarrow \theta(1 - \eta\lambda)$ first: the same update.) Defaults: lr 1e-3, betas
  * [0.9, 0.999], eps 1e-8, weightDecay 1e-2, amsgrad false, maximize false.
  *
  * @example

@@ -20,9 +20,11 @@ export interface LambOptions extends CommonOptions {
  * Training BERT in 76 minutes', Algorithm 2 with bias correction). Not in PyTorch; the fixtures use a
  * hand-written reference of the paper:
  *
- * g ← ±∇L;  m_t, v_t as in Adam;  r = (m_t/(1−β₁ᵗ)) / (√(v_t/(1−β₂ᵗ)) + ε);  u = r + λθ
+ * $$
+ * g \leftarrow \pm\nabla_\theta L, \qquad r = \frac{m_t/(1-\beta_1^t)}{\sqrt{v_t/(1-\beta_2^t)} + \epsilon}, \qquad u = r + \lambda\theta, \qquad \theta \leftarrow \theta - \eta\,\frac{\lVert\theta\rVert}{\lVert u\rVert}\,u
+ * $$
  *
- * θ ← θ − η · (‖θ‖/‖u‖) · u   per parameter tensor (ratio 1 when a norm is 0)
+ * with $m_t$, $v_t$ as in Adam, the norms taken per parameter tensor (the ratio is 1 when a norm is 0).
  *
  * Defaults: lr 1e-3, betas [0.9, 0.999], eps 1e-6, weightDecay 0.
  *

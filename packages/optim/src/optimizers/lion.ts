@@ -16,7 +16,9 @@ export interface LionOptions extends CommonOptions {
  * Lion, 'EvoLved Sign Momentum' (Chen et al. 2023, 'Symbolic Discovery of Optimization Algorithms',
  * Algorithm 2). Not in PyTorch; the fixtures use a hand-written reference of the paper:
  *
- * g ← ±∇L;  c = β₁m_{t−1} + (1−β₁)g;  θ ← θ − η(sign(c) + λθ);  m_t = β₂m_{t−1} + (1−β₂)g
+ * $$
+ * g \leftarrow \pm\nabla_\theta L, \qquad c = \beta_1 m_{t-1} + (1-\beta_1)\,g, \qquad \theta \leftarrow \theta - \eta\,(\operatorname{sign}(c) + \lambda\theta), \qquad m_t = \beta_2 m_{t-1} + (1-\beta_2)\,g
+ * $$
  *
  * Weight decay is decoupled. Defaults (the paper's): lr 1e-4, betas [0.9, 0.99], weightDecay 0. Use an lr
  * 3–10× smaller and a weight decay 3–10× larger than for AdamW.

@@ -22,11 +22,14 @@ export interface NAdamOptions extends CommonOptions {
  * NAdam, Adam with Nesterov momentum (Dozat 2016, 'Incorporating Nesterov Momentum into Adam'), as
  * `torch.optim.NAdam`:
  *
- * g ← ±∇L (+ λθ unless decoupled);  μ_t = β₁(1 − ½·0.96^{tψ});  m_t, v_t as in Adam;
+ * $$
+ * \begin{aligned}
+ * g &\leftarrow \pm\nabla_\theta L\ (+\lambda\theta \text{ unless decoupled}), \qquad \mu_t = \beta_1\left(1 - \tfrac12\, 0.96^{t\psi}\right), \\
+ * \theta &\leftarrow \theta - \eta\,\frac{\dfrac{1-\mu_t}{1-\prod_{i\le t}\mu_i}\,g + \dfrac{\mu_{t+1}}{1-\prod_{i\le t+1}\mu_i}\,m_t}{\sqrt{v_t/(1-\beta_2^t)} + \epsilon}\ \ (-\,\eta\lambda\theta \text{ if decoupled})
+ * \end{aligned}
+ * $$
  *
- * θ ← θ − η [ (1−μ_t)/(1−Π_{i≤t}μ_i) · g + μ_{t+1}/(1−Π_{i≤t+1}μ_i) · m_t ] / (√(v_t/(1−β₂ᵗ)) + ε)  (− ηλθ if decoupled)
- *
- * Π_{i≤t+1}μ_i follows the paper and PyTorch ≥ 2.0; PyTorch 1.13 multiplied μ_t in twice there.
+ * with $m_t$, $v_t$ as in Adam and $\psi$ the momentum decay. $\prod_{i\le t+1}\mu_i$ follows the paper and PyTorch ≥ 2.0; PyTorch 1.13 multiplied μ_t in twice there.
  * Defaults: lr 2e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0, momentumDecay 4e-3.
  *
  * @example

@@ -20,10 +20,15 @@ export interface RAdamOptions extends CommonOptions {
  * RAdam, rectified Adam (Liu et al. 2020, 'On the Variance of the Adaptive Learning Rate and Beyond'),
  * as `torch.optim.RAdam`:
  *
- * g ← ±∇L (+ λθ unless decoupled);  m_t, v_t as in Adam;  ρ_∞ = 2/(1−β₂) − 1;  ρ_t = ρ_∞ − 2tβ₂ᵗ/(1−β₂ᵗ)
+ * $$
+ * \begin{aligned}
+ * g &\leftarrow \pm\nabla_\theta L\ (+\lambda\theta \text{ unless decoupled}), \qquad \rho_\infty = \frac{2}{1-\beta_2} - 1, \qquad \rho_t = \rho_\infty - \frac{2t\beta_2^t}{1-\beta_2^t}, \\
+ * r_t &= \sqrt{\frac{(\rho_t-4)(\rho_t-2)\,\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\,\rho_t}}, \\
+ * \theta &\leftarrow \begin{cases} \theta - \eta\,\dfrac{m_t}{1-\beta_1^t}\, r_t\, \dfrac{\sqrt{1-\beta_2^t}}{\sqrt{v_t} + \epsilon} & \rho_t > 5 \\[1ex] \theta - \eta\,\dfrac{m_t}{1-\beta_1^t} & \text{otherwise} \end{cases} \quad (-\,\eta\lambda\theta \text{ if decoupled})
+ * \end{aligned}
+ * $$
  *
- * ρ_t > 5: θ ← θ − η · m_t/(1−β₁ᵗ) · r_t · √(1−β₂ᵗ)/(√v_t + ε), r_t = √((ρ_t−4)(ρ_t−2)ρ_∞/((ρ_∞−4)(ρ_∞−2)ρ_t));
- * otherwise θ ← θ − η · m_t/(1−β₁ᵗ)  (− ηλθ if decoupled)
+ * with $m_t$, $v_t$ as in Adam.
  *
  * Defaults: lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0.
  *

@@ -23,9 +23,13 @@ export interface RMSpropOptions extends CommonOptions {
  * RMSProp (Hinton, Coursera 'Neural Networks for Machine Learning', lecture 6e), as `torch.optim.RMSprop`
  * (α sets how much recent gradients count):
  *
- * g ← ±∇L + λθ;  s_t = αs_{t−1} + (1−α)g²;  centred: ḡ_t = αḡ_{t−1} + (1−α)g, a = √(s_t − ḡ_t²) + ε, else a = √s_t + ε
- *
- * μ > 0: b_t = μb_{t−1} + g/a, θ ← θ − ηb_t;  otherwise θ ← θ − η·g/a
+ * $$
+ * \begin{aligned}
+ * g &\leftarrow \pm\nabla_\theta L + \lambda\theta, \qquad s_t = \alpha s_{t-1} + (1-\alpha)\,g^2, \\
+ * a &= \begin{cases} \sqrt{s_t - \bar g_t^2} + \epsilon,\ \ \bar g_t = \alpha \bar g_{t-1} + (1-\alpha)\,g & \text{centred} \\ \sqrt{s_t} + \epsilon & \text{otherwise} \end{cases} \\
+ * \theta &\leftarrow \begin{cases} \theta - \eta\, b_t,\ \ b_t = \mu b_{t-1} + g/a & \mu > 0 \\ \theta - \eta\, g/a & \text{otherwise} \end{cases}
+ * \end{aligned}
+ * $$
  *
  * Defaults: lr 1e-2, alpha 0.99, eps 1e-8, weightDecay 0, momentum 0, centered false, maximize false.
  *

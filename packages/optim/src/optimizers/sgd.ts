@@ -20,10 +20,12 @@ export interface SGDOptions extends CommonOptions {
 /**
  * Stochastic gradient descent with momentum, as `torch.optim.SGD` (lr has no default):
  *
- * g ← ±∇L + λθ;  b₁ = g, b_t = μb_{t−1} + (1−τ)g;  d = g + μb_t (Nesterov) or b_t;  θ ← θ − η·d
+ * $$
+ * g \leftarrow \pm\nabla_\theta L + \lambda\theta, \qquad b_1 = g,\ \ b_t = \mu b_{t-1} + (1-\tau)\,g, \qquad d = \begin{cases} g + \mu b_t & \text{Nesterov} \\ b_t & \text{otherwise} \end{cases}, \qquad \theta \leftarrow \theta - \eta\, d
+ * $$
  *
- * With μ = 0 this is θ_n = θ_{n−1} − ηg_{n−1}; with momentum it is the heavy-ball form
- * m_n = λm_{n−1} − ηg_{n−1}, θ_n = θ_{n−1} + m_n, for a constant η (m = −ηb). Reference: Sutskever et
+ * With $\mu = 0$ this is $\theta_n = \theta_{n-1} - \eta g_{n-1}$; with momentum it is the heavy-ball form
+ * $m_n = \lambda m_{n-1} - \eta g_{n-1}$, $\theta_n = \theta_{n-1} + m_n$, for a constant $\eta$ ($m = -\eta b$). Reference: Sutskever et
  * al. 2013, "On the importance of initialization and momentum in deep learning".
  *
  * @example
