@@ -3,6 +3,7 @@ import { ensureGradients } from './gradients.js';
 import { installCpuFallbacks } from './kernel-fallbacks.js';
 import { checkKeys, DLArgumentError } from './errors.js';
 import { importAtRuntime } from './runtime-import.js';
+import { activeWasmThreads, checkThreadsOption, configureWasmThreads, resolveWasmThreads, restorePackageWasm } from './wasm-threads.js';
 
 /** A backend `@dl` knows how to pick. `tensorflow` is tfjs-node / tfjs-node-gpu (installed by the user). */
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu' | 'tensorflow';
@@ -25,8 +26,12 @@ export interface BackendReport {
   attempts: BackendAttempt[];
   /** Kernels the backend lacked that now run through the cpu kernels (see {@link installCpuFallbacks}). */
   fallbackKernels: string[];
-  /** One line for logs, e.g. `wasm (webgpu: no navigator.gpu; tensorflow: not installed)`. */
+  /** One line for logs, e.g. `wasm (webgpu: no navigator.gpu; tensorflow: not installed)`; with `threads`, `wasm, 2 threads`. */
   summary: string;
+  /** With the `threads` option and wasm chosen: the threads its XNNPACK threadpool runs. */
+  threads?: number;
+  /** Why fewer threads run than asked for (a browser page without cross-origin isolation), when so. */
+  threadsWarning?: string;
 }
 
 /** Options of {@link useBackend}. */
@@ -37,6 +42,16 @@ export interface UseBackendOptions {
   nodeWebGPU?: boolean;
   /** Register cpu fallbacks for kernels the chosen backend lacks. Default true. */
   cpuFallbacks?: boolean;
+  /**
+   * wasm only: run tfjs-backend-wasm's threaded SIMD build with this many threads (a positive integer up to
+   * the logical processors available and 8), or `'auto'` for all of them (up to 8). `1` selects the
+   * single-threaded SIMD build. Without it, wasm starts as tfjs chooses (one thread in Node; in a
+   * cross-origin isolated page, threads for half the processors) and an already started wasm stays as it
+   * is. Changing the count of an initialised wasm backend starts it again: its tensors are lost, and
+   * {@link backendGeneration} counts the switch. In Node this works out of the box; in a browser the page
+   * must be cross-origin isolated (COOP/COEP headers), or wasm runs one thread and the report says why.
+   */
+  threads?: number | 'auto';
 }
 
 const PACKAGES: Record<BackendName, string[]> = {
@@ -90,7 +105,14 @@ export async function installNodeWebGPU(): Promise<WebGPUAvailability> {
   return { ok: true };
 }
 
-async function tryBackend(name: BackendName, options: UseBackendOptions): Promise<BackendAttempt> {
+/** What a wasm attempt with `threads` found out beyond ok/reason. */
+interface AttemptState {
+  /** `options.threads` resolved to a count (checked against the processors available), if given. */
+  threads?: number;
+  threadsWarning?: string;
+}
+
+async function tryBackend(name: BackendName, options: UseBackendOptions, state: AttemptState): Promise<BackendAttempt> {
   if (name === 'webgl' && isNode) return { name, ok: false, reason: 'WebGL needs a browser' };
   // tfjs-backend-webgpu registers itself only if navigator.gpu exists when it is imported.
   if (name === 'webgpu' && options.nodeWebGPU !== false) {
@@ -124,6 +146,17 @@ async function tryBackend(name: BackendName, options: UseBackendOptions): Promis
     }
     if (tf.findBackendFactory(name) == null) return { name, ok: false, reason: `${pkgs} loaded but registered no backend (unsupported here)` };
   }
+  let threaded = false;
+  if (name === 'wasm' && state.threads !== undefined) {
+    const setup = await configureWasmThreads(state.threads);
+    threaded = setup.threads > 1;
+    // The wasm backend that was active is gone, even though the name stays: count it as a switch.
+    if (setup.reinitialised) generation++;
+    if (setup.warning) {
+      console.warn(`useBackend: ${setup.warning}`);
+      state.threadsWarning = setup.warning;
+    }
+  }
   // tfjs reports init failures with console.warn; catch the message to explain the choice.
   const warnings: string[] = [];
   const warn = console.warn;
@@ -131,15 +164,17 @@ async function tryBackend(name: BackendName, options: UseBackendOptions): Promis
   try {
     const ok = await tf.setBackend(name);
     if (ok) await tf.ready();
+    if (!ok && threaded) restorePackageWasm();
     return ok ? { name, ok } : { name, ok, reason: warnings.filter((w) => !/Initialization of backend/.test(w))[0]?.split('\n')[0] ?? 'initialisation failed' };
   } catch (e) {
+    if (threaded) restorePackageWasm();
     return { name, ok: false, reason: (e as Error).message.split('\n')[0] };
   } finally {
     console.warn = warn;
   }
 }
 
-const USE_BACKEND_KEYS = ['order', 'nodeWebGPU', 'cpuFallbacks'] as const satisfies readonly (keyof UseBackendOptions)[];
+const USE_BACKEND_KEYS = ['order', 'nodeWebGPU', 'cpuFallbacks', 'threads'] as const satisfies readonly (keyof UseBackendOptions)[];
 
 /** The tail of the queue of backend switches: each {@link useBackend} call starts after the previous one settled. */
 let switching: Promise<unknown> = Promise.resolve();
@@ -190,6 +225,7 @@ export function backendGeneration(): number {
  * import { useBackend } from '@dl/core';
  * const report = await useBackend('auto');
  * console.log(`backend: ${report.summary}`); // e.g. "wasm (tensorflow: @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node not installed; webgpu: …)"
+ * // Multi-threaded wasm (Node, or a cross-origin isolated page): await useBackend('wasm', { threads: 'auto' });
  * ```
  */
 export async function useBackend(name: BackendName | 'auto' = 'auto', options: UseBackendOptions = {}): Promise<BackendReport> {
@@ -202,6 +238,10 @@ export async function useBackend(name: BackendName | 'auto' = 'auto', options: U
   if (!Array.isArray(order) || order.length === 0 || order.some((n) => !NAMES.includes(n))) {
     throw new DLArgumentError('useBackend', 'options.order', `a list of ${NAMES.join(', ')}`, order);
   }
+  checkThreadsOption(options.threads);
+  if (options.threads !== undefined && !order.includes('wasm')) {
+    throw new DLArgumentError('useBackend', 'options.threads', `used with 'wasm' or with 'auto' when its order has wasm (threads are a wasm setting)`, options.threads);
+  }
   const run = switching.then(() => switchBackend(name, order, options));
   switching = run.catch(() => undefined);
   return run;
@@ -210,9 +250,11 @@ export async function useBackend(name: BackendName | 'auto' = 'auto', options: U
 async function switchBackend(name: BackendName | 'auto', order: BackendName[], options: UseBackendOptions): Promise<BackendReport> {
   const before = activeBackendName();
   const attempts: BackendAttempt[] = [];
+  // Checked before any backend is tried, so a bad count changes nothing.
+  const state: AttemptState = { threads: options.threads === undefined ? undefined : await resolveWasmThreads(options.threads) };
   try {
     for (const n of order) {
-      const attempt = await tryBackend(n, options);
+      const attempt = await tryBackend(n, options, state);
       attempts.push(attempt);
       if (attempt.ok) {
         if (n === 'cpu') quietCpu();
@@ -222,7 +264,12 @@ async function switchBackend(name: BackendName | 'auto', order: BackendName[], o
         }
         const fallbackKernels = options.cpuFallbacks === false || n === 'tensorflow' || n === 'webgpu' || n === 'webgl' ? [] : installCpuFallbacks(n);
         const failed = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
-        return { name: n, attempts, fallbackKernels, summary: failed.length ? `${n} (${failed.join('; ')})` : n };
+        const threads = n === 'wasm' && options.threads !== undefined ? activeWasmThreads() : undefined;
+        const label = threads === undefined ? n : `${n}, ${threads} thread${threads === 1 ? '' : 's'}`;
+        const report: BackendReport = { name: n, attempts, fallbackKernels, summary: failed.length ? `${label} (${failed.join('; ')})` : label };
+        if (threads !== undefined) report.threads = threads;
+        if (n === 'wasm' && state.threadsWarning) report.threadsWarning = state.threadsWarning;
+        return report;
       }
     }
     // tf.setBackend names a backend before initialising it and leaves that name, with no backend behind
