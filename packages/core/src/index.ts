@@ -59,4 +59,12 @@ export {
   type Checkpoint,
   type SafetensorsDtype,
 } from './checkpoint.js';
+export {
+  decodeTorchStateDict,
+  encodeTorchStateDict,
+  loadTorchCheckpoint,
+  saveTorchCheckpoint,
+  type DecodeTorchOptions,
+  type EncodeTorchOptions,
+} from './torch/state-dict.js';
 export { encodePng } from './png.js';
