@@ -15,7 +15,12 @@ export interface AdditiveAttentionOptions {
 /**
  * Additive attention (Bahdanau et al. 2015: q and k go through Wq and Wk, are
  * added, pass through tanh, and a vector w turns the result into the score α):
- * αᵢⱼ = wᵀ tanh(Wq·qᵢ + Wk·kⱼ + b), softmax over j (with masks), output Σⱼ α′ᵢⱼ vⱼ. Parameters
+ *
+ * $$
+ * e_{ij} = w^\top \tanh(W_q q_i + W_k k_j + b), \qquad \alpha_{ij} = \frac{\exp e_{ij}}{\sum_{j'} \exp e_{ij'}}, \qquad o_i = \sum_j \alpha_{ij}\, v_j
+ * $$
+ *
+ * (the softmax over the allowed keys $j$ only, with masks). Parameters
  * `q_proj.weight` `[hidden, dim]`, `k_proj.weight`/`k_proj.bias`, `score.weight` `[1, hidden]`.
  *
  * Cost in N: O(Lq·Lk·hidden) time and memory (every pair goes through tanh).

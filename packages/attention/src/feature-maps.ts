@@ -62,8 +62,14 @@ export interface FavorOptions {
 }
 
 /**
- * Performer's FAVOR+ positive random features, an unbiased estimate of the softmax kernel
- * exp(q·k/√d): φ(x) = exp(ωᵢ·x′ − |x′|²/2)/√m with x′ = x/d^¼ and ω ~ N(0, I) (orthogonalised). Query
+ * Performer's FAVOR+ positive random features (Choromanski et al. 2021), an unbiased estimate of the
+ * softmax kernel $\exp(q\cdot k/\sqrt d)$:
+ *
+ * $$
+ * \phi(x)_i = \frac{1}{\sqrt m}\exp\!\left(\omega_i\cdot x' - \frac{\lVert x'\rVert^2}{2}\right), \qquad x' = x / d^{1/4}, \qquad \omega_i \sim \mathcal N(0, I) \text{ (orthogonalised)}.
+ * $$
+ *
+ * Query
  * rows subtract their own maximum before exp (a per-query constant that cancels in the normalisation);
  * keys are not shifted, so the same φ works for prefix sums and incremental decoding.
  *

@@ -3,6 +3,7 @@ import { checkNumber, checkShape, DLArgumentError, getRng, type Rng } from '@dl/
 import { checkQKV, denseAllowed, emptyAttention, maskedSoftmax } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 import { checkOptionKeys, FULL_EXTRA_KEYS, FULL_KEYS } from './option-keys.js';
+import { flashAttention, flashAttentionAvailable, fusedAttentionEnabled } from './flash-webgpu.js';
 
 /** Options of {@link scaledDotProductAttention}. */
 export interface FullAttentionOptions extends AttentionOptions {
@@ -20,8 +21,14 @@ export interface FullAttentionOptions extends AttentionOptions {
 
 /**
  * Full scaled dot-product attention (Vaswani et al. 2017): every query is compared with every key,
- * A = softmax(Q·Kᵀ·scale) row by row, output O = A·V. The picture: an N×N attention matrix, each row
- * normalised, then a weighted sum of the value vectors.
+ *
+ * $$
+ * A = \operatorname{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}} + M\right) \text{ row by row}, \qquad O = A\,V
+ * $$
+ *
+ * where $1/\sqrt{d_k}$ is the default `scale` and $M$ is $-\infty$ where a mask forbids a key (0 elsewhere,
+ * plus any `scoreBias`). The picture: an N×N attention matrix, each row normalised, then a weighted sum of
+ * the value vectors.
  *
  * Cost: time O(Lq·Lk·d), memory O(Lq·Lk) (the score matrix). Without masks this is exactly
  * `matMul → softmax → matMul` (the scale is applied to q, an O(N·d) op).
@@ -48,6 +55,11 @@ export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tens
     } catch {
       throw new DLArgumentError(where, 'scoreBias', `broadcastable to [${dims.batch}, ${dims.heads}, ${dims.lq}, ${dims.lk}]`, options.scoreBias);
     }
+  }
+  // On webgpu, the fused kernels (never materialising Lq×Lk) when the call needs nothing they lack.
+  const training = options.training === true && p > 0;
+  if (fusedAttentionEnabled() && !options.returnWeights && options.mask == null && options.scoreBias == null && !training && flashAttentionAvailable(dims.dk, dims.dv)) {
+    return { output: flashAttention(q, k, v, { scale, causal: options.causal === true, keyPaddingMask: options.keyPaddingMask }) };
   }
   return tf.tidy(() => {
     const weights = tf.tidy(() => {

@@ -57,7 +57,12 @@ function features(fm: FeatureMap, q: tf.Tensor, k: tf.Tensor, dims: QKVDims, opt
 
 /**
  * The quadratic form of linear attention, for reference and for arbitrary masks:
- * bᵢ = Σⱼ (φ(qᵢ)·φ(kⱼ)) vⱼ / (Σⱼ φ(qᵢ)·φ(kⱼ) + ε) over the allowed j. O(Lq·Lk) memory.
+ *
+ * $$
+ * b_i = \frac{\sum_j \left(\phi(q_i)\cdot\phi(k_j)\right) v_j}{\sum_j \phi(q_i)\cdot\phi(k_j) + \epsilon}
+ * $$
+ *
+ * over the allowed $j$. $O(L_q L_k)$ memory.
  *
  * @example
  * ```ts
@@ -88,8 +93,14 @@ export function linearAttentionQuadratic(q: tf.Tensor, k: tf.Tensor, v: tf.Tenso
 }
 
 /**
- * Linear attention (Katharopoulos et al. 2020, "Transformers are RNNs"): replace exp(q·k) by φ(q)·φ(k),
- * then bᵢ = φ(qᵢ)·Σⱼ φ(kⱼ)vⱼᵀ / φ(qᵢ)·Σⱼ φ(kⱼ). Non-causal: compute φ(K)ᵀV (`[m, dv]`, m templates shared
+ * Linear attention (Katharopoulos et al. 2020, "Transformers are RNNs"): replace $\exp(q\cdot k)$ by $\phi(q)\cdot\phi(k)$,
+ * then
+ *
+ * $$
+ * b_i = \frac{\phi(q_i)^\top \sum_j \phi(k_j)\, v_j^\top}{\phi(q_i)^\top \sum_j \phi(k_j)}.
+ * $$
+ *
+ * Non-causal: compute φ(K)ᵀV (`[m, dv]`, m templates shared
  * by every query) and Σφ(k) once, then each query only selects from them: 2·m·dv·N multiplications
  * instead of (d + dv)·N². Causal: prefix sums of φ(kⱼ)vⱼᵀ, computed per chunk (an exclusive cumulative
  * sum of chunk states plus a small masked c×c term inside each chunk).

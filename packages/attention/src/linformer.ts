@@ -7,8 +7,13 @@ import { checkOptionKeys, LINFORMER_KEYS } from './option-keys.js';
 
 /**
  * Linformer attention with given projections (Wang et al. 2020: fewer keys and values, the same number
- * of queries, since the output length must not change): K′ = E·K, V′ = F·V with
- * `E`, `F` `[kProj, ≥Lk]` (only the first Lk columns are used), then full attention of the Lq queries
+ * of queries, since the output length must not change):
+ *
+ * $$
+ * K' = E K, \qquad V' = F V, \qquad O = \operatorname{softmax}\!\left(\frac{Q K'^\top}{\sqrt{d_k}}\right) V'
+ * $$
+ *
+ * with `E`, `F` `[kProj, ≥Lk]` (only the first Lk columns are used), then full attention of the Lq queries
  * over the kProj projected keys. Padded keys (`keyPaddingMask`) are zeroed before projecting. Not
  * causal, and an arbitrary `mask` over the Lk original keys is meaningless after projection: both throw.
  *

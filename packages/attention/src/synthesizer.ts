@@ -72,7 +72,7 @@ export class RandomSynthesizer extends Module {
 
 /**
  * Dense Synthesizer: each query predicts its own row of scores with a two-layer MLP,
- * sᵢ = W₂·relu(W₁·qᵢ + b₁) + b₂ ∈ ℝ^maxLen (first Lk used), softmax, then applied to V — a learned
+ * $s_i = W_2\,\mathrm{relu}(W_1 q_i + b_1) + b_2 \in \mathbb R^{\mathrm{maxLen}}$ (first $L_k$ used), softmax, then applied to V — a learned
  * pattern that depends on the token but not on query–key dot products. Shared across heads.
  *
  * Cost in N: O(N·maxLen) memory and O(N·(d·hidden + hidden·maxLen + maxLen·dv)) time.

@@ -130,7 +130,14 @@ function toCorners(xywh: tf.Tensor, S: number): tf.Tensor {
  * predictor with the highest IoU with the truth is "responsible": its coordinates and confidence are
  * regressed (confidence to that IoU, or 1); every other predictor's confidence is pushed to 0 with weight
  * λ_noobj; class probabilities are regressed in cells with objects. Sum-squared errors, summed over
- * cells and divided by the batch size.
+ * cells and divided by the batch size:
+ *
+ * $$
+ * \begin{aligned}
+ * L ={}& \lambda_{\mathrm{coord}} \sum_{i=0}^{S^2}\sum_{j=0}^{B} \mathbb 1_{ij}^{\mathrm{obj}} \left[(x_i-\hat x_i)^2 + (y_i-\hat y_i)^2\right] + \lambda_{\mathrm{coord}} \sum_{i=0}^{S^2}\sum_{j=0}^{B} \mathbb 1_{ij}^{\mathrm{obj}} \left[\left(\sqrt{w_i}-\sqrt{\hat w_i}\right)^2 + \left(\sqrt{h_i}-\sqrt{\hat h_i}\right)^2\right] \\
+ * &+ \sum_{i=0}^{S^2}\sum_{j=0}^{B} \mathbb 1_{ij}^{\mathrm{obj}} (C_i-\hat C_i)^2 + \lambda_{\mathrm{noobj}} \sum_{i=0}^{S^2}\sum_{j=0}^{B} \mathbb 1_{ij}^{\mathrm{noobj}} (C_i-\hat C_i)^2 + \sum_{i=0}^{S^2} \mathbb 1_{i}^{\mathrm{obj}} \sum_{c} \left(p_i(c)-\hat p_i(c)\right)^2
+ * \end{aligned}
+ * $$
  *
  * @param predictions raw head output `[N, S, S, B·5 + C]` (activated inside, see `yoloActivate`).
  * @param targets from {@link encodeYoloTargets}, `[N, S, S, 5 + C]`.

@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkHyper, groupCount, mapUpdates, resolve, type GradientTransformation, type Hyper } from '../types.js';
 
 /**
- * Adds weight decay to the updates: u ← u + λ(t)·θ. Placed before an adaptive scaling it is L2
+ * Adds weight decay to the updates: $u \leftarrow u + \lambda(t)\,\theta$. Placed before an adaptive scaling it is L2
  * regularisation (Adam's `weight_decay`); placed after it, just before the learning rate, it is
- * decoupled weight decay (AdamW, Loshchilov & Hutter 2019: θ ← θ − η(û + λθ)).
+ * decoupled weight decay (AdamW, Loshchilov & Hutter 2019: $\theta \leftarrow \theta - \eta(\hat u + \lambda\theta)$).
  *
  * @example
  * ```ts

@@ -13,7 +13,9 @@ export interface ScaleByAdadeltaOptions {
 /**
  * Adadelta's scaling (Zeiler 2012), as `torch.optim.Adadelta`:
  *
- * s_t = ρ·s_{t−1} + (1−ρ)g²,  u = √(d_{t−1} + ε) / √(s_t + ε) · g,  d_t = ρ·d_{t−1} + (1−ρ)u²
+ * $$
+ * s_t = \rho s_{t-1} + (1-\rho)\,g^2, \qquad u = \frac{\sqrt{d_{t-1} + \epsilon}}{\sqrt{s_t + \epsilon}}\, g, \qquad d_t = \rho d_{t-1} + (1-\rho)\,u^2
+ * $$
  *
  * @example
  * ```ts

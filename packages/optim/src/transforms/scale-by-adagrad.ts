@@ -15,7 +15,9 @@ export interface ScaleByAdagradOptions {
 /**
  * AdaGrad's scaling (Duchi et al. 2011), as `torch.optim.Adagrad`:
  *
- * s_t = s_{t−1} + g²,  u = g / (√s_t + ε) / (1 + (t−1)·d)
+ * $$
+ * s_t = s_{t-1} + g^2, \qquad u = \frac{g}{\sqrt{s_t} + \epsilon} \cdot \frac{1}{1 + (t-1)\,d}
+ * $$
  *
  * Every past gradient counts equally in the root mean square.
  *

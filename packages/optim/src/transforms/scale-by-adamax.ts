@@ -15,7 +15,9 @@ export interface ScaleByAdamaxOptions {
 /**
  * Adamax's scaling (Kingma & Ba 2015, §7.1), as `torch.optim.Adamax`:
  *
- * m_t = β₁m_{t−1} + (1−β₁)g,  u_t = max(β₂·u_{t−1}, |g| + ε),  u = m_t / ((1−β₁ᵗ)·u_t)
+ * $$
+ * m_t = \beta_1 m_{t-1} + (1-\beta_1)\,g, \qquad u_t = \max(\beta_2 u_{t-1},\ |g| + \epsilon), \qquad u = \frac{m_t}{(1-\beta_1^t)\,u_t}
+ * $$
  *
  * @example
  * ```ts

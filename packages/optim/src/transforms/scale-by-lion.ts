@@ -12,7 +12,9 @@ export interface ScaleByLionOptions {
 /**
  * Lion's scaling (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms", Algorithm 2):
  *
- * c_t = β₁m_{t−1} + (1−β₁)g,  u = sign(c_t),  m_t = β₂m_{t−1} + (1−β₂)g
+ * $$
+ * c_t = \beta_1 m_{t-1} + (1-\beta_1)\,g, \qquad u = \operatorname{sign}(c_t), \qquad m_t = \beta_2 m_{t-1} + (1-\beta_2)\,g
+ * $$
  *
  * @example
  * ```ts

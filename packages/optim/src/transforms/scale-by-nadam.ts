@@ -18,9 +18,13 @@ export interface ScaleByNadamOptions {
  * NAdam's scaling (Dozat 2016), as `torch.optim.NAdam` (PyTorch ≥ 2.0; see the package README for the
  * 1.13 bug this follows the fix of):
  *
- * μ_t = β₁(1 − ½·0.96^{tψ}),  m_t = β₁m_{t−1} + (1−β₁)g,  v_t = β₂v_{t−1} + (1−β₂)g²
+ * $$
+ * \mu_t = \beta_1\left(1 - \tfrac12\, 0.96^{t\psi}\right), \qquad m_t = \beta_1 m_{t-1} + (1-\beta_1)\,g, \qquad v_t = \beta_2 v_{t-1} + (1-\beta_2)\,g^2
+ * $$
  *
- * u = [ (1−μ_t)/(1−Π_{i≤t}μ_i) · g + μ_{t+1}/(1−Π_{i≤t+1}μ_i) · m_t ] / (√(v_t/(1−β₂ᵗ)) + ε)
+ * $$
+ * u = \frac{\dfrac{1-\mu_t}{1-\prod_{i\le t}\mu_i}\,g + \dfrac{\mu_{t+1}}{1-\prod_{i\le t+1}\mu_i}\,m_t}{\sqrt{v_t/(1-\beta_2^t)} + \epsilon}
+ * $$
  *
  * @example
  * ```ts

@@ -15,10 +15,15 @@ export interface ScaleByRadamOptions {
 /**
  * Rectified Adam's scaling (Liu et al. 2020), as `torch.optim.RAdam`:
  *
- * ρ_∞ = 2/(1−β₂) − 1,  ρ_t = ρ_∞ − 2tβ₂ᵗ/(1−β₂ᵗ),  m̂ = m_t/(1−β₁ᵗ)
+ * $$
+ * \rho_\infty = \frac{2}{1-\beta_2} - 1, \qquad \rho_t = \rho_\infty - \frac{2t\beta_2^t}{1-\beta_2^t}, \qquad \hat m = \frac{m_t}{1-\beta_1^t}
+ * $$
  *
- * if ρ_t > 5: r_t = √((ρ_t−4)(ρ_t−2)ρ_∞ / ((ρ_∞−4)(ρ_∞−2)ρ_t)), u = m̂ · r_t · √(1−β₂ᵗ) / (√v_t + ε);
- * otherwise u = m̂ (plain momentum while the variance estimate is unreliable).
+ * $$
+ * u = \begin{cases} \hat m\, r_t\, \dfrac{\sqrt{1-\beta_2^t}}{\sqrt{v_t} + \epsilon},\ \ r_t = \sqrt{\dfrac{(\rho_t-4)(\rho_t-2)\,\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\,\rho_t}} & \rho_t > 5 \\[1ex] \hat m & \text{otherwise} \end{cases}
+ * $$
+ *
+ * (plain momentum while the variance estimate is unreliable).
  *
  * @example
  * ```ts

@@ -15,8 +15,9 @@ export interface ScaleByRmsOptions {
 /**
  * RMSProp's scaling (Hinton, Coursera lecture 6e), as `torch.optim.RMSprop`:
  *
- * s_t = α·s_{t−1} + (1−α)g²;  centred: ḡ_t = α·ḡ_{t−1} + (1−α)g, u = g / (√(s_t − ḡ_t²) + ε);
- * otherwise u = g / (√s_t + ε).
+ * $$
+ * s_t = \alpha s_{t-1} + (1-\alpha)\,g^2, \qquad u = \begin{cases} \dfrac{g}{\sqrt{s_t - \bar g_t^2} + \epsilon},\ \ \bar g_t = \alpha \bar g_{t-1} + (1-\alpha)\,g & \text{centred} \\[1ex] \dfrac{g}{\sqrt{s_t} + \epsilon} & \text{otherwise} \end{cases}
+ * $$
  *
  * Unlike AdaGrad, α weighs recent gradients more.
  *

@@ -5,7 +5,11 @@ import { mapUpdates, type GradientTransformation } from '../types.js';
  * The layer-wise trust ratio of LAMB (You et al. 2020, "Large Batch Optimization for Deep Learning",
  * Algorithm 2) and LARS: each parameter tensor's update is rescaled so that its norm is the parameter's:
  *
- * u ← u · ‖θ‖ / ‖u‖   (the ratio is 1 when either norm is 0)
+ * $$
+ * u \leftarrow u\,\frac{\lVert\theta\rVert}{\lVert u\rVert}
+ * $$
+ *
+ * (the ratio is 1 when either norm is 0).
  *
  * Computed on the device (no host read).
  *

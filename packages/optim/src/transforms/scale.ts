@@ -4,7 +4,7 @@ import { checkHyper, groupCount, mapUpdates, resolve, type GradientTransformatio
 /**
  * Multiplies every update by `factor` (a number or a schedule of the step count).
  *
- * u ← factor(t) · u
+ * $u \leftarrow \mathrm{factor}(t)\cdot u$.
  *
  * @example
  * ```ts
@@ -30,7 +30,7 @@ export function scale(factor: Hyper): GradientTransformation {
 }
 
 /**
- * The last link of an optimizer chain: u ← −η(t) · u, so that θ ← θ + u descends. `η` is a number or
+ * The last link of an optimizer chain: $u \leftarrow -\eta(t)\,u$, so that $\theta \leftarrow \theta + u$ descends. $\eta$ is a number or
  * a {@link Schedule} (evaluated at the number of updates seen, starting at 0, as PyTorch's
  * `scheduler.step()` after each `optimizer.step()`).
  *

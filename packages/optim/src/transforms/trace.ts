@@ -15,10 +15,12 @@ export interface TraceOptions {
 /**
  * Heavy-ball momentum as `torch.optim.SGD` computes it (Polyak 1964; Sutskever et al. 2013 for Nesterov):
  *
- * b₁ = u₁,  b_t = μ·b_{t−1} + (1 − τ)·u_t;  output b_t, or u_t + μ·b_t with Nesterov.
+ * $$
+ * b_1 = u_1, \qquad b_t = \mu b_{t-1} + (1-\tau)\,u_t, \qquad \text{output } \begin{cases} u_t + \mu b_t & \text{Nesterov} \\ b_t & \text{otherwise} \end{cases}
+ * $$
  *
- * With a constant learning rate η this equals the heavy-ball form m_n = λ·m_{n−1} − η·g_{n−1} with
- * m = −η·b and λ = μ.
+ * With a constant learning rate $\eta$ this equals the heavy-ball form $m_n = \lambda m_{n-1} - \eta g_{n-1}$ with
+ * $m = -\eta b$ and $\lambda = \mu$.
  *
  * @example
  * ```ts
