@@ -51,7 +51,14 @@ const MSE_KEYS = ['reduction'] as const satisfies readonly (keyof MSELossOptions
  * `[..., C]` (float32). Follows `torch.nn.functional.cross_entropy` exactly, including how label
  * smoothing, class weights and `ignoreIndex` combine under each reduction. On cpu, wasm and tfjs-node an
  * index outside [0, C) (other than `ignoreIndex`) throws; GPU backends skip that check, since it would
- * need a synchronous read. Unknown option keys throw.
+ * need a synchronous read. Unknown option keys throw. Per element, with class weights $w$ and label
+ * smoothing $\varepsilon$ over $C$ classes (an index target $y$ is the one-hot $q$; PyTorch's placement of the weights):
+ *
+ * $$
+ * \ell = -\sum_{c=1}^{C} w_c\, \tilde q_c \log \frac{e^{z_c}}{\sum_{c'} e^{z_{c'}}}, \qquad \tilde q_c = (1-\varepsilon)\, q_c + \frac{\varepsilon}{C}
+ * $$
+ *
+ * and `'mean'` divides by $\sum w_{y}$ over the non-ignored elements for index targets (by their count for probabilities).
  *
  * @example
  * ```ts
@@ -116,7 +123,12 @@ export function crossEntropy(logits: tf.Tensor, target: tf.Tensor, options: Cros
  * (or NaN) throws, naming the first such value and its position, on backends that read synchronously
  * (cpu, wasm, tfjs-node). GPU backends (webgpu, webgl) skip that check, since it would need a synchronous
  * read: there such a `p` gives a NaN loss (checked on webgpu), so keep `p` a probability (a sigmoid or
- * softmax output) or use {@link binaryCrossEntropyWithLogits}. Unknown option keys throw.
+ * softmax output) or use {@link binaryCrossEntropyWithLogits}. Unknown option keys throw. Per element, with
+ * the optional `weight` $w$:
+ *
+ * $$
+ * \ell = -w\left(y \max(\log p, -100) + (1-y) \max(\log(1-p), -100)\right)
+ * $$
  *
  * @example
  * ```ts
@@ -137,8 +149,8 @@ export function binaryCrossEntropy(p: tf.Tensor, y: tf.Tensor, options: BinaryCr
 }
 
 /**
- * −(y·log p + (1−y)·log(1−p)) with logs clamped at −100, and PyTorch's backward:
- * ∂/∂p = (p − y) / max(p(1−p), 1e-12), finite even at p = 0 or 1 (plain autodiff would give NaN there).
+ * $-(y\log p + (1-y)\log(1-p))$ with logs clamped at −100, and PyTorch's backward:
+ * $\partial\ell/\partial p = (p - y) / \max(p(1-p), 10^{-12})$, finite even at $p = 0$ or 1 (plain autodiff would give NaN there).
  */
 const bceElementwise = (p: tf.Tensor, y: tf.Tensor): tf.Tensor =>
   tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -157,7 +169,13 @@ const bceElementwise = (p: tf.Tensor, y: tf.Tensor): tf.Tensor =>
 
 /**
  * Binary cross-entropy on logits, computed stably (never through σ then log), as
- * `torch.nn.functional.binary_cross_entropy_with_logits`, with optional `posWeight` per class.
+ * `torch.nn.functional.binary_cross_entropy_with_logits`, with optional `posWeight` $p_c$ per class:
+ *
+ * $$
+ * \ell = -w\left(p_c\, y \log\sigma(x) + (1-y)\log(1-\sigma(x))\right) = w\left((1-y)\,x + (1 + (p_c-1)\,y)\left(\log(1 + e^{-|x|}) + \max(-x, 0)\right)\right)
+ * $$
+ *
+ * (the right-hand side is what is computed: no overflow for any $x$).
  *
  * @example
  * ```ts
@@ -190,7 +208,7 @@ export function binaryCrossEntropyWithLogits(
 }
 
 /**
- * Mean squared error (or its sum / per-element values).
+ * Mean squared error (or its sum / per-element values): $\ell = (x - y)^2$ per element, $\frac1n\sum \ell$ for `'mean'`.
  *
  * @example
  * ```ts
