@@ -40,7 +40,7 @@ export type MultiHeadResult = {
  * Per-call options of {@link MultiHeadAttention.forward}. The masks follow the one convention of the
  * package (README, "Masks"): `mask` true = may attend, `keyPaddingMask` true = padding.
  * `torch.nn.MultiheadAttention`'s boolean `attn_mask` means the opposite (true = blocked): pass
- * `mask: invertMask(attnMask)` (see {@link invertMask}), and a float `attn_mask` as `scoreBias`.
+ * `mask: invertMask(attn_mask)` (see {@link invertMask}), and a float `attn_mask` as `scoreBias`.
  */
 export interface MultiHeadForwardOptions {
   /**

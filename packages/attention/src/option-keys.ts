@@ -79,11 +79,7 @@ function rejectRenamed(where: string, options: object, known: readonly string[],
  * ```ts
  * import { rejectRenamedOptions } from '@dl/attention';
  * rejectRenamedOptions('myLayer.forward', { returnWeights: true }); // fine
- * try {
- *   rejectRenamedOptions('myLayer.forward', { needWeights: true });
- * } catch (e) {
- *   console.log((e as Error).message); // myLayer.forward: options.needWeights must be passed as `returnWeights` …
- * }
+ * rejectRenamedOptions('myLayer.forward', { needWeights: true }); // throws "myLayer.forward: options.needWeights must be passed as `returnWeights` …"
  * ```
  */
 export function rejectRenamedOptions(where: string, options: object | undefined): void {
