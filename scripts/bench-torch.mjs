@@ -16,11 +16,12 @@
 // --only=ID[,ID…] (workload ids or prefixes, e.g. attn-fwd) --out=FILE (out/bench-torch.json).
 // Needs the built packages (`pnpm build`). Python with torch is optional: without it PyTorch's column
 // is skipped with a message.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const VALID = ['backends', 'repeats', 'warmup', 'quick', 'no-torch', 'torch-threads', 'python', 'only', 'out', 'help'];
@@ -96,8 +97,8 @@ const median = (xs) => {
 };
 
 // ---------------------------------------------------------------------------------------------------
-// PyTorch's column.
-function runTorch() {
+// PyTorch's column: one Python process (scripts/bench_torch.py) answering one workload at a time.
+async function startTorch() {
   if (args['no-torch']) return { skipped: '--no-torch' };
   if (!existsSync(python)) return { skipped: `no ${python}` };
   const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
@@ -107,17 +108,30 @@ function runTorch() {
     env.OMP_NUM_THREADS ??= String(torchThreads);
     env.OPENBLAS_NUM_THREADS ??= String(torchThreads);
   }
-  const spec = { repeats, warmup, threads: torchThreads, workloads: chosen.map(({ label, unit, target, ...w }) => w) };
-  console.error(`PyTorch: timing ${chosen.length} workloads …`);
-  const r = spawnSync(python, [path.join(root, 'scripts/bench_torch.py')], { input: JSON.stringify(spec), encoding: 'utf8', env, stdio: ['pipe', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`bench-torch: scripts/bench_torch.py failed (exit ${r.status})`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1));
+  const child = spawn(python, [path.join(root, 'scripts/bench_torch.py')], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const replies = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const ask = async (message) => {
+    child.stdin.write(`${JSON.stringify(message)}\n`);
+    const { value, done } = await replies.next();
+    if (done) throw new Error(`bench-torch: scripts/bench_torch.py ended without answering ${JSON.stringify(message)} (exit ${child.exitCode})`);
+    return JSON.parse(value);
+  };
+  const info = await ask({ repeats, warmup, threads: torchThreads });
+  return {
+    info,
+    time: async ({ label, unit, target, ...w }) => (await ask(w)).ms,
+    close: () => child.stdin.end(),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
 // @dl's column: each builder returns { run, dispose }; run() finishes only when the device is done.
 async function loadDl() {
-  const imp = (p) => import(new URL(`../packages/${p}/dist/index.js`, import.meta.url).href);
+  const imp = async (p) => {
+    const file = path.join(root, 'packages', p, 'dist/index.js');
+    if (!existsSync(file)) throw new Error(`bench-torch: ${path.relative(root, file)} is missing: run \`pnpm build\` first`);
+    return import(pathToFileURL(file).href);
+  };
   const [tf, core, optim, attention, cnn, transformer] = await Promise.all([
     import('@tensorflow/tfjs-core'),
     imp('core'),
@@ -285,30 +299,39 @@ const metOf = (t, r) => (!t || r == null ? null : t.min !== undefined ? r >= t.m
 
 const started = new Date();
 const command = `node scripts/bench-torch.mjs ${process.argv.slice(2).join(' ')}`.trim();
-const torch = runTorch();
-const torchLine = torch.skipped
-  ? `PyTorch: skipped (${torch.skipped})`
-  : `PyTorch ${torch.torch} CPU: ${torch.threads} intra-op thread(s)${torchThreads ? ' (--torch-threads)' : ' (its default)'}, BLAS ${torch.blas}${torch.blasThreads ? ` (${torch.blasThreads} threads)` : ''}, build ${torch.blasInfo}`;
-const warnings = [];
-if (!torch.skipped && torch.blas !== 'OpenBLAS' && torch.blas !== 'MKL') {
-  warnings.push(`WARNING: PyTorch is using ${torch.blas}: its matmul figures are far below an optimised BLAS (install libopenblas0-pthread on Debian)`);
-}
-
-const dl = await loadDl();
+const dl = await loadDl(); // first: a missing build fails before PyTorch starts
 const make = builders(dl);
-const results = {};
+const available = [];
 for (const name of backends) {
   if (name === 'webgpu') {
     process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
     process.env.XDG_RUNTIME_DIR ??= '/tmp';
   }
   const report = await dl.core.useBackend(name);
-  if (report.name !== name) {
-    console.log(`${name}: unavailable (${report.summary})`);
-    continue;
+  if (report.name === name) available.push(name);
+  else console.log(`${name}: unavailable (${report.summary})`);
+}
+const loadStart = os.loadavg()[0];
+const torch = await startTorch();
+const tinfo = torch.info;
+const torchLine = torch.skipped
+  ? `PyTorch: skipped (${torch.skipped})`
+  : `PyTorch ${tinfo.torch} CPU: ${tinfo.threads} intra-op thread(s)${torchThreads ? ' (--torch-threads)' : ' (its default)'}, BLAS ${tinfo.blas}${tinfo.blasThreads ? ` (${tinfo.blasThreads} threads)` : ''}, build ${tinfo.blasInfo}`;
+const warnings = [];
+if (tinfo && tinfo.blas !== 'OpenBLAS' && tinfo.blas !== 'MKL') {
+  warnings.push(`WARNING: PyTorch is using ${tinfo.blas}: its matmul figures are far below an optimised BLAS (install libopenblas0-pthread on Debian)`);
+}
+
+// Workload by workload, PyTorch then each backend, so that load from other processes hits all alike.
+const torchMs = {};
+const results = Object.fromEntries(available.map((name) => [name, {}]));
+for (const w of chosen) {
+  if (torch.time) {
+    torchMs[w.id] = await torch.time(w);
+    console.error(`PyTorch ${w.id}: ${torchMs[w.id].toFixed(2)} ms`);
   }
-  results[name] = {};
-  for (const w of chosen) {
+  for (const name of available) {
+    await dl.core.useBackend(name);
     let ms;
     try {
       ms = await timeDl(dl.tf, make[w.kind], w);
@@ -320,11 +343,12 @@ for (const name of backends) {
     console.error(`@dl ${name} ${w.id}: ${ms.toFixed(2)} ms`);
   }
 }
+torch.close?.();
 
 const cpus = os.cpus();
 const lines = [
   `@dl vs PyTorch — ${started.toISOString().replace(/\.\d+Z$/, 'Z')}; command: ${command}`,
-  `machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, load average at start ${os.loadavg()[0].toFixed(2)}; Node ${process.version}, TensorFlow.js ${dl.tf.version_core}`,
+  `machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, load average ${loadStart.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end; Node ${process.version}, TensorFlow.js ${dl.tf.version_core}`,
   torchLine,
   ...warnings,
   `median of ${repeats} timed run(s) after ${warmup} warm-up run(s); ratio = @dl ÷ PyTorch (time; GFLOP/s for matmul)${quick ? '; QUICK MODE: reduced shapes, not comparable with the full run' : ''}`,
@@ -333,7 +357,7 @@ for (const name of Object.keys(results)) {
   lines.push('', `| workload | PyTorch | @dl (${name}) | ratio | target | met? |`, '| --- | ---: | ---: | ---: | ---: | :---: |');
   for (const w of chosen) {
     const dlMs = results[name][w.id].ms;
-    const tMs = torch.rows?.[w.id]?.ms ?? null;
+    const tMs = torchMs[w.id] ?? null;
     const r = ratioOf(w, dlMs, tMs);
     const met = metOf(w.target, r);
     results[name][w.id].ratio = r;
@@ -351,7 +375,7 @@ const json = {
   repeats,
   warmup,
   machine: { cpus: cpus.length, model: cpus[0]?.model, loadavg: os.loadavg(), node: process.version, tfjs: dl.tf.version_core },
-  torch,
+  torch: torch.skipped ? { skipped: torch.skipped } : { ...tinfo, ms: torchMs },
   workloads: chosen.map(({ id, label, unit, target }) => ({ id, label, unit: unit ?? 'ms', target: target ?? null })),
   results,
 };

@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""PyTorch's column of `pnpm bench:torch` (scripts/bench-torch.mjs): times every workload of the spec that
-bench-torch.mjs writes to stdin, in one process, and prints one JSON object on stdout.
+"""PyTorch's column of `pnpm bench:torch` (scripts/bench-torch.mjs), one process for the whole run.
 
-Each workload is built once, run `warmup` times, then timed `repeats` times; the median is reported (ms).
-PyTorch runs with its own default thread count unless `threads` is given (bench-torch.mjs's
---torch-threads; it then also sets OPENBLAS_NUM_THREADS before starting this process).
+Protocol, one JSON object per line: the first line on stdin holds the settings ({"repeats", "warmup",
+"threads"}); this answers with the versions, threads and BLAS in use. Every further line is a workload
+({"id", "kind", shape fields}); this answers {"id", "ms"}. bench-torch.mjs sends a workload, then times
+@dl on it, so load from other processes hits both columns alike. Each workload is built once, run
+`warmup` times, then timed `repeats` times; the median is reported (ms). PyTorch keeps its default
+thread count unless `threads` is given (--torch-threads, which also sets OPENBLAS_NUM_THREADS).
 
-Run by hand: echo '{"repeats":3,"warmup":1,"workloads":[{"id":"mm","kind":"matmul","n":256}]}' | /usr/bin/python3 scripts/bench_torch.py
+By hand: (echo '{"repeats": 3}'; echo '{"id": "mm", "kind": "matmul", "n": 256}') | /usr/bin/python3 scripts/bench_torch.py
 """
 import ctypes
 import importlib.util
@@ -218,31 +220,35 @@ def blas_info():
     return {'blas': 'reference BLAS' if paths else 'unknown', 'blasPath': paths[0] if paths else None, 'blasThreads': None}
 
 
-def main():
-    spec = json.load(sys.stdin)
-    # Read before any workload runs: loading torch_gpt_step.py sets thread variables in os.environ.
-    env = {k: os.environ[k] for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'OMP_WAIT_POLICY', 'MKL_NUM_THREADS') if k in os.environ}
-    if spec.get('threads'):
-        torch.set_num_threads(int(spec['threads']))
-    torch.manual_seed(0)
-    warmup, repeats = int(spec.get('warmup', 2)), int(spec.get('repeats', 5))
-    rows = {}
-    for w in spec['workloads']:
-        fn = KINDS[w['kind']](w)
-        rows[w['id']] = {'ms': timed(fn, warmup, repeats)}
-        print(f"torch {w['id']}: {rows[w['id']]['ms']:.2f} ms", file=sys.stderr, flush=True)
+def info(env):
     config = torch.__config__.show()
     blas_line = next((part.split(':')[-1].strip() for line in config.splitlines() for part in line.split(',') if 'BLAS_INFO=' in part), '')
-    out = {
+    torch.ones(64, 64) @ torch.ones(64, 64)  # loads the BLAS library, so /proc/self/maps shows it
+    return {
         'torch': torch.__version__,
         'threads': torch.get_num_threads(),
         'interopThreads': torch.get_num_interop_threads(),
         'blasInfo': blas_line,
         **blas_info(),
         'env': env,
-        'rows': rows,
     }
-    print(json.dumps(out))
+
+
+def main():
+    # Read before any workload runs: loading torch_gpt_step.py sets thread variables in os.environ.
+    env = {k: os.environ[k] for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'OMP_WAIT_POLICY', 'MKL_NUM_THREADS') if k in os.environ}
+    settings = json.loads(sys.stdin.readline())
+    if settings.get('threads'):
+        torch.set_num_threads(int(settings['threads']))
+    torch.manual_seed(0)
+    warmup, repeats = int(settings.get('warmup', 2)), int(settings.get('repeats', 5))
+    print(json.dumps(info(env)), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        w = json.loads(line)
+        fn = KINDS[w['kind']](w)
+        print(json.dumps({'id': w['id'], 'ms': timed(fn, warmup, repeats)}), flush=True)
 
 
 if __name__ == '__main__':
