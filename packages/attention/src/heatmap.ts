@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, DLArgumentError, encodePng } from '@dl/core';
+import { checkInt, DLArgumentError, encodePng, isTensor } from '@dl/core';
 import { sh } from './shape.js';
 import { checkOptionKeys, HEATMAP_KEYS } from './option-keys.js';
 
@@ -39,7 +39,7 @@ export interface HeatmapOptions {
  * ```
  */
 export async function heatmapPng(matrix: tf.Tensor, options: HeatmapOptions = {}): Promise<Uint8Array> {
-  if (!(matrix instanceof tf.Tensor) || matrix.rank !== 2) throw new DLArgumentError('heatmapPng', 'matrix', 'a rank-2 tensor [Lq, Lk]', matrix);
+  if (!isTensor(matrix, 'heatmapPng', 'matrix') || matrix.rank !== 2) throw new DLArgumentError('heatmapPng', 'matrix', 'a rank-2 tensor [Lq, Lk]', matrix);
   checkOptionKeys('heatmapPng', options, HEATMAP_KEYS);
   const cell = checkInt('heatmapPng', 'cellSize', options.cellSize ?? 8);
   const [rows, cols] = sh(matrix);

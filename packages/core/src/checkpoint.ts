@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { asIs, checkKeys, DLArgumentError } from './errors.js';
-import { isTensor } from './sync-read.js';
+import { isTensor } from './tensor-check.js';
 import type { Module, StateDict, LoadResult } from './module.js';
 import { importAtRuntime } from './runtime-import.js';
 
@@ -60,7 +60,7 @@ export async function encodeSafetensors(tensors: StateDict | Record<string, tf.T
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new DLArgumentError('encodeSafetensors', 'metadata', 'an object of strings', metadata);
   const entries = [...(tensors instanceof Map ? tensors : new Map(Object.entries(tensors)))] as [string, unknown][];
   for (const [name, t] of entries) {
-    if (!isTensor(t)) throw new DLArgumentError('encodeSafetensors', `tensor '${name}'`, 'a tf.Tensor', t);
+    if (!isTensor(t, 'encodeSafetensors', `tensor '${name}'`)) throw new DLArgumentError('encodeSafetensors', `tensor '${name}'`, 'a tf.Tensor', t);
     if (t.isDisposed) throw new DLArgumentError('encodeSafetensors', `tensor '${name}'`, 'a live tensor', asIs('a disposed tensor'));
   }
   const header: Record<string, unknown> = {};

@@ -46,7 +46,13 @@ const CORRECTED: tf.GradConfig[] = [
  * and optimizers work with only `@tensorflow/tfjs-core` and a backend installed: in plain Node (ESM and
  * CJS), under test runners and in browser bundles. Gradients already registered (for example by
  * `@tensorflow/tfjs` or `tfjs-node`) are left alone, except the few tfjs-core gets wrong (Cumsum along any
- * axis but the last) or slow on wasm (Max, Min), which are replaced. Importing `@dl/core` calls this; it is idempotent.
+ * axis but the last) or slow on wasm (Max, Min), which are replaced. It is idempotent.
+ *
+ * Importing `@dl/core` registers nothing (the package is side-effect free, so bundlers may drop a bare
+ * `import '@dl/core'`). Registration happens on first use instead: {@link useBackend}, constructing any
+ * {@link Module} (every layer and model), the losses ({@link crossEntropy} and the others), and in
+ * `@dl/optim` constructing an optimizer and the Hessian diagnostics all call this. Call it yourself before
+ * `tf.grad`/`tf.variableGrads` on plain functions when none of those ran first.
  *
  * @returns the number of gradients this call registered.
  *
@@ -79,11 +85,9 @@ export function ensureGradients(): number {
  * ```ts
  * import { hasGradient } from '@dl/core';
  * hasGradient('MatMul'); // false: tfjs names it 'BatchMatMul'
- * hasGradient('BatchMatMul'); // true once @dl/core is imported
+ * hasGradient('BatchMatMul'); // true once gradients are registered (ensureGradients, useBackend, a Module, a loss)
  * ```
  */
 export function hasGradient(kernelName: string): boolean {
   return tf.getGradient(kernelName) != null;
 }
-
-ensureGradients();

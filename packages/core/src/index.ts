@@ -1,12 +1,13 @@
 /**
- * `@dl/core`: the shared foundation of the `@dl` packages on TensorFlow.js. Importing it registers
- * tfjs-core's gradients (see {@link ensureGradients}), so training works with only
- * `@tensorflow/tfjs-core` and a backend installed.
+ * `@dl/core`: the shared foundation of the `@dl` packages on TensorFlow.js. Training works with only
+ * `@tensorflow/tfjs-core` and a backend installed: tfjs-core's gradients are registered on first use
+ * (`useBackend`, any `Module`, the losses) or by {@link ensureGradients}; importing registers nothing.
  * @module
  */
 export { ensureGradients, hasGradient } from './gradients.js';
 export { useBackend, backendGeneration, installNodeWebGPU, type WebGPUAvailability, type BackendName, type BackendAttempt, type BackendReport, type UseBackendOptions } from './backend.js';
 export { installCpuFallbacks } from './kernel-fallbacks.js';
+export { isTensor, isVariable, TfjsCopyError } from './tensor-check.js';
 export { DLArgumentError, AsIs, asIs, describe, checkInt, checkNumber, checkShape, checkKeys } from './errors.js';
 export { Rng, manualSeed, getRng, randUniform, randNormal } from './random.js';
 export {
@@ -44,6 +45,7 @@ export {
   binaryCrossEntropyWithLogits,
   mseLoss,
   type Reduction,
+  type LossOutput,
   type CrossEntropyOptions,
   type BinaryCrossEntropyOptions,
   type BinaryCrossEntropyWithLogitsOptions,

@@ -1,9 +1,26 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { asIs, checkKeys, checkNumber, checkShape, DLArgumentError } from './errors.js';
 import { canCheckValues } from './sync-read.js';
+import { ensureGradients } from './gradients.js';
 
 /** How a loss reduces over elements: average, total, or per element. */
 export type Reduction = 'mean' | 'sum' | 'none';
+
+/**
+ * What a loss returns for reduction `R`: a `tf.Scalar` for `'mean'` (the default) and `'sum'`, a tensor
+ * of per-element losses for `'none'`. So `optimizer.minimize(() => crossEntropy(logits, y))` type-checks
+ * without a cast, while a `'none'` loss must be reduced first. A reduction only known at run time (a
+ * {@link Reduction} variable) gives `tf.Tensor`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { mseLoss, type LossOutput } from '@dl/core';
+ * const mean: LossOutput<'mean'> = mseLoss(tf.tensor1d([1, 2]), tf.tensor1d([1, 0])); // tf.Scalar, 2
+ * const each: LossOutput<'none'> = mseLoss(tf.tensor1d([1, 2]), tf.tensor1d([1, 0]), { reduction: 'none' }); // [0, 4]
+ * ```
+ */
+export type LossOutput<R extends Reduction> = R extends 'none' ? tf.Tensor : tf.Scalar;
 
 /** Options of {@link crossEntropy}. */
 export interface CrossEntropyOptions {
@@ -68,7 +85,8 @@ const MSE_KEYS = ['reduction'] as const satisfies readonly (keyof MSELossOptions
  * const loss = crossEntropy(logits, tf.tensor1d([0, 1], 'int32'), { labelSmoothing: 0.1 });
  * ```
  */
-export function crossEntropy(logits: tf.Tensor, target: tf.Tensor, options: CrossEntropyOptions = {}): tf.Tensor {
+export function crossEntropy<R extends Reduction = 'mean'>(logits: tf.Tensor, target: tf.Tensor, options: CrossEntropyOptions & { reduction?: R } = {}): LossOutput<R> {
+  ensureGradients(); // losses are where training starts: register tfjs-core's gradients on first use
   checkKeys('crossEntropy', options, CE_KEYS);
   checkShape('crossEntropy', 'logits', logits, { minRank: 1, dtype: 'float32' });
   const C = logits.shape[logits.rank - 1];
@@ -82,20 +100,20 @@ export function crossEntropy(logits: tf.Tensor, target: tf.Tensor, options: Cros
     if (target.shape.join(',') !== logits.shape.join(',')) {
       throw new DLArgumentError('crossEntropy', 'target', `class probabilities of shape [${logits.shape.join(',')}] (or int32 indices of shape [${lead.join(',')}])`, target);
     }
-    return tf.tidy(() => {
+    return tf.tidy((): tf.Tensor => {
       const logp = tf.logSoftmax(logits); // [..., C]
       const t = eps > 0 ? tf.add(tf.mul(target, 1 - eps), eps / C) : target;
       const w = options.weight ? tf.mul(logp, options.weight) : logp;
       const perItem = tf.neg(tf.sum(tf.mul(w, t), -1)); // [...]
       if (reduction === 'none') return perItem;
       return reduction === 'sum' ? tf.sum(perItem) : tf.div(tf.sum(perItem), Math.max(perItem.size, 1));
-    });
+    }) as LossOutput<R>;
   }
   if (target.dtype !== 'int32' || target.shape.join(',') !== lead.join(',')) {
     throw new DLArgumentError('crossEntropy', 'target', `int32 class indices of shape [${lead.join(',')}] (or float32 probabilities of shape [${logits.shape.join(',')}])`, target);
   }
   checkTargetRange(target, C, ignoreIndex);
-  return tf.tidy(() => {
+  return tf.tidy((): tf.Tensor => {
     const logp = tf.logSoftmax(logits); // [..., C]
     const valid = tf.cast(tf.notEqual(target, ignoreIndex), 'float32'); // [...]
     const safe = tf.where(tf.notEqual(target, ignoreIndex), target, tf.zerosLike(target)); // [...]
@@ -114,7 +132,7 @@ export function crossEntropy(logits: tf.Tensor, target: tf.Tensor, options: Cros
     const safeDenom = tf.where(empty, tf.onesLike(denom), denom); // []
     const mean = combine(tf.div(tf.sum(nllW), safeDenom), smooth && tf.div(tf.sum(smooth), safeDenom)); // []
     return tf.add(mean, tf.where(empty, tf.fill([], NaN), tf.zerosLike(denom)));
-  });
+  }) as LossOutput<R>;
 }
 
 /**
@@ -137,15 +155,16 @@ export function crossEntropy(logits: tf.Tensor, target: tf.Tensor, options: Cros
  * binaryCrossEntropy(tf.tensor1d([0.9, 0.2]), tf.tensor1d([1, 0])); // ≈ 0.1643
  * ```
  */
-export function binaryCrossEntropy(p: tf.Tensor, y: tf.Tensor, options: BinaryCrossEntropyOptions = {}): tf.Tensor {
+export function binaryCrossEntropy<R extends Reduction = 'mean'>(p: tf.Tensor, y: tf.Tensor, options: BinaryCrossEntropyOptions & { reduction?: R } = {}): LossOutput<R> {
+  ensureGradients();
   checkKeys('binaryCrossEntropy', options, BCE_KEYS);
   sameShape('binaryCrossEntropy', p, y);
   const reduction = checkReduction('binaryCrossEntropy', options.reduction);
   checkProbabilities(p);
-  return tf.tidy(() => {
+  return tf.tidy((): tf.Tensor => {
     const l = bceElementwise(p, y);
     return reduce(options.weight ? tf.mul(l, options.weight) : l, reduction);
-  });
+  }) as LossOutput<R>;
 }
 
 /**
@@ -184,15 +203,16 @@ const bceElementwise = (p: tf.Tensor, y: tf.Tensor): tf.Tensor =>
  * binaryCrossEntropyWithLogits(tf.tensor1d([100, -100]), tf.tensor1d([1, 0])); // 0, no overflow
  * ```
  */
-export function binaryCrossEntropyWithLogits(
+export function binaryCrossEntropyWithLogits<R extends Reduction = 'mean'>(
   logits: tf.Tensor,
   y: tf.Tensor,
-  options: BinaryCrossEntropyWithLogitsOptions = {},
-): tf.Tensor {
+  options: BinaryCrossEntropyWithLogitsOptions & { reduction?: R } = {},
+): LossOutput<R> {
+  ensureGradients();
   checkKeys('binaryCrossEntropyWithLogits', options, BCEL_KEYS);
   sameShape('binaryCrossEntropyWithLogits', logits, y);
   const reduction = checkReduction('binaryCrossEntropyWithLogits', options.reduction);
-  return tf.tidy(() => {
+  return tf.tidy((): tf.Tensor => {
     // log(1 + e^{-x}) = softplus(-x), stable for any x.
     const spNeg = tf.softplus(tf.neg(logits));
     let l: tf.Tensor;
@@ -204,7 +224,7 @@ export function binaryCrossEntropyWithLogits(
     }
     if (options.weight) l = tf.mul(l, options.weight);
     return reduce(l, reduction);
-  });
+  }) as LossOutput<R>;
 }
 
 /**
@@ -217,11 +237,12 @@ export function binaryCrossEntropyWithLogits(
  * mseLoss(tf.tensor1d([1, 2]), tf.tensor1d([1, 4])); // 2
  * ```
  */
-export function mseLoss(input: tf.Tensor, target: tf.Tensor, options: MSELossOptions = {}): tf.Tensor {
+export function mseLoss<R extends Reduction = 'mean'>(input: tf.Tensor, target: tf.Tensor, options: MSELossOptions & { reduction?: R } = {}): LossOutput<R> {
+  ensureGradients();
   checkKeys('mseLoss', options, MSE_KEYS);
   sameShape('mseLoss', input, target);
   const reduction = checkReduction('mseLoss', options.reduction);
-  return tf.tidy(() => reduce(tf.squaredDifference(input, target), reduction));
+  return tf.tidy(() => reduce(tf.squaredDifference(input, target), reduction)) as LossOutput<R>;
 }
 
 function reduce(l: tf.Tensor, reduction: Reduction): tf.Tensor {

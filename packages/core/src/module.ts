@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DLArgumentError, asIs, checkKeys } from './errors.js';
-import { isTensor } from './sync-read.js';
+import { isTensor } from './tensor-check.js';
 import { ensureGradients } from './gradients.js';
 
 /** A state dict: dotted names (`encoder.layers.0.attn.wq.weight`) to tensors, as PyTorch's `state_dict()`. */
@@ -173,7 +173,7 @@ export abstract class Module {
     for (const [name, target] of own) {
       if (!entries.has(name)) continue;
       const value = entries.get(name);
-      if (!isTensor(value)) throw new DLArgumentError(where, `'${name}'`, 'a tf.Tensor (convert arrays with tf.tensor(values, shape))', value);
+      if (!isTensor(value, where, `'${name}'`)) throw new DLArgumentError(where, `'${name}'`, 'a tf.Tensor (convert arrays with tf.tensor(values, shape))', value);
       if (value.isDisposed) throw new DLArgumentError(where, `'${name}'`, 'a live tensor', asIs('a disposed tensor'));
       if (value.dtype !== 'float32' && value.dtype !== 'int32' && value.dtype !== 'bool') throw new DLArgumentError(where, `'${name}'`, 'of dtype float32, int32 or bool', value);
       if (value.shape.join(',') !== target.shape.join(',')) {

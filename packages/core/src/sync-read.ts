@@ -12,7 +12,5 @@ export function canCheckValues(): boolean {
   return SYNC_READ_BACKENDS.has(tf.getBackend());
 }
 
-/** True when `x` looks like a tfjs tensor (duck-typed, so a second copy of tfjs-core passes too). Package-internal. */
-export function isTensor(x: unknown): x is tf.Tensor {
-  return typeof x === 'object' && x !== null && 'dataId' in x && Array.isArray((x as tf.Tensor).shape) && typeof (x as tf.Tensor).dtype === 'string';
-}
+/** Package-internal alias: tensor checks live in tensor-check.ts (`isTensor`). */
+export { isTensor } from './tensor-check.js';

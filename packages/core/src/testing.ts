@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, type BackendName, type BackendReport } from './backend.js';
 import { importAtRuntime } from './runtime-import.js';
 import { checkKeys } from './errors.js';
+import { isTensor } from './tensor-check.js';
 
 /**
  * Runs `fn` and throws if it leaves more tensors alive than before (what it returns may stay alive
@@ -79,11 +80,11 @@ export async function assertClose(
   shape?: number[],
 ): Promise<void> {
   checkKeys('assertClose', tol, ['atol', 'rtol']);
-  if (shape && actual instanceof tf.Tensor && actual.shape.join(',') !== shape.join(',')) {
+  if (shape && isTensor(actual, 'assertClose', 'actual') && actual.shape.join(',') !== shape.join(',')) {
     throw new Error(`${label}: shape [${actual.shape}] != expected [${shape}]`);
   }
   // data(), not dataSync(): WebGPU in Node cannot read synchronously.
-  const a = actual instanceof tf.Tensor ? await actual.data() : actual;
+  const a = isTensor(actual, 'assertClose', 'actual') ? await actual.data() : actual;
   const atol = tol.atol ?? 1e-5;
   const rtol = tol.rtol ?? 1e-5;
   if (a.length !== expected.length) throw new Error(`${label}: ${a.length} values, expected ${expected.length}`);

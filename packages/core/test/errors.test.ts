@@ -84,8 +84,9 @@ describe('bad input gets a clear error', () => {
   });
 
   it('rejects tensors safetensors cannot hold', async () => {
-    // A stand-in: not every backend can make complex64 tensors (wasm cannot).
-    const c = { dtype: 'complex64', shape: [1], dataId: {}, data: async () => new Float32Array(2) } as unknown as tf.Tensor;
+    // A stand-in: not every backend can make complex64 tensors (wasm cannot). It has the methods by which
+    // tfjs-core recognises a tensor (Tensor[Symbol.hasInstance]), so isTensor accepts it.
+    const c = { dtype: 'complex64', shape: [1], dataId: {}, id: -1, data: async () => new Float32Array(2), dataSync: () => new Float32Array(2), throwIfDisposed: () => {} } as unknown as tf.Tensor;
     await expect(encodeSafetensors({ c })).rejects.toThrow(/encodeSafetensors: tensor 'c' must be float32, int32 or bool, got complex64/);
   });
 });

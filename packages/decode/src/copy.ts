@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { asIs, checkInt, checkKeys, checkShape, DLArgumentError } from '@dl/core';
+import { asIs, checkInt, checkKeys, checkShape, DLArgumentError, isTensor } from '@dl/core';
 import type { StepFn, StepInfo } from './types.js';
 
 /** A source text mapped for the copy mechanism (see {@link extendSource}). */
@@ -127,7 +127,7 @@ export function copyDistribution(
   if (pGen.rank === 2 && pGen.shape[1] !== 1) throw new DLArgumentError(where, 'pGen', `of shape [${rows}] or [${rows}, 1]`, pGen);
   const Vext = checkInt(where, 'extendedVocabSize', extendedVocabSize, V);
   let checked = true;
-  if (sourceIds instanceof tf.Tensor) {
+  if (isTensor(sourceIds)) {
     checkShape(where, 'sourceIds', sourceIds, { rank: 2, dims: { 0: rows, 1: S }, dtype: 'int32' });
     // One small read keeps a bad id from silently moving probability between rows.
     if (SYNC_READ_BACKENDS.has(tf.getBackend())) checkIds(where, sourceIds.dataSync(), S, Vext);
@@ -140,7 +140,7 @@ export function copyDistribution(
   }
   if (rows === 0) return tf.zeros([0, Vext]) as tf.Tensor2D;
   return tf.tidy(() => {
-    const ids = sourceIds instanceof tf.Tensor ? sourceIds : tf.tensor2d(sourceIds.flat(), [rows, S], 'int32'); // [rows, S]
+    const ids = isTensor(sourceIds) ? sourceIds : tf.tensor2d(sourceIds.flat(), [rows, S], 'int32'); // [rows, S]
     const g = tf.reshape(pGen, [rows, 1]); // [rows, 1]
     const gen = tf.mul(g, tf.pad(vocabProbs, [[0, 0], [0, Vext - V]])); // [rows, Vext]
     // Each (row, position) adds its attention at row·(Vext + 1) + id; padding goes to the row's spare

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { backendGeneration, DLArgumentError } from '@dl/core';
+import { backendGeneration, DLArgumentError, isTensor } from '@dl/core';
 import type { ScoreMatrix, StepFn, StepInfo } from './types.js';
 import type { StateKeeper } from './state.js';
 
@@ -35,7 +35,7 @@ export async function runStep<S>(
 ): Promise<ScoreMatrix> {
   checkBackend(where, keeper, info.step);
   const out = await step(tokens, keeper.state, info);
-  if (out == null || typeof out !== 'object' || !(out.logits instanceof tf.Tensor)) {
+  if (out == null || typeof out !== 'object' || !isTensor(out.logits)) {
     throw new DLArgumentError(where, 'step', 'a function returning { logits: tf.Tensor, state }', out == null ? out : Object.keys(out));
   }
   keeper.replace(out.state);

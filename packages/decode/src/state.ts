@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DLArgumentError, Module } from '@dl/core';
+import { DLArgumentError, Module, isTensor, isVariable } from '@dl/core';
 import type { ReorderStateFn } from './types.js';
 
 /** An object that reorders its own rows (a KV cache, an RNN state, …). */
@@ -7,7 +7,7 @@ type ReorderableObject = { reorder(indices: readonly number[]): unknown };
 /** A reorderable object that also frees itself: a state object the decoder owns once it made it. */
 type StateObject = ReorderableObject & { dispose(): void };
 
-const isReorderable = (v: unknown): v is ReorderableObject => v != null && typeof v === 'object' && !(v instanceof tf.Tensor) && typeof (v as ReorderableObject).reorder === 'function';
+const isReorderable = (v: unknown): v is ReorderableObject => v != null && typeof v === 'object' && !isTensor(v) && typeof (v as ReorderableObject).reorder === 'function';
 const isStateObject = (v: unknown): v is StateObject => isReorderable(v) && typeof (v as StateObject).dispose === 'function';
 
 /**
@@ -23,8 +23,8 @@ function walkState(state: unknown): { tensors: Set<tf.Tensor>; objects: Set<Stat
   const walk = (v: unknown, depth: number) => {
     if (v == null || typeof v !== 'object' || seen.has(v) || depth > 16) return;
     seen.add(v);
-    if (v instanceof tf.Tensor) {
-      if (!(v instanceof tf.Variable)) tensors.add(v);
+    if (isTensor(v)) {
+      if (!isVariable(v)) tensors.add(v);
       return;
     }
     if (ArrayBuffer.isView(v) || v instanceof Module) return;
@@ -121,8 +121,8 @@ export function gatherState<S>(state: S, indices: readonly number[]): S {
   const maxIndex = Math.max(...indices);
   const made: { dispose(): void }[] = [];
   const go = (v: unknown, path: string): unknown => {
-    if (v instanceof tf.Tensor) {
-      if (v instanceof tf.Variable) return v;
+    if (isTensor(v)) {
+      if (isVariable(v)) return v;
       if (v.rank === 0 || v.shape[0] <= maxIndex) {
         throw new DLArgumentError('gatherState', `state${path}`, `a tensor with a row axis 0 of size > ${maxIndex} (one row per sequence), or pass reorderState`, v);
       }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { asIs, checkInt, checkNumber, DLArgumentError, describe as describeValue, encodeSafetensors, loadCheckpoint, type Module } from '@dl/core';
+import { asIs, checkInt, checkNumber, DLArgumentError, describe as describeValue, loadCheckpoint, saveCheckpoint, type Module, ensureGradients, isTensor, isVariable } from '@dl/core';
 import { GradientAccumulator } from './accumulate.js';
 import { clipGradNorm } from './clip.js';
 import { findNonFinite, NonFiniteGradientError, type NonFiniteMode } from './guard.js';
@@ -133,6 +133,7 @@ export class Optimizer<O extends object = object> {
    * @param options the algorithm's defaults for every group, plus {@link OptimizerConfig}.
    */
   constructor(name: string, factory: (options: O) => GradientTransformation, params: tf.Variable[] | ParamGroup<O>[], options: O & OptimizerConfig = {} as O & OptimizerConfig) {
+    ensureGradients(); // tfjs-core's gradients, registered on first use (see @dl/core's ensureGradients)
     this.name = name;
     this.factory = factory;
     if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new DLArgumentError(name, 'options', 'an object', options);
@@ -230,14 +231,34 @@ export class Optimizer<O extends object = object> {
     return list;
   }
 
-  /** Computes the gradients of `lossFn` with respect to the trainable variables, steps, and returns the loss (or null with `returnCost: false`). */
+  /**
+   * Computes the gradients of `lossFn` with respect to the trainable variables, steps, and returns the loss
+   * (or null with `returnCost: false`). `lossFn` returns a scalar: `@dl/core`'s losses are typed
+   * `tf.Scalar` under their default reduction (`'mean'`) and `'sum'`, so `minimize(() => crossEntropy(logits, y))`
+   * needs no cast; a `reduction: 'none'` loss must be reduced first (a type error, and a clear error at run time).
+   */
   async minimize(lossFn: () => tf.Scalar, options: { returnCost?: boolean } = {}): Promise<tf.Scalar | null> {
     this.checkAlive();
     if (typeof lossFn !== 'function') throw new DLArgumentError(`${this.name}.minimize`, 'lossFn', 'a function returning a scalar tensor', lossFn);
     checkKeys(`${this.name}.minimize`, options, ['returnCost']);
     const vars = this.params.filter((v) => this.isTrainable(v));
     if (vars.length === 0) throw new DLArgumentError(`${this.name}.minimize`, 'params', 'at least one trainable, unfrozen variable', 0);
-    const { value, grads } = tf.variableGrads(lossFn, vars);
+    const where = `${this.name}.minimize`;
+    // A throw inside tf.variableGrads leaks a tensor (tfjs 4.22), so a loss that is not a scalar is only
+    // noted there (a stand-in scalar keeps tfjs going) and reported once its tensors are freed.
+    let notScalar: string | null = null;
+    const scalarLoss = (): tf.Scalar => {
+      const y: unknown = lossFn();
+      if (isTensor(y, where, 'lossFn()') && y.rank === 0) return y as tf.Scalar;
+      notScalar = describeValue(y);
+      return isTensor(y) ? tf.sum(y) : tf.scalar(0);
+    };
+    const { value, grads } = tf.variableGrads(scalarLoss, vars);
+    if (notScalar !== null) {
+      value.dispose();
+      tf.dispose(Object.values(grads));
+      throw new DLArgumentError(where, 'lossFn()', "a scalar (rank-0) tensor (a loss with reduction 'mean' or 'sum')", asIs(notScalar));
+    }
     try {
       await this.step(grads);
     } catch (e) {
@@ -373,7 +394,7 @@ export class Optimizer<O extends object = object> {
     return list.map((g, i) => {
       const p = params[i];
       if (g === null || g === undefined || !this.isTrainable(p)) return null;
-      if (!(g instanceof tf.Tensor)) throw new DLArgumentError(`${this.name}.step`, `grads[${i}]`, 'a tf.Tensor', g);
+      if (!isTensor(g, `${this.name}.step`, `grads[${i}]`)) throw new DLArgumentError(`${this.name}.step`, `grads[${i}]`, 'a tf.Tensor', g);
       if (g.isDisposed) throw new DLArgumentError(`${this.name}.step`, `gradient of '${p.name}'`, 'a live tensor', asIs('a disposed tensor'));
       if (g.shape.join(',') !== p.shape.join(',')) throw new DLArgumentError(`${this.name}.step`, `gradient of '${p.name}'`, `of shape [${p.shape.join(',')}]`, describeValue(g));
       return g;
@@ -410,12 +431,8 @@ export class Optimizer<O extends object = object> {
    */
   async saveState(path?: string): Promise<Uint8Array> {
     const { tensors, metadata } = this.stateDict();
-    const bytes = await encodeSafetensors(tensors, metadata);
-    if (path !== undefined) {
-      const fs = await import(/* @vite-ignore */ 'node:fs/promises');
-      await fs.writeFile(path, bytes);
-    }
-    return bytes;
+    // @dl/core writes the file: its Node built-ins load only at run time, so this package bundles for the browser.
+    return saveCheckpoint(tensors, path, metadata);
   }
 
   /** Loads a state written by {@link Optimizer.saveState} (bytes, or a path in Node) into this optimizer, which must have the same groups and shapes. */
@@ -510,10 +527,6 @@ export class Optimizer<O extends object = object> {
   }
 }
 
-function isVariable(x: unknown): x is tf.Variable {
-  return x instanceof tf.Variable;
-}
-
 /** Every tensor in a state tree. */
 export function stateTensors(s: TransformState): tf.Tensor[] {
   const out: tf.Tensor[] = [];
@@ -531,7 +544,7 @@ function parseCount(where: string, argument: string, text: unknown): number {
 
 /** Throws unless `t` is a live float32 tensor of `shape`. */
 function checkStateTensor(where: string, key: string, t: tf.Tensor, shape: number[]): void {
-  if (!(t instanceof tf.Tensor)) throw new DLArgumentError(where, `'${key}'`, 'a tf.Tensor', t);
+  if (!isTensor(t, where, `'${key}'`)) throw new DLArgumentError(where, `'${key}'`, 'a tf.Tensor', t);
   if (t.isDisposed) throw new DLArgumentError(where, `'${key}'`, 'a live tensor', asIs('a disposed tensor'));
   if (t.shape.join(',') !== shape.join(',')) throw new DLArgumentError(where, `'${key}'`, `of shape [${shape}]`, t);
   if (t.dtype !== 'float32') throw new DLArgumentError(where, `'${key}'`, 'of dtype float32', t);

@@ -72,6 +72,11 @@ describe('bad input is rejected with the argument named', () => {
     await expect(opt.step([g])).rejects.toThrow(new RegExp(`Adam.step: gradient of '${w.name}' must be of shape \\[2\\]`));
     await expect(opt.step({ nope: g })).rejects.toThrow(/Adam.step: grads must be keyed by names of this optimizer/);
     await expect(opt.minimize(42 as never)).rejects.toThrow(/Adam.minimize: lossFn must be a function/);
+    // A per-element loss (reduction 'none') is named as such, and nothing steps.
+    const before = await w.data();
+    await expect(opt.minimize(() => tf.square(w) as never)).rejects.toThrow(/^Adam\.minimize: lossFn\(\) must be a scalar \(rank-0\) tensor \(a loss with reduction 'mean' or 'sum'\), got .*\[2\]/);
+    expect(Array.from(await w.data())).toEqual(Array.from(before));
+    expect(opt.iterations).toBe(0);
     g.dispose();
     opt.dispose();
     expect(() => opt.freeze(w)).not.toThrow();

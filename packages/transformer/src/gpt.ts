@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkKeys, crossEntropy, DLArgumentError, Dropout, Embedding, Linear, Module, normal, Rng, type Reduction } from '@dl/core';
+import { checkInt, checkKeys, crossEntropy, DLArgumentError, Dropout, Embedding, Linear, Module, normal, Rng, type Reduction, isTensor } from '@dl/core';
 import { rejectRenamedOptions } from '@dl/attention';
 import type { StepFn } from '@dl/decode';
 import type { AttentionSpec } from './attention-spec.js';
@@ -256,7 +256,7 @@ export class GPT extends Module {
   loss(idx: TokenIds, targets: TokenIds, options: { ignoreIndex?: number; labelSmoothing?: number; reduction?: Reduction } = {}): tf.Scalar {
     checkKeys('GPT.loss', options, ['ignoreIndex', 'labelSmoothing', 'reduction']);
     const ignoreIndex = options.ignoreIndex ?? -100;
-    const t = targets instanceof tf.Tensor ? { ids: targets, owned: false } : { ids: tf.tensor2d((targets as number[][]).flat(), [targets.length, targets[0]?.length ?? 0], 'int32'), owned: true };
+    const t = isTensor(targets) ? { ids: targets, owned: false } : { ids: tf.tensor2d((targets as number[][]).flat(), [targets.length, targets[0]?.length ?? 0], 'int32'), owned: true };
     try {
       return tf.tidy(() => {
         const { logits } = this.forward(idx); // [B, T, V]

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkKeys, checkNumber, checkShape, DLArgumentError } from '@dl/core';
+import { checkInt, checkKeys, checkNumber, checkShape, DLArgumentError, isTensor } from '@dl/core';
 
 /**
  * The guided-attention penalty matrix of Tachibana et al. 2018 for one pair of lengths:
@@ -86,7 +86,7 @@ const KEYS = ['g', 'srcLengths', 'tgtLengths', 'srcKeyPaddingMask', 'tgtKeyPaddi
 export function guidedAttentionLoss(weights: tf.Tensor | readonly tf.Tensor[], options: GuidedAttentionOptions = {}): tf.Scalar {
   const where = 'guidedAttentionLoss';
   checkKeys(where, options, KEYS);
-  const list = weights instanceof tf.Tensor ? [weights] : weights;
+  const list = isTensor(weights) ? [weights] : weights;
   if (!Array.isArray(list) || list.length === 0) throw new DLArgumentError(where, 'weights', 'a [B, H, Lt, Ls] tensor or a non-empty list of them (one per layer)', weights);
   list.forEach((w, i) => checkShape(where, `weights[${i}]`, w, { rank: 4, dtype: 'float32' }));
   const [B, H, Lt, Ls] = list[0].shape;
@@ -126,8 +126,8 @@ export function guidedAttentionLoss(weights: tf.Tensor | readonly tf.Tensor[], o
 /** `W` for each row, zero outside its lengths: `[B, Lt, Ls]`. `tgtLen`, `srcLen`: int32 `[B]` tensors or arrays. */
 function penalty(tgtLen: tf.Tensor | number[], srcLen: tf.Tensor | number[], Lt: number, Ls: number, g: number, reverse: boolean): tf.Tensor {
   return tf.tidy(() => {
-    const T = tf.reshape(tf.cast(tgtLen instanceof tf.Tensor ? tgtLen : tf.tensor1d(tgtLen, 'int32'), 'float32'), [-1, 1, 1]); // [B, 1, 1]
-    const N = tf.reshape(tf.cast(srcLen instanceof tf.Tensor ? srcLen : tf.tensor1d(srcLen, 'int32'), 'float32'), [-1, 1, 1]); // [B, 1, 1]
+    const T = tf.reshape(tf.cast(isTensor(tgtLen) ? tgtLen : tf.tensor1d(tgtLen, 'int32'), 'float32'), [-1, 1, 1]); // [B, 1, 1]
+    const N = tf.reshape(tf.cast(isTensor(srcLen) ? srcLen : tf.tensor1d(srcLen, 'int32'), 'float32'), [-1, 1, 1]); // [B, 1, 1]
     const t = tf.reshape(tf.range(0, Lt, 1, 'float32'), [1, Lt, 1]); // [1, Lt, 1]
     const n = tf.reshape(tf.range(0, Ls, 1, 'float32'), [1, 1, Ls]); // [1, 1, Ls]
     const pos = reverse ? tf.sub(tf.sub(N, 1), n) : n; // [B, 1, Ls] or [1, 1, Ls]: N − 1 − n backwards

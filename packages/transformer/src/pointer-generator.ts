@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { asIs, checkInt, checkKeys, checkNumber, checkShape, crossEntropy, DLArgumentError, Linear, Module, Rng, type Reduction } from '@dl/core';
+import { asIs, checkInt, checkKeys, checkNumber, checkShape, crossEntropy, DLArgumentError, Linear, Module, Rng, type Reduction, isTensor } from '@dl/core';
 import { copyDistribution, coverageLoss, type PointerGeneratorStepFn } from '@dl/decode';
 import { StackCache } from './cache.js';
 import type { EncoderDecoder, EncoderDecoderCall } from './encoder-decoder.js';
@@ -180,7 +180,7 @@ export class PointerGenerator extends Module {
       });
     } finally {
       tf.dispose([out.probs, out.pGen, out.attention, out.logits]);
-      if (target && !(tgtOut instanceof tf.Tensor)) target.dispose();
+      if (target && !isTensor(tgtOut)) target.dispose();
     }
   }
 
@@ -264,7 +264,7 @@ export class PointerGenerator extends Module {
     const given = call.extendedVocabSize;
     let Vext: number;
     if (given !== undefined) Vext = checkInt(where, 'extendedVocabSize', given, V);
-    else if (!(srcExtended instanceof tf.Tensor) && !(tgtOut instanceof tf.Tensor)) {
+    else if (!isTensor(srcExtended) && !isTensor(tgtOut)) {
       Vext = [...flatIds(srcExtended), ...(tgtOut ? flatIds(tgtOut) : [])].reduce((m, v) => Math.max(m, v + 1), V);
     } else throw new DLArgumentError(where, 'extendedVocabSize', `given (an integer ≥ ${V}) when ids are tensors`, given);
     const owned: tf.Tensor[] = [];
@@ -299,7 +299,7 @@ export class PointerGenerator extends Module {
         });
         return { out, target };
       } catch (e) {
-        if (target && !(tgtOut instanceof tf.Tensor)) target.dispose();
+        if (target && !isTensor(tgtOut)) target.dispose();
         throw e;
       } finally {
         tf.dispose([enc.memory, ...(enc.memoryKeyPaddingMask ? [enc.memoryKeyPaddingMask] : []), ...(enc.weights ?? [])]);
@@ -318,7 +318,7 @@ function flatIds(ids: TokenIds): number[] {
 
 /** Extended ids as an int32 tensor of `shape`, each in [lo, Vext) (arrays checked on the host). */
 function extendedTensor(where: string, arg: string, ids: TokenIds, Vext: number, lo: number, shape: [number, number]): { ids: tf.Tensor2D; owned: boolean } {
-  if (ids instanceof tf.Tensor) {
+  if (isTensor(ids)) {
     checkShape(where, arg, ids, { rank: 2, dims: { 0: shape[0], 1: shape[1] }, dtype: 'int32' });
     return { ids: ids as tf.Tensor2D, owned: false };
   }

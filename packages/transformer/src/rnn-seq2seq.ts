@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { maskedSoftmax } from '@dl/attention';
-import { asIs, checkInt, checkKeys, checkNumber, crossEntropy, DLArgumentError, Dropout, Embedding, getRng, GRU, Linear, LSTM, Module, type Reduction } from '@dl/core';
+import { asIs, checkInt, checkKeys, checkNumber, crossEntropy, DLArgumentError, Dropout, Embedding, getRng, GRU, Linear, LSTM, Module, type Reduction, isTensor } from '@dl/core';
 import type { StepFn } from '@dl/decode';
 import type { Decoding } from './gpt.js';
 import { tokenTensor, type TokenIds } from './tokens.js';
@@ -495,7 +495,7 @@ export class RNNEncoderDecoder extends Module {
       });
       return new RNNDecoderState({ h: parts.h, c: parts.c ?? null, context: parts.context, memory: parts.memory, keys: parts.keys, mask: parts.mask ?? null, length: 0 });
     } finally {
-      if (lengths instanceof tf.Tensor) lengths.dispose();
+      if (isTensor(lengths)) lengths.dispose();
       if (owned) ids.dispose();
     }
   }
@@ -540,7 +540,7 @@ export class RNNEncoderDecoder extends Module {
     checkKeys(where, call, ['srcLengths']);
     const tgt = tokenTensor(where, 'tgtIn', tgtIn, this.config.tgtVocabSize);
     try {
-      const srcRows = src instanceof tf.Tensor ? src.shape[0] : Array.isArray(src) ? src.length : -1;
+      const srcRows = isTensor(src) ? src.shape[0] : Array.isArray(src) ? src.length : -1;
       if (srcRows >= 0 && srcRows !== tgt.ids.shape[0]) throw new DLArgumentError(where, 'tgtIn', `${srcRows} rows (one per source)`, tgt.ids);
       const state = this.encodeChecked(where, src, call);
       try {
@@ -590,7 +590,7 @@ export class RNNEncoderDecoder extends Module {
     const { labelSmoothing, reduction, ...call } = options;
     const out = tokenTensor(where, 'tgtOut', tgtOut, this.config.tgtVocabSize);
     try {
-      const inShape = tgtIn instanceof tf.Tensor ? tgtIn.shape : Array.isArray(tgtIn) ? [tgtIn.length, tgtIn[0]?.length] : null;
+      const inShape = isTensor(tgtIn) ? tgtIn.shape : Array.isArray(tgtIn) ? [tgtIn.length, tgtIn[0]?.length] : null;
       if (inShape && inShape.join(',') !== out.ids.shape.join(',')) throw new DLArgumentError(where, 'tgtOut', `of tgtIn's shape [${inShape.join(',')}]`, out.ids);
       return tf.tidy(() => {
         const { logits } = this.forward(src, tgtIn, call); // [B, Lt, V]
@@ -663,7 +663,7 @@ export class RNNEncoderDecoder extends Module {
 
 /** 1 where position j < the source's length, else 0: `[B, Ls]` float32. */
 function sourceMask(lengths: number[] | tf.Tensor, B: number, Ls: number): tf.Tensor {
-  if (!(lengths instanceof tf.Tensor)) {
+  if (!isTensor(lengths)) {
     const m = new Float32Array(B * Ls);
     lengths.forEach((n, b) => m.fill(1, b * Ls, b * Ls + n));
     return tf.tensor2d(m, [B, Ls]);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkKeys, checkNumber, DLArgumentError, getRng, Rng, type Reduction } from '@dl/core';
+import { checkInt, checkKeys, checkNumber, DLArgumentError, getRng, Rng, type Reduction, isTensor } from '@dl/core';
 import type { EncoderDecoder, EncoderDecoderCall } from './encoder-decoder.js';
 import { tokenTensor, type TokenIds } from './tokens.js';
 
@@ -178,7 +178,7 @@ function checkTargetMasks(where: string, options: ScheduledSamplingOptions, B: n
   const l = options.tgtLengths;
   if (l !== undefined && (!Array.isArray(l) || l.length !== B || l.some((n) => !Number.isInteger(n) || n < 1 || n > Lt))) throw new DLArgumentError(where, 'tgtLengths', `${B} integers in [1, ${Lt}]`, l);
   const m = options.tgtKeyPaddingMask;
-  if (m !== undefined && (!(m instanceof tf.Tensor) || m.dtype !== 'bool' || m.shape.join(',') !== `${B},${Lt}`)) throw new DLArgumentError(where, 'tgtKeyPaddingMask', `a bool tensor [${B}, ${Lt}] (true = padding)`, m);
+  if (m !== undefined && (!isTensor(m, where, 'tgtKeyPaddingMask') || m.dtype !== 'bool' || m.shape.join(',') !== `${B},${Lt}`)) throw new DLArgumentError(where, 'tgtKeyPaddingMask', `a bool tensor [${B}, ${Lt}] (true = padding)`, m);
 }
 
 function checkOptions(where: string, model: EncoderDecoder, options: ScheduledSamplingOptions): { p: number; mode: 'argmax' | 'sample'; temperature: number; rng: Rng } {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { asIs, checkShape, DLArgumentError } from '@dl/core';
+import { asIs, checkShape, DLArgumentError, isTensor } from '@dl/core';
 
 /** Token ids: an int32 tensor `[B, L]`, or the same as nested arrays. */
 export type TokenIds = tf.Tensor | readonly (readonly number[])[];
@@ -13,7 +13,7 @@ const SYNC_READ = new Set(['cpu', 'wasm', 'tensorflow']);
  * synchronously (cpu, wasm, tfjs-node); GPU backends skip the read.
  */
 export function tokenTensor(where: string, arg: string, ids: TokenIds, vocab: number): { ids: tf.Tensor2D; owned: boolean } {
-  if (ids instanceof tf.Tensor) {
+  if (isTensor(ids)) {
     checkShape(where, arg, ids, { rank: 2, dtype: 'int32' });
     if (SYNC_READ.has(tf.getBackend())) checkRange(where, arg, ids.dataSync(), vocab);
     return { ids: ids as tf.Tensor2D, owned: false };

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkKeys, checkNumber, checkShape, DLArgumentError } from '../errors.js';
 import { matMul } from '../matmul.js';
 import { Module } from '../module.js';
+import { isTensor } from '../tensor-check.js';
 import { getRng, type Rng } from '../random.js';
 import { checkBool, checkLSTMState, checkNonlinearity, checkRng, GATES, recurrentInit, recurrentStep, type LSTMState, type RecurrentMode } from './rnn-cell.js';
 
@@ -288,7 +289,7 @@ function unstack(x: tf.Tensor): tf.Tensor[] {
 /** Checks `lengths`; returns them as numbers when given on the host, null for a tensor. */
 function checkLengths(where: string, lengths: unknown, batched: boolean, L: number, B: number): number[] | null {
   if (!batched) throw new DLArgumentError(where, 'options.lengths', 'absent for unbatched (rank-2) input', lengths);
-  if (lengths instanceof tf.Tensor) {
+  if (isTensor(lengths, where, 'options.lengths')) {
     checkShape(where, 'options.lengths', lengths, { rank: 1, dims: { 0: B }, dtype: 'int32' });
     return null;
   }
@@ -301,7 +302,7 @@ function checkLengths(where: string, lengths: unknown, batched: boolean, L: numb
 
 /** 1 where step t is within sequence b's length, else 0: `[L, 1, B]`. */
 function stepMask(lengths: number[] | tf.Tensor, L: number, B: number): tf.Tensor {
-  if (!(lengths instanceof tf.Tensor)) {
+  if (!isTensor(lengths)) {
     const m = new Float32Array(L * B);
     for (let t = 0; t < L; t++) for (let b = 0; b < B; b++) m[t * B + b] = t < lengths[b] ? 1 : 0;
     return tf.tensor3d(m, [L, 1, B]);

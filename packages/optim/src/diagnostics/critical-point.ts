@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DLArgumentError, checkNumber } from '@dl/core';
+import { DLArgumentError, checkNumber, ensureGradients, isTensor } from '@dl/core';
 import { hessian } from './hessian.js';
 import { symmetricEigen } from './eigen.js';
 import { checkKeys } from '../types.js';
@@ -50,10 +50,11 @@ export interface CriticalPointReport {
  */
 export async function criticalPoint(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, options: CriticalPointOptions = {}): Promise<CriticalPointReport> {
   if (typeof f !== 'function') throw new DLArgumentError('criticalPoint', 'f', 'a function returning a scalar tensor', f);
-  if (!(x instanceof tf.Tensor) || x.rank !== 1) throw new DLArgumentError('criticalPoint', 'x', 'a rank-1 tensor (flatten the parameters)', x);
+  if (!isTensor(x, 'criticalPoint', 'x') || x.rank !== 1) throw new DLArgumentError('criticalPoint', 'x', 'a rank-1 tensor (flatten the parameters)', x);
   checkKeys('criticalPoint', options, ['gradTol', 'eigTol', 'maxSize']);
   const gradTol = checkNumber('criticalPoint', 'gradTol', options.gradTol ?? 1e-4, 0);
   const eigTol = checkNumber('criticalPoint', 'eigTol', options.eigTol ?? 1e-6, 0);
+  ensureGradients();
   const { value, grad } = tf.tidy(() => {
     const vg = tf.valueAndGrad(f)(x);
     return { value: vg.value, grad: tf.sqrt(tf.sum(tf.square(vg.grad))) };

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DLArgumentError, checkInt } from '@dl/core';
+import { DLArgumentError, checkInt, ensureGradients, isTensor } from '@dl/core';
 
 /**
  * Hessian-vector products H·v of a scalar function at `xs`, by differentiating twice (Pearlmutter 1994):
@@ -20,9 +20,10 @@ export function hvp(f: (...xs: tf.Tensor[]) => tf.Scalar, xs: tf.Tensor[], vs: t
   if (!Array.isArray(xs) || xs.length === 0) throw new DLArgumentError('hvp', 'xs', 'a non-empty array of tensors', xs);
   if (!Array.isArray(vs) || vs.length !== xs.length) throw new DLArgumentError('hvp', 'vs', `an array of ${xs.length} tensors (like xs)`, vs);
   xs.forEach((x, i) => {
-    if (!(x instanceof tf.Tensor)) throw new DLArgumentError('hvp', `xs[${i}]`, 'a tf.Tensor', x);
-    if (!(vs[i] instanceof tf.Tensor) || vs[i].shape.join(',') !== x.shape.join(',')) throw new DLArgumentError('hvp', `vs[${i}]`, `a tensor of shape [${x.shape}]`, vs[i]);
+    if (!isTensor(x, 'hvp', `xs[${i}]`)) throw new DLArgumentError('hvp', `xs[${i}]`, 'a tf.Tensor', x);
+    if (!isTensor(vs[i], 'hvp', `vs[${i}]`) || vs[i].shape.join(',') !== x.shape.join(',')) throw new DLArgumentError('hvp', `vs[${i}]`, `a tensor of shape [${x.shape}]`, vs[i]);
   });
+  ensureGradients();
   return tf.tidy(() => {
     const inner = (...ys: tf.Tensor[]): tf.Scalar => {
       const gs = tf.grads(f)(ys); // [shape of xs[i]] each
@@ -45,7 +46,7 @@ export function hvp(f: (...xs: tf.Tensor[]) => tf.Scalar, xs: tf.Tensor[], vs: t
  * ```
  */
 export async function hessian(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, maxSize = 1024): Promise<Float64Array> {
-  if (!(x instanceof tf.Tensor) || x.rank !== 1) throw new DLArgumentError('hessian', 'x', 'a rank-1 tensor (flatten the parameters)', x);
+  if (!isTensor(x, 'hessian', 'x') || x.rank !== 1) throw new DLArgumentError('hessian', 'x', 'a rank-1 tensor (flatten the parameters)', x);
   checkInt('hessian', 'maxSize', maxSize);
   const n = x.size;
   if (n > maxSize) throw new DLArgumentError('hessian', 'x', `of length ≤ maxSize (${maxSize}); use hvp for larger problems`, x);
