@@ -157,7 +157,7 @@ describe('encodeTorchStateDict', () => {
         const fc = new Linear(4, 2);
         const file = path.join(dir, 'fc.pt');
         const bytes = await saveTorchCheckpoint(fc, file);
-        for (const source of [file, new Blob([bytes]), bytes.buffer, new DataView(bytes.buffer)]) {
+        for (const source of [file, new Blob([new Uint8Array(bytes)]), bytes.buffer, new DataView(bytes.buffer)]) {
           const t = await loadTorchCheckpoint(source as string);
           expect(await snapshot(t)).toEqual(await snapshot(fc.stateDict()));
           dispose(t);

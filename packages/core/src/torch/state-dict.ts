@@ -69,6 +69,7 @@ const PICKLE_EXPECTED = 'a pickled state_dict (dicts of tensors)';
  * const fc = new Linear(4, 2);
  * fc.loadStateDict(tensors);
  * for (const t of tensors.values()) t.dispose();
+ * decodeTorchStateDict(new Uint8Array(64)); // throws "decodeTorchStateDict: data must be a torch.save zip archive …"
  * ```
  */
 export function decodeTorchStateDict(data: ArrayBuffer | ArrayBufferView, options: DecodeTorchOptions = {}): StateDict {
