@@ -217,6 +217,10 @@ describe('malformed torch.save files', () => {
       ['a truncated pickle', withPickle(ascii('\x80\x02}X\x05\x00\x00\x00ab')), /got a pickle that ends inside opcode 0x58 'X' at byte 3 of plain\/data\.pkl \(truncated\?\)/],
       ['a list at the top', withPickle(ascii('\x80\x02].')), /got a list at the top, not a dict of tensors/],
       ['bytes after STOP', withPickle(ascii('\x80\x02}.x')), /1 bytes after STOP/],
+      ['a dict inside itself', withPickle(ascii('\x80\x02}q\x00X\x01\x00\x00\x00ah\x00s.')), /a dict that contains itself at "a"/],
+      ['dicts 40 deep', withPickle(ascii(`\x80\x02${'}X\x01\x00\x00\x00k'.repeat(40)}}${'s'.repeat(40)}.`)), /dicts nested more than 32 deep at "k\.k\.k/],
+      ['a size beyond 2^53', withPickle(ascii('\x80\x02}X\x01\x00\x00\x00wctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x01tQK\x00\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtRs.')), /size\[0\] must be an int, got an int 18446744073709551616/],
+      ['hooks on a tensor', withPickle(ascii('\x80\x02}X\x01\x00\x00\x00wctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x01tQK\x00K\x01\x85K\x01\x85\x89}K\x00K\x00stRs.')), /backward_hooks must be an empty OrderedDict/],
     ];
     await assertNoLeaks(async () => {
       for (const [what, bytes, message] of cases) {

@@ -41,14 +41,16 @@ export class PyTuple {
 export class PyGlobal {
   constructor(readonly name: string) {}
 }
-export class Tensor {
+/** What `_rebuild_tensor_v2` (or `_rebuild_parameter`) returned: a description, no data yet. */
+export class PyTensor {
   constructor(readonly ref: TensorRef) {}
 }
-class Storage {
+/** What a persistent id named: a storage, read later from its record. */
+class PyStorage {
   constructor(readonly ref: StorageRef) {}
 }
 
-export type PyValue = null | boolean | number | bigint | string | PyValue[] | PyTuple | PyDict | PyGlobal | Tensor | Storage;
+export type PyValue = null | boolean | number | bigint | string | PyValue[] | PyTuple | PyDict | PyGlobal | PyTensor | PyStorage;
 
 const ORDERED_DICT = 'collections.OrderedDict';
 const REBUILD_TENSOR = 'torch._utils._rebuild_tensor_v2';
@@ -65,7 +67,7 @@ export function typeName(v: PyValue): string {
   if (v instanceof PyTuple) return 'a tuple';
   if (v instanceof PyDict) return 'a dict';
   if (v instanceof PyGlobal) return `the global ${v.name}`;
-  if (v instanceof Tensor) return 'a tensor';
+  if (v instanceof PyTensor) return 'a tensor';
   return 'a storage';
 }
 
@@ -145,18 +147,18 @@ export function unpickle(bytes: Uint8Array, what: string, fail: Fail): PyValue {
     if (fn.name === REBUILD_TENSOR) {
       // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
       if (a.length !== 6 && a.length !== 7) bad(`_rebuild_tensor_v2 takes 6 or 7 arguments, got ${a.length}`);
-      if (!(a[0] instanceof Storage)) return bad(`_rebuild_tensor_v2's storage is ${typeName(a[0])}`);
+      if (!(a[0] instanceof PyStorage)) return bad(`_rebuild_tensor_v2's storage is ${typeName(a[0])}`);
       const size = ints(a[2], 'size');
       const stride = ints(a[3], 'stride');
       if (stride.length !== size.length) bad(`size (${size.length} dims) and stride (${stride.length}) differ in length`);
       if (typeof a[4] !== 'boolean') bad(`requires_grad must be a bool, got ${typeName(a[4])}`);
       emptyHooks(a[5]);
       if (a.length === 7 && !(a[6] instanceof PyDict && a[6].items.size === 0) && a[6] !== null) bad('tensor metadata (a tensor subclass\'s state) is not read');
-      return new Tensor({ storage: a[0].ref, offset: int(a[1], 'storage_offset'), size, stride });
+      return new PyTensor({ storage: a[0].ref, offset: int(a[1], 'storage_offset'), size, stride });
     }
     if (fn.name === REBUILD_PARAMETER) {
       // (data, requires_grad, backward_hooks): an nn.Parameter is its tensor here.
-      if (a.length !== 3 || !(a[0] instanceof Tensor)) return bad('_rebuild_parameter takes (tensor, requires_grad, backward_hooks)');
+      if (a.length !== 3 || !(a[0] instanceof PyTensor)) return bad('_rebuild_parameter takes (tensor, requires_grad, backward_hooks)');
       emptyHooks(a[2]);
       return a[0];
     }
@@ -255,7 +257,7 @@ export function unpickle(bytes: Uint8Array, what: string, fail: Fail): PyValue {
         if (seen && (seen.type !== type || seen.numel !== numel)) bad(`storage '${key}' named as ${seen.type}[${seen.numel}] and as ${type}[${numel}]`);
         const ref = seen ?? { type: type as TorchStorageType, key, numel };
         storages.set(key, ref);
-        stack.push(new Storage(ref));
+        stack.push(new PyStorage(ref));
         break;
       }
       case 0x71: memo.set(bytes[need(1)], top()); break; // BINPUT

@@ -3,7 +3,7 @@ import { asIs, checkKeys, DLArgumentError } from '../errors.js';
 import { importAtRuntime } from '../runtime-import.js';
 import type { Module, StateDict } from '../module.js';
 import { readZip, writeZip, type Fail } from './zip.js';
-import { PyDict, Tensor, STORAGE_BYTES, pickleStateDict, typeName, unpickle, type PickledTensor, type PyValue, type TensorRef, type TorchStorageType } from './pickle.js';
+import { PyDict, PyTensor, STORAGE_BYTES, pickleStateDict, typeName, unpickle, type PickledTensor, type PyValue, type TensorRef, type TorchStorageType } from './pickle.js';
 
 /** Options of {@link decodeTorchStateDict} and {@link loadTorchCheckpoint}. */
 export interface DecodeTorchOptions {
@@ -138,7 +138,7 @@ function flatten(dict: PyDict, prefix: string, depth: number, open: Set<PyDict>,
   open.add(dict);
   for (const [k, v] of dict.items) {
     const name = prefix ? `${prefix}.${k}` : String(k);
-    if (v instanceof Tensor) {
+    if (v instanceof PyTensor) {
       if (out.some(([n]) => n === name)) fail(`two entries named ${JSON.stringify(name)} once nested dicts are joined with dots`);
       out.push([name, v.ref]);
     } else if (v instanceof PyDict) {
@@ -166,7 +166,13 @@ function gather(name: string, ref: TensorRef, raw: Uint8Array, fail: Fail): Conv
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const type = storage.type;
   const float = type === 'Double' || type === 'Float' || type === 'Half' || type === 'BFloat16';
-  const values = float ? new Float32Array(numel) : type === 'Bool' ? new Uint8Array(numel) : new Int32Array(numel);
+  let values: Float32Array | Uint8Array | Int32Array;
+  try {
+    values = float ? new Float32Array(numel) : type === 'Bool' ? new Uint8Array(numel) : new Int32Array(numel);
+  } catch (e) {
+    // A stride-0 view of a tiny storage can claim 2³¹ − 1 elements: the host may not have the memory.
+    return fail(`tensor ${quoted} of ${numel} elements cannot be allocated (${(e as Error).message})`);
+  }
   const read = reader(type, view, (x) => fail(`tensor ${quoted} has the ${type} value ${x}, outside int32 (tfjs has no int64)`));
   // Walk the elements in row-major order with an odometer over the dimensions.
   const contiguous = size.every((d, i) => d === 1 || stride[i] === size.slice(i + 1).reduce((a, b) => a * b, 1));
