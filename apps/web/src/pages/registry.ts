@@ -15,7 +15,6 @@ export const PAGES: PageEntry[] = [
   { id: 'optimizers', title: 'Optimizers', load: () => import('./optimizers/page') },
   { id: 'cnn', title: 'CNN', load: () => import('./cnn/page') },
   { id: 'attention', title: 'Attention', load: () => import('./attention/page') },
-  // Pages 4 and 5 are being built separately; their slots keep the menu and the routes stable.
-  { id: 'transformer', title: 'Transformer', load: () => import('./placeholder').then((m) => ({ mount: m.placeholder('A tiny character-level GPT trained in the page.') })) },
-  { id: 'decoding', title: 'Decoding', load: () => import('./placeholder').then((m) => ({ mount: m.placeholder('Greedy, beam and sampling decoders on a grapheme-to-phoneme model.') })) },
+  { id: 'transformer', title: 'Transformer', load: () => import('./transformer/page') },
+  { id: 'decoding', title: 'Decoding', load: () => import('./decoding/page') },
 ];
