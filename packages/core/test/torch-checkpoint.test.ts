@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { BatchNorm1d, DLArgumentError, decodeTorchStateDict, Embedding, encodeSafetensors, encodeTorchStateDict, LayerNorm, Linear, loadTorchCheckpoint, Module, saveTorchCheckpoint } from '../src/index.js';
 import { assertNoLeaks } from '../src/testing.js';
 import { pickleStateDict, type PickledTensor, type TorchStorageType } from '../src/torch/pickle.js';
-import { readZip, writeZip } from '../src/torch/zip.js';
+import { crc32, readZip, writeZip } from '../src/torch/zip.js';
 import { fixtureBytes } from './helpers.js';
 
 interface Expected { shape: number[]; dtype: 'float32' | 'int32' | 'bool'; data: (number | string)[] }
@@ -240,6 +240,25 @@ describe('malformed torch.save files', () => {
     expect(rejection(() => decodeTorchStateDict(one({ stride: [4, 1], storageNumel: 6 }, 6)))).toMatch(/reaches element 6/);
     const mixed = pickleStateDict([{ name: 'a', type: 'Float', key: '0', shape: [2] }, { name: 'b', type: 'Int', key: '0', shape: [2] }]);
     expect(rejection(() => decodeTorchStateDict(writeZip([['a/data.pkl', mixed], ['a/data/0', new Uint8Array(8)]], fail)))).toMatch(/storage '0' named as Float\[2\] and as Int\[2\]/);
+  });
+});
+
+describe('zip CRC-32', () => {
+  it('gives the standard check value and agrees with a bytewise reference at every length 0–100', () => {
+    expect(crc32(new TextEncoder().encode('123456789')).toString(16)).toBe('cbf43926');
+    const bytewise = (b: Uint8Array) => {
+      let c = 0xffffffff;
+      for (const x of b) {
+        c ^= x;
+        for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      }
+      return (c ^ 0xffffffff) >>> 0;
+    };
+    const r = rng(3);
+    for (let n = 0; n <= 100; n++) {
+      const b = Uint8Array.from({ length: n }, () => r.int(256));
+      expect(crc32(b), `length ${n}`).toBe(bytewise(b));
+    }
   });
 });
 

@@ -273,7 +273,7 @@ export async function encodeTorchStateDict(tensors: StateDict | Record<string, t
   const records: [string, Uint8Array][] = [];
   for (const [i, [name, t]] of (entries as [string, tf.Tensor][]).entries()) {
     const values = await t.data();
-    const bytes = t.dtype === 'bool' ? Uint8Array.from(values as Uint8Array, (x) => (x ? 1 : 0)) : littleEndian(t.dtype === 'float32' ? Float32Array.from(values as Float32Array) : Int32Array.from(values as Int32Array));
+    const bytes = t.dtype === 'bool' ? Uint8Array.from(values as Uint8Array, (x) => (x ? 1 : 0)) : littleEndian(values as Float32Array | Int32Array);
     pickled.push({ name, type: types.get(t.dtype)!, key: String(i), shape: t.shape });
     records.push([`${archive}/data/${i}`, bytes]);
   }
@@ -303,11 +303,13 @@ function describeInput(x: unknown): unknown {
   return asIs(name && name !== 'Object' ? `a ${name}` : `an object with keys [${Object.keys(x as object).join(', ')}]`);
 }
 
+/** The values' bytes, little-endian: a view (no copy) on little-endian hosts, since they are only read. */
 function littleEndian(a: Float32Array | Int32Array): Uint8Array {
   const out = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   if (!bigEndianHost) return out;
-  for (let i = 0; i < out.length; i += 4) out.subarray(i, i + 4).reverse();
-  return out;
+  const copy = new Uint8Array(out); // the backend may hand out its own array: never reorder that in place
+  for (let i = 0; i < copy.length; i += 4) copy.subarray(i, i + 4).reverse();
+  return copy;
 }
 
 /**

@@ -14,20 +14,30 @@ const LOCATOR64 = 0x07064b50;
 export const ALIGNMENT = 64;
 const METHODS = new Map([[8, 'deflate'], [9, 'deflate64'], [12, 'bzip2'], [14, 'lzma'], [93, 'zstd'], [95, 'xz']]);
 
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
+// Slicing-by-8 CRC-32 tables (Kounavis & Berry 2008): table k advances a byte through k more zero bytes, so
+// eight bytes are folded per step. Several times faster than one byte at a time on 100 MB checkpoints.
+const CRC_TABLES = (() => {
+  const t = new Uint32Array(8 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
+    t[n] = c >>> 0;
   }
-  return table;
+  for (let n = 0; n < 256; n++) for (let k = 1; k < 8; k++) t[k * 256 + n] = (t[(k - 1) * 256 + n] >>> 8) ^ t[t[(k - 1) * 256 + n] & 0xff];
+  return t;
 })();
 
 /** The CRC-32 (ISO 3309, as zip uses) of `bytes`. */
 export function crc32(bytes: Uint8Array): number {
+  const t = CRC_TABLES;
   let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  let i = 0;
+  for (const end = bytes.length - 8; i <= end; i += 8) {
+    const a = c ^ (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
+    c = t[1792 + (a & 0xff)] ^ t[1536 + ((a >>> 8) & 0xff)] ^ t[1280 + ((a >>> 16) & 0xff)] ^ t[1024 + (a >>> 24)] ^
+      t[768 + bytes[i + 4]] ^ t[512 + bytes[i + 5]] ^ t[256 + bytes[i + 6]] ^ t[bytes[i + 7]];
+  }
+  for (; i < bytes.length; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 
