@@ -212,6 +212,7 @@ describe('malformed torch.save files', () => {
       ['TorchScript', rezip(plain, (n, d) => d, [['plain/constants.pkl', ascii('')]]), /a TorchScript archive \(torch\.jit\.save\)/],
       ['a corrupted record', (() => { const b = plain.slice(); b[b.indexOf(0x80, 64) + 40] ^= 1; return b; })(), /fails its CRC-32 check \(corrupted\?\)/],
       ['an unknown global', withPickle(ascii('\x80\x02cos\nsystem\nX\x02\x00\x00\x00lsR.')), /global 'os\.system' at byte 2 of plain\/data\.pkl; only collections\.OrderedDict, torch\._utils\._rebuild_tensor_v2/],
+      ['a whole pickled model', withPickle(ascii('\x80\x02c__main__\nNet\nq\x00)\x81}b.')), /global '__main__\.Net' .* \(save a state_dict: torch\.save\(model\.state_dict\(\), path\), not the model itself\)/],
       ['STACK_GLOBAL of builtins.eval', withPickle(ascii('\x80\x04\x8c\x08builtins\x8c\x04eval\x93.')), /global 'builtins\.eval'/],
       ['an unknown opcode', withPickle(ascii('\x80\x02}S\'x\'\n.')), /opcode that a state_dict never needs \(or not a pickle\) \(opcode 0x53 'S' at byte 3 of plain\/data\.pkl\)/],
       ['a truncated pickle', withPickle(ascii('\x80\x02}X\x05\x00\x00\x00ab')), /got a pickle that ends inside opcode 0x58 'X' at byte 3 of plain\/data\.pkl \(truncated\?\)/],

@@ -303,7 +303,7 @@ export function unpickle(bytes: Uint8Array, what: string, fail: Fail): PyValue {
 
   function global(name: string): PyGlobal {
     if (!ALLOWED.includes(name)) {
-      return fail(`global '${name}' at byte ${opAt} of ${what}; only ${ORDERED_DICT}, ${REBUILD_TENSOR}, ${REBUILD_PARAMETER} and torch.<Type>Storage are accepted, and nothing is ever imported or run`);
+      return fail(`global '${name}' at byte ${opAt} of ${what}; only ${ORDERED_DICT}, ${REBUILD_TENSOR}, ${REBUILD_PARAMETER} and torch.<Type>Storage are accepted, and nothing is ever imported or run (save a state_dict: torch.save(model.state_dict(), path), not the model itself)`);
     }
     return new PyGlobal(name);
   }
