@@ -32,7 +32,7 @@ describe('training on the active backend', () => {
       const x = tf.tidy(() => tf.image.resizeBilinear(tf.mean(tf.tensor4d(shapes.images, [N, 32, 32, 3]), -1, true) as tf.Tensor4D, [28, 28]));
       const y = tf.tensor1d([0, 1], 'int32');
       const opt = tf.train.adam(3e-3);
-      const losses = await train(net, () => crossEntropy(net.forward(x), y) as tf.Scalar, 4, opt);
+      const losses = await train(net, () => crossEntropy(net.forward(x), y), 4, opt);
       expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
       opt.dispose();
       tf.dispose([x, y]);
@@ -48,7 +48,7 @@ describe('training on the active backend', () => {
       const net = new ResNet({ block: 'basic', layers: [1, 1], widths: [4, 8], stem: 'cifar', numClasses: 3 });
       const x = tf.tensor4d(shapes.images, [N, 32, 32, 3]);
       const y = tf.tensor1d([2, 1], 'int32');
-      const losses = await train(net, () => crossEntropy(net.forward(x), y) as tf.Scalar, 4, opt);
+      const losses = await train(net, () => crossEntropy(net.forward(x), y), 4, opt);
       expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
       opt.dispose();
       tf.dispose([x, y]);
@@ -63,7 +63,7 @@ describe('training on the active backend', () => {
       const x = tf.tensor4d(shapes.images, [N, 32, 32, 3]);
       const y = tf.tensor1d([2, 1], 'int32');
       const opt = tf.train.adam(1e-2);
-      const losses = await train(net, () => crossEntropy(net.forward(x), y) as tf.Scalar, 4, opt);
+      const losses = await train(net, () => crossEntropy(net.forward(x), y), 4, opt);
       expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
       opt.dispose();
       tf.dispose([x, y]);
@@ -78,7 +78,7 @@ describe('training on the active backend', () => {
       const x = tf.tensor4d(shapes.images, [N, 32, 32, 3]);
       const y = tf.tensor3d(shapes.masks, [N, 32, 32], 'int32');
       const opt = tf.train.adam(1e-2);
-      const losses = await train(fcn, () => crossEntropy(fcn.forward(x), y) as tf.Scalar, 4, opt);
+      const losses = await train(fcn, () => crossEntropy(fcn.forward(x), y), 4, opt);
       expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
       opt.dispose();
       tf.dispose([x, y]);

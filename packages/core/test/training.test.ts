@@ -27,7 +27,7 @@ describe('training', () => {
       const losses: number[] = [];
       let count = -1;
       for (let step = 0; step < 30; step++) {
-        const loss = opt.minimize(() => crossEntropy(model.forward(x), y) as tf.Scalar, true, model.parameters(true))!;
+        const loss = opt.minimize(() => crossEntropy(model.forward(x), y), true, model.parameters(true))!;
         losses.push((await loss.data())[0]);
         loss.dispose();
         if (step === 2) count = tf.memory().numTensors;
@@ -54,7 +54,7 @@ describe('training', () => {
       const firstLoss = tf.tidy(() => crossEntropy(head.forward(emb.forward(ids)), target));
       const first = (await firstLoss.data())[0];
       firstLoss.dispose();
-      for (let i = 0; i < 40; i++) tf.dispose(opt.minimize(() => crossEntropy(head.forward(emb.forward(ids)), target) as tf.Scalar, true)!);
+      for (let i = 0; i < 40; i++) tf.dispose(opt.minimize(() => crossEntropy(head.forward(emb.forward(ids)), target), true)!);
       const last = tf.tidy(() => crossEntropy(head.forward(emb.forward(ids)), target));
       expect((await last.data())[0]).toBeLessThan(first * 0.5);
       // The padding row never moves: it stays zero.
@@ -86,7 +86,7 @@ describe('training', () => {
       const { x, y } = blobs(12, 5);
       const opt = tf.train.sgd(0.1);
       const start = tf.memory().numTensors;
-      for (let i = 0; i < 200; i++) tf.dispose(opt.minimize(() => crossEntropy(fc.forward(x), y, { labelSmoothing: 0.1 }) as tf.Scalar, true)!);
+      for (let i = 0; i < 200; i++) tf.dispose(opt.minimize(() => crossEntropy(fc.forward(x), y, { labelSmoothing: 0.1 }), true)!);
       expect(tf.memory().numTensors).toBe(start);
       tf.dispose([x, y]);
       opt.dispose();
