@@ -3,7 +3,8 @@
 decodeTorchStateDict (test/torch-checkpoint.test.ts). Tests read the files and never need Python.
 
 Run with Debian's torch:  /usr/bin/python3 packages/core/scripts/torch_pt_fixtures.py
-Seeded, so reruns give the same bytes, except legacy.pt (the old format keys storages by object id).
+Seeded, so reruns give the same bytes, except legacy.pt (the old format keys storages by object id) and
+torchscript.pt (TorchScript's debug records differ per run); only their rejection is tested.
 torch 1.13 names each archive's top folder after the file (plain.pt → plain/data.pkl).
 
   plain.pt      float32 tensors: a matrix, a scalar, an empty [0, 4], a vector
@@ -18,6 +19,8 @@ torch 1.13 names each archive's top folder after the file (plain.pt → plain/da
   int64-range.pt an int64 value 2**31, which int32 cannot hold
   legacy.pt     _use_new_zipfile_serialization=False (the pre-1.6 format, rejected with a clear message)
   deflated.pt   plain.pt re-zipped with deflate (rejected: torch.save stores its records)
+  torchscript.pt torch.jit.save of a scripted nn.Linear (rejected: a TorchScript archive, not a state_dict)
+  whole-model.pt torch.save(model) instead of its state_dict (rejected: the pickle names the module's class)
   expected.json every readable file's tensors as {shape, dtype, data} in @dl's dtypes (float32 values
                 exact, as the float32 they become)
 """
@@ -157,6 +160,10 @@ def main():
             entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             dst.writestr(entry, src.read(info.filename), compress_type=zipfile.ZIP_DEFLATED)
     print(f'deflated.pt: {os.path.getsize(deflated)} bytes')
+
+    torch.jit.save(torch.jit.script(nn.Linear(2, 2)), os.path.join(OUT, 'torchscript.pt'))
+    print(f'torchscript.pt: {os.path.getsize(os.path.join(OUT, "torchscript.pt"))} bytes')
+    save('whole-model.pt', nn.Linear(2, 2))
 
     with open(os.path.join(OUT, 'expected.json'), 'w') as f:
         json.dump({'torch': torch.__version__, 'files': expected}, f, separators=(',', ':'), allow_nan=False)

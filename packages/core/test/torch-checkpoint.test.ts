@@ -117,10 +117,12 @@ describe('torch.save files written by PyTorch', () => {
     });
   });
 
-  it('legacy, compressed and out-of-range files are rejected saying why', () => {
+  it('legacy, compressed, out-of-range, TorchScript and whole-model files are rejected saying why', () => {
     expect(rejection(() => decodeTorchStateDict(fixtureBytes('torch/legacy.pt')))).toMatch(/legacy torch\.save file \(PyTorch < 1\.6, or _use_new_zipfile_serialization=False\)/);
     expect(rejection(() => decodeTorchStateDict(fixtureBytes('torch/deflated.pt')))).toMatch(/compressed with method 8 \(deflate\); torch\.save stores entries uncompressed/);
     expect(rejection(() => decodeTorchStateDict(fixtureBytes('torch/int64-range.pt')))).toMatch(/tensor "big" has the Long value 2147483648, outside int32/);
+    expect(rejection(() => decodeTorchStateDict(fixtureBytes('torch/torchscript.pt')))).toMatch(/got a TorchScript archive \(torch\.jit\.save\); save the model's state_dict with torch\.save instead/);
+    expect(rejection(() => decodeTorchStateDict(fixtureBytes('torch/whole-model.pt')))).toMatch(/global 'torch\.nn\.modules\.linear\.Linear' at byte 2 of whole-model\/data\.pkl.*not the model itself/);
   });
 });
 
@@ -210,6 +212,7 @@ describe('malformed torch.save files', () => {
       ['a short storage', rezip(plain, (n, d) => (n.endsWith('data/0') ? d.subarray(4) : d)), /record plain\/data\/0 has 20 bytes but its FloatStorage of 6 elements needs 24/],
       ['big-endian', rezip(plain, (n, d) => d, [['plain/byteorder', ascii('big')]]), /byteorder "big"; only little-endian files are read/],
       ['TorchScript', rezip(plain, (n, d) => d, [['plain/constants.pkl', ascii('')]]), /a TorchScript archive \(torch\.jit\.save\)/],
+      ['TorchScript code', rezip(plain, (n, d) => d, [['plain/code/__torch__.py', ascii('')]]), /a TorchScript archive \(torch\.jit\.save\)/],
       ['a corrupted record', (() => { const b = plain.slice(); b[b.indexOf(0x80, 64) + 40] ^= 1; return b; })(), /fails its CRC-32 check \(corrupted\?\)/],
       ['an unknown global', withPickle(ascii('\x80\x02cos\nsystem\nX\x02\x00\x00\x00lsR.')), /global 'os\.system' at byte 2 of plain\/data\.pkl; only collections\.OrderedDict, torch\._utils\._rebuild_tensor_v2/],
       ['a whole pickled model', withPickle(ascii('\x80\x02c__main__\nNet\nq\x00)\x81}b.')), /global '__main__\.Net' .* \(save a state_dict: torch\.save\(model\.state_dict\(\), path\), not the model itself\)/],

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { asIs, checkKeys, DLArgumentError } from '../errors.js';
 import { importAtRuntime } from '../runtime-import.js';
 import type { Module, StateDict } from '../module.js';
-import { readZip, writeZip, type Fail } from './zip.js';
+import { compressedEntry, readZip, writeZip, type Fail } from './zip.js';
 import { PyDict, PyTensor, STORAGE_BYTES, pickleStateDict, typeName, unpickle, type PickledTensor, type PyValue, type TensorRef, type TorchStorageType } from './pickle.js';
 
 /** Options of {@link decodeTorchStateDict} and {@link loadTorchCheckpoint}. */
@@ -85,35 +85,41 @@ export function decodeTorchStateDict(data: ArrayBuffer | ArrayBufferView, option
     throw new DLArgumentError(where, 'data', PICKLE_EXPECTED, asIs(problem));
   };
 
-  const records = readZip(bytes, archiveFail);
-  const pkls = [...records.keys()].filter((n) => /^[^/]+\/data\.pkl$/.test(n));
+  const compressed = new Map<string, number>();
+  const records = readZip(bytes, archiveFail, compressed);
+  const names = [...records.keys(), ...compressed.keys()];
+  /** A record's bytes (undefined if absent); a compressed one is refused here, once it is known to be needed. */
+  const record = (name: string): Uint8Array | undefined => {
+    if (compressed.has(name)) archiveFail(compressedEntry(name, compressed.get(name)!));
+    return records.get(name);
+  };
+  const pkls = names.filter((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (pkls.length !== 1) {
-    const names = [...records.keys()];
     const listed = `${names.slice(0, 5).map((n) => JSON.stringify(n)).join(', ')}${names.length > 5 ? ', …' : ''}`;
     archiveFail(pkls.length ? `${pkls.length} data.pkl records (${pkls.join(', ')})` : `a zip archive without <name>/data.pkl (records: ${listed || 'none'})`);
   }
   const prefix = pkls[0].slice(0, -'data.pkl'.length);
-  if (records.has(`${prefix}constants.pkl`) || records.has(`${prefix}code/`)) archiveFail('a TorchScript archive (torch.jit.save); save the model\'s state_dict with torch.save instead');
-  const order = records.get(`${prefix}byteorder`);
+  if (names.some((n) => n === `${prefix}constants.pkl` || n.startsWith(`${prefix}code/`))) archiveFail('a TorchScript archive (torch.jit.save); save the model\'s state_dict with torch.save instead');
+  const order = record(`${prefix}byteorder`);
   if (order !== undefined) {
     const text = new TextDecoder().decode(order).trim();
     if (text !== 'little') archiveFail(`byteorder ${JSON.stringify(text)}; only little-endian files are read (load and re-save on a little-endian machine)`);
   }
-  const version = records.get(`${prefix}version`);
+  const version = record(`${prefix}version`);
   if (version !== undefined && !/^\d+\s*$/.test(new TextDecoder().decode(version))) archiveFail(`a version record ${JSON.stringify(new TextDecoder().decode(version.subarray(0, 16)))}, not a number`);
 
-  const root = unpickle(records.get(pkls[0])!, pkls[0], pickleFail);
+  const root = unpickle(record(pkls[0])!, pkls[0], pickleFail);
   if (!(root instanceof PyDict)) pickleFail(`${typeName(root)} at the top, not a dict of tensors`);
-  const tensors: [string, TensorRef][] = [];
+  const tensors = new Map<string, TensorRef>();
   flatten(root as PyDict, '', 0, new Set(), tensors, nonTensors, pickleFail);
 
   // Convert every tensor on the host first: a bad last tensor must not leave the first ones allocated.
   const storageBytes = new Map<string, Uint8Array>();
-  const converted = tensors.map(([name, ref]) => {
+  const converted = [...tensors].map(([name, ref]) => {
     const { type, key, numel } = ref.storage;
     let raw = storageBytes.get(key);
     if (raw === undefined) {
-      raw = records.get(`${prefix}data/${key}`);
+      raw = record(`${prefix}data/${key}`);
       if (raw === undefined) archiveFail(`no record ${prefix}data/${key} for the storage of tensor ${JSON.stringify(name)}`);
       const want = numel * STORAGE_BYTES.get(type)!;
       if (raw!.length !== want) archiveFail(`record ${prefix}data/${key} has ${raw!.length} bytes but its ${type}Storage of ${numel} elements needs ${want}`);
@@ -132,15 +138,15 @@ export function decodeTorchStateDict(data: ArrayBuffer | ArrayBufferView, option
 }
 
 /** Collects the tensors of `dict` (nested dicts joined with dots) into `out`. */
-function flatten(dict: PyDict, prefix: string, depth: number, open: Set<PyDict>, out: [string, TensorRef][], nonTensors: 'error' | 'skip', fail: Fail): void {
+function flatten(dict: PyDict, prefix: string, depth: number, open: Set<PyDict>, out: Map<string, TensorRef>, nonTensors: 'error' | 'skip', fail: Fail): void {
   if (depth > MAX_DEPTH) fail(`dicts nested more than ${MAX_DEPTH} deep at ${JSON.stringify(prefix)}`);
   if (open.has(dict)) fail(`a dict that contains itself at ${JSON.stringify(prefix)}`);
   open.add(dict);
   for (const [k, v] of dict.items) {
     const name = prefix ? `${prefix}.${k}` : String(k);
     if (v instanceof PyTensor) {
-      if (out.some(([n]) => n === name)) fail(`two entries named ${JSON.stringify(name)} once nested dicts are joined with dots`);
-      out.push([name, v.ref]);
+      if (out.has(name)) fail(`two entries named ${JSON.stringify(name)} once nested dicts are joined with dots`);
+      out.set(name, v.ref);
     } else if (v instanceof PyDict) {
       flatten(v, name, depth + 1, open, out, nonTensors, fail);
     } else if (nonTensors === 'error') {

@@ -44,10 +44,12 @@ export function crc32(bytes: Uint8Array): number {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * The entries of a zip archive, name → data (views into `bytes`, no copy). Only stored entries are
- * accepted; every entry's sizes, local header and CRC-32 are checked, and names must be unique.
+ * The entries of a zip archive, name → data (views into `bytes`, no copy). Every entry's sizes, local
+ * header and CRC-32 are checked, and names must be unique. Compressed entries are an error, unless
+ * `compressed` is given: then their names and methods go there (unread), so that the caller can say
+ * what the archive is before refusing the entries it needs.
  */
-export function readZip(bytes: Uint8Array, fail: Fail): Map<string, Uint8Array> {
+export function readZip(bytes: Uint8Array, fail: Fail, compressed?: Map<string, number>): Map<string, Uint8Array> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const u16 = (at: number) => view.getUint16(at, true);
   const u32 = (at: number) => view.getUint32(at, true);
@@ -121,11 +123,14 @@ export function readZip(bytes: Uint8Array, fail: Fail): Map<string, Uint8Array> 
       if (!found) fail(`entry ${quoted} has 32-bit fields marked zip64 but no zip64 extra field`);
     }
     if (flags & 1) fail(`entry ${quoted} is encrypted`);
+    if (entries.has(name) || compressed?.has(name)) fail(`entry ${quoted} twice`);
     if (method !== 0) {
-      fail(`entry ${quoted} compressed with method ${method}${METHODS.has(method) ? ` (${METHODS.get(method)})` : ''}; torch.save stores entries uncompressed (re-save with torch.save, or re-zip with \`zip -0\`)`);
+      if (!compressed) fail(compressedEntry(name, method));
+      compressed.set(name, method);
+      at = next;
+      continue;
     }
     if (packed !== size) fail(`stored entry ${quoted} has compressed size ${packed} ≠ size ${size}`);
-    if (entries.has(name)) fail(`entry ${quoted} twice`);
     if (offset + 30 > bytes.length || u32(offset) !== LOCAL) fail(`no local header for entry ${quoted} at byte ${offset} (truncated?)`);
     const localName = bytes.subarray(offset + 30, offset + 30 + u16(offset + 26));
     if (localName.length !== nameBytes.length || localName.some((b, k) => b !== nameBytes[k])) fail(`entry ${quoted}'s local header names another file`);
@@ -137,6 +142,12 @@ export function readZip(bytes: Uint8Array, fail: Fail): Map<string, Uint8Array> 
     at = next;
   }
   return entries;
+}
+
+/** Why a compressed entry cannot be read. */
+export function compressedEntry(name: string, method: number): string {
+  const how = METHODS.has(method) ? ` (${METHODS.get(method)})` : '';
+  return `entry ${JSON.stringify(name)} compressed with method ${method}${how}; torch.save stores entries uncompressed (re-save with torch.save, or re-zip with \`zip -0\`)`;
 }
 
 /** The offset of the end-of-central-directory record, or a failure that says what the bytes look like. */
