@@ -6,9 +6,12 @@
 // imports as the package does (its dependencies and devDependencies, and itself by name).
 // A statement whose line comment starts with `throws` must throw, and with `throws "text …"` its
 // message must contain the text before the `…`.
-// Exits 1 with the failing examples. Usage: node scripts/run-examples.mjs [package …]
+// The ```ts blocks of the guides (docs/guides/*.md) run the same way, from `docs/.examples/`, which links
+// every @dl package (and tfjs-layers, which the interop guide uses); a block whose info string says
+// `no-run` (```ts no-run) is shown, not run (e.g. one that needs a file from PyTorch).
+// Exits 1 with the failing examples. Usage: node scripts/run-examples.mjs [package … | guides]
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,6 +39,17 @@ function examplesOf(file) {
   return found;
 }
 
+/** The runnable ```ts blocks of a markdown guide, with their line numbers. */
+function guideBlocksOf(file) {
+  const src = readFileSync(file, 'utf8');
+  const found = [];
+  for (const b of src.matchAll(/^```(ts|typescript|js)([^\n]*)\n([\s\S]*?)^```/gm)) {
+    if (/\bno-run\b/.test(b[2])) continue;
+    found.push({ file: path.relative(root, file), line: src.slice(0, b.index).split('\n').length + 1, code: b[3] });
+  }
+  return found;
+}
+
 /** `stmt; // throws "message …"` → a check that the statement throws (sync or async) that message. */
 const expectThrows = (code) => code.split('\n').map((l) => {
   const m = /^(\s*)(.*?);?\s*\/\/\s*throws\b(.*)$/.exec(l);
@@ -59,7 +73,10 @@ async function __expectThrow(f, what, text) {
 
 const wanted = process.argv.slice(2);
 const packages = readdirSync(path.join(root, 'packages')).filter((p) => !wanted.length || wanted.includes(p));
-const dirOf = (pkg) => path.join(root, 'packages', pkg, '.examples');
+const guidesDir = path.join(root, 'docs', 'guides');
+const withGuides = (!wanted.length || wanted.includes('guides')) && existsSync(guidesDir);
+const GUIDES = 'guides';
+const dirOf = (pkg) => (pkg === GUIDES ? path.join(root, 'docs', '.examples') : path.join(root, 'packages', pkg, '.examples'));
 for (const pkg of packages) {
   rmSync(dirOf(pkg), { recursive: true, force: true });
   mkdirSync(dirOf(pkg));
@@ -68,6 +85,19 @@ const jobs = [];
 for (const pkg of packages) {
   for (const file of tsSources(path.join(root, 'packages', pkg, 'src'))) {
     for (const ex of examplesOf(file)) jobs.push({ pkg, ...ex });
+  }
+}
+if (withGuides) {
+  // A guide imports any @dl package, as an app depending on all of them would: link each one (they resolve
+  // tfjs-core from their own node_modules, the same pnpm copy as the root's, so there is one tfjs).
+  const modules = path.join(dirOf(GUIDES), 'node_modules');
+  rmSync(dirOf(GUIDES), { recursive: true, force: true });
+  mkdirSync(path.join(modules, '@dl'), { recursive: true });
+  mkdirSync(path.join(modules, '@tensorflow'), { recursive: true });
+  for (const pkg of readdirSync(path.join(root, 'packages'))) symlinkSync(path.join(root, 'packages', pkg), path.join(modules, '@dl', pkg), 'dir');
+  symlinkSync(path.join(root, 'packages/core/node_modules/@tensorflow/tfjs-layers'), path.join(modules, '@tensorflow', 'tfjs-layers'), 'dir');
+  for (const file of readdirSync(guidesDir).filter((f) => f.endsWith('.md')).sort()) {
+    for (const ex of guideBlocksOf(path.join(guidesDir, file))) jobs.push({ pkg: GUIDES, ...ex });
   }
 }
 
@@ -100,11 +130,11 @@ async function worker() {
 }
 const t0 = Date.now();
 await Promise.all(Array.from({ length: Number(process.env.EXAMPLE_JOBS ?? Math.min(4, os.availableParallelism?.() ?? 2)) }, worker));
-for (const pkg of packages) rmSync(dirOf(pkg), { recursive: true, force: true });
+for (const pkg of withGuides ? [...packages, GUIDES] : packages) rmSync(dirOf(pkg), { recursive: true, force: true });
 const seconds = ((Date.now() - t0) / 1000).toFixed(0);
 if (failures.length) {
   console.log(`run-examples: ${failures.length} of ${jobs.length} examples failed (${seconds} s):`);
   for (const f of failures) console.log(`  ${f.where}: ${f.error}`);
   process.exit(1);
 }
-console.log(`run-examples: all ${jobs.length} examples of ${packages.join(', ')} ran on the cpu backend (${seconds} s)`);
+console.log(`run-examples: all ${jobs.length} examples of ${[...packages, ...(withGuides ? ['the guides'] : [])].join(', ')} ran on the cpu backend (${seconds} s)`);
