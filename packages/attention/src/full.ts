@@ -25,9 +25,12 @@ export interface FullAttentionOptions extends AttentionOptions {
  * A = \operatorname{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}} + M\right) \text{ row by row}, \qquad O = A\,V
  * $$
  *
- * where $1/\sqrt{d_k}$ is the default `scale` and $M$ is $-\infty$ where a mask forbids a key (0 elsewhere,
+ * where $\frac{1}{\sqrt{d_k}}$ is the default `scale` and $M$ is $-\infty$ where a mask forbids a key (0 elsewhere,
  * plus any `scoreBias`). The picture: an N×N attention matrix, each row normalised, then a weighted sum of
- * the value vectors.
+ * the value vectors. Causal weights of random queries and keys (rows are queries, columns keys, dark = 0,
+ * drawn with {@link heatmapPng}):
+ *
+ * ![Causal attention weights](../../../docs/figures/attention-causal.png)
  *
  * Cost: time O(Lq·Lk·d), memory O(Lq·Lk) (the score matrix). Without masks this is exactly
  * `matMul → softmax → matMul` (the scale is applied to q, an O(N·d) op).
