@@ -2,8 +2,9 @@
 // site needs no script for it, only KaTeX's stylesheet and fonts, which are copied into assets/katex/).
 //
 // Delimiters: `$$ … $$` for a displayed formula (may span lines) and `$ … $` inline (pandoc's rule: no space
-// after the opening `$` or before the closing one, and no digit right after the closing one, so "costs $5 and
-// $6" stays text). Code spans and fenced code blocks are left alone.
+// after the opening `$` or before the closing one, and no digit right after the closing one; stricter than
+// pandoc, no digit right after the opening one and no backtick inside, so "costs $5 and $6" and
+// "`$x`" stay text). Code spans and fenced code blocks are left alone.
 //
 // Why placeholders: the formulas are cut out of the markdown before markdown-it sees it (otherwise `_` and `*`
 // in TeX become emphasis and `\\` an escape) and their HTML is put back into markdown-it's output. A formula
@@ -18,7 +19,7 @@ const katex = require('katex');
 const katexDist = path.join(path.dirname(require.resolve('katex/package.json')), 'dist');
 
 /** Code spans and fences (kept as they are), display math, inline math: one pass, left to right. */
-const TOKENS = /(```[\s\S]*?```|~~~[\s\S]*?~~~|`[^`\n]*`)|\$\$([\s\S]+?)\$\$|(?<![\\$\w])\$(?![\s$])((?:\\\$|[^$\n])+?)(?<![\s\\])\$(?![\d$])/g;
+const TOKENS = /(```[\s\S]*?```|~~~[\s\S]*?~~~|`[^`\n]*`)|\$\$([\s\S]+?)\$\$|(?<![\\$\w])\$(?![\s$\d])((?:\\\$|[^$\n`])+?)(?<![\s\\])\$(?![\d$])/g;
 
 /** `markdown` with each formula replaced by a placeholder, and the rendered formulas. */
 export function cutMath(markdown, where = '') {
