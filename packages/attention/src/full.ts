@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber, checkShape, DLArgumentError, getRng, type Rng } from '@dl/core';
-import { checkQKV, denseAllowed, emptyAttention, maskedSoftmax } from './masks.js';
+import { checkNumber, checkShape, DLArgumentError, getRng, matMul, type Rng } from '@dl/core';
+import { checkQKV, denseAllowed, emptyAttention, maskedSoftmax, type QKVDims } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 import { checkOptionKeys, FULL_EXTRA_KEYS, FULL_KEYS } from './option-keys.js';
 
@@ -33,7 +33,9 @@ export interface FullAttentionOptions extends AttentionOptions {
  * ![Causal attention weights](../../../docs/figures/attention-causal.png)
  *
  * Cost: time O(Lq·Lk·d), memory O(Lq·Lk) (the score matrix). Without masks this is exactly
- * `matMul → softmax → matMul` (the scale is applied to q, an O(N·d) op).
+ * `matMul → softmax → matMul` (the scale is applied to q, an O(N·d) op). On wasm, large heads run one
+ * (batch, head) pair at a time through plain 2-D products, which tfjs's wasm kernels run many times
+ * faster than batched ones; the result is the same.
  *
  * @example
  * ```ts
@@ -59,6 +61,7 @@ export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tens
     }
   }
   return tf.tidy(() => {
+    if (headByHead(dims, options, p)) return attendHeadByHead(q, k, v, dims, scale, options);
     const weights = tf.tidy(() => {
       const qs = scale === 1 ? q : tf.mul(q, scale); // [B, H, Lq, dk]
       let scores = tf.matMul(qs, k, false, true); // [B, H, Lq, Lk]
@@ -89,4 +92,72 @@ export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tens
 export function fullAttention(defaults: FullAttentionOptions = {}): AttentionFn {
   checkOptionKeys('fullAttention', defaults, FULL_KEYS);
   return (q, k, v, options = {}) => scaledDotProductAttention(q, k, v, { ...defaults, ...options });
+}
+
+/**
+ * Per-head work Lq·Lk·(dk + dv) from which wasm runs full attention head by head: below it the extra
+ * ops per head cost more than the faster products save (measured on wasm, tfjs 4.22: nanoGPT's 64×64
+ * heads of size 32 are faster batched; 1×8 heads of 256×256×64 are ~3× faster head by head).
+ */
+const HEAD_BY_HEAD_MIN_WORK = 64 * 64 * 128;
+
+/** Whether {@link attendHeadByHead} runs this call: wasm, no dropout drawn, heads large enough. */
+function headByHead(dims: QKVDims, options: FullAttentionOptions, dropout: number): boolean {
+  if (tf.getBackend() !== 'wasm' || (options.training && dropout > 0)) return false;
+  if (options.scoreBias && options.scoreBias.rank > 4) return false;
+  return dims.lq * dims.lk * (dims.dk + dims.dv) >= HEAD_BY_HEAD_MIN_WORK;
+}
+
+/**
+ * (b, h) → the slice for batch b, head h of a tensor broadcastable to `[B, H, Lq, Lk]` (a mask or score
+ * bias): `[Lq|1, Lk|1]`, or the tensor itself when it has no batch or head axis. Slices are made once,
+ * with `tf.unstack` (whose gradient is one stack, not one pad per head).
+ */
+function perHead(t: tf.Tensor | null | undefined): (b: number, h: number) => tf.Tensor | null {
+  if (t == null) return () => null;
+  if (t.rank <= 2) return () => t;
+  const [b0, h0, r, c] = [...Array(4 - t.rank).fill(1), ...t.shape] as number[];
+  const slices = tf.unstack(tf.reshape(t, [b0 * h0, r, c])); // b0·h0 × [r, c]
+  return (b, h) => slices[(b0 === 1 ? 0 : b) * h0 + (h0 === 1 ? 0 : h)];
+}
+
+/**
+ * Full attention one (batch, head) pair at a time, every product a 2-D one through @dl/core's `matMul`:
+ * tfjs 4.22's wasm BatchMatMul is fast only for plain 2-D products (the batched, transposed q·kᵀ runs
+ * ~10× slower), and `matMul` keeps the backward pass on plain products too. Without a gradient tape each
+ * head's Lq×Lk scores are freed before the next head's are made, so peak memory is one head's scores.
+ * Called inside {@link scaledDotProductAttention}'s tidy, with no dropout to draw.
+ */
+function attendHeadByHead(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, dims: QKVDims, scale: number, options: FullAttentionOptions): AttentionResult {
+  const { batch: B, heads: H, lq, lk, dk, dv } = dims;
+  const [qh, kt, vh] = tf.tidy(() => [
+    tf.unstack(tf.reshape(scale === 1 ? q : tf.mul(q, scale), [B * H, lq, dk])), // B·H × [Lq, dk]
+    tf.unstack(tf.reshape(tf.transpose(k, [0, 1, 3, 2]), [B * H, dk, lk])), // B·H × [dk, Lk]
+    tf.unstack(tf.reshape(v, [B * H, lk, dv])), // B·H × [Lk, dv]
+  ]);
+  const allowed = perHead(denseAllowed(dims, options)); // (b, h) → [Lq|1, Lk] or null
+  const bias = perHead(options.scoreBias); // (b, h) → [Lq|1, Lk|1] or null
+  const outputs: tf.Tensor[] = [];
+  const weights: tf.Tensor[] = [];
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const i = b * H + h;
+      const [out, w] = tf.tidy(() => {
+        const s = matMul(qh[i], kt[i]); // [Lq, Lk]
+        const sb = bias(b, h);
+        const wi = maskedSoftmax(sb ? tf.add(s, sb) : s, allowed(b, h)); // [Lq, Lk]
+        return [matMul(wi, vh[i]), wi]; // [Lq, dv], [Lq, Lk]
+      });
+      outputs.push(out);
+      if (options.returnWeights) weights.push(w);
+      else w.dispose(); // a gradient tape keeps its own copies of what the backward pass needs
+      tf.dispose([qh[i], kt[i], vh[i]]);
+    }
+  }
+  const output = tf.reshape(tf.stack(outputs), [B, H, lq, dv]); // [B, H, Lq, dv]
+  tf.dispose(outputs);
+  if (!options.returnWeights) return { output };
+  const stacked = tf.reshape(tf.stack(weights), [B, H, lq, lk]); // [B, H, Lq, Lk]
+  tf.dispose(weights);
+  return { output, weights: stacked };
 }
