@@ -230,8 +230,9 @@ export function cachedAttention(q: tf.Tensor, kNew: tf.Tensor, vNew: tf.Tensor, 
 }
 
 /**
- * The recurrent state of causal linear attention (φ(k)vᵀ summed once and reused, Katharopoulos et al. 2020): S = Σⱼ
- * φ(kⱼ)vⱼᵀ `[B, H, m, dv]` and z = Σⱼ φ(kⱼ) `[B, H, 1, m]`. Each step costs O(m·dv) per position, whatever
+ * The recurrent state of causal linear attention ($\phi(k)v^\top$ summed once and reused, Katharopoulos et al. 2020):
+ * $S = \sum_j \phi(k_j)\, v_j^\top$ `[B, H, m, dv]` and $z = \sum_j \phi(k_j)$ `[B, H, 1, m]`, so that the output of query $i$ is
+ * $b_i = \phi(q_i)^\top S / \phi(q_i)^\top z$. Each step costs O(m·dv) per position, whatever
  * the length so far: linear attention as an RNN. Owns its tensors; call {@link LinearAttentionState.dispose}.
  *
  * @example

@@ -77,7 +77,12 @@ const SYNC_READ_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
 
 /**
  * The pointer-generator's final distribution (See et al. 2017, eq. 9):
- * `P(w) = p_gen · P_vocab(w) + (1 − p_gen) · Σ_{i : source_i = w} a_i`, over the extended vocabulary
+ *
+ * $$
+ * P(w) = p_{\mathrm{gen}}\, P_{\mathrm{vocab}}(w) + (1 - p_{\mathrm{gen}}) \sum_{i:\, w_i = w} a_i
+ * $$
+ *
+ * over the extended vocabulary
  * (`P_vocab` is 0 for OOV words, so they can only be copied). Differentiable in all three inputs.
  *
  * The attention is scattered onto the ids with one scatter-add (and gathered back for its gradient), so
@@ -304,8 +309,13 @@ export function accumulateCoverage(coverage: tf.Tensor, attention: tf.Tensor): t
 }
 
 /**
- * The coverage loss (See et al. 2017, eq. 12): Σ_i min(a_i^t, c_i^t) per decoder step, with
- * c^t = Σ_{t' < t} a^{t'}, averaged over the (unmasked) steps. Add λ times it (λ = 1 in the paper) to the
+ * The coverage loss (See et al. 2017, eq. 12), averaged over the (unmasked) decoder steps $t$:
+ *
+ * $$
+ * \mathrm{covloss}_t = \sum_i \min(a_i^t, c_i^t), \qquad c^t = \sum_{t' < t} a^{t'}
+ * $$
+ *
+ * Add λ times it (λ = 1 in the paper) to the
  * NLL when training, to penalise attending to the same source words repeatedly. Differentiable.
  *
  * @param attention `[batch, T, S]` attention distributions of every decoder step.

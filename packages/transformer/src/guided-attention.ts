@@ -3,8 +3,12 @@ import { checkInt, checkKeys, checkNumber, checkShape, DLArgumentError, isTensor
 
 /**
  * The guided-attention penalty matrix of Tachibana et al. 2018 for one pair of lengths:
- * `W[t, n] = 1 − exp(−(n/N − t/T)² / (2g²))` for target (decoder) position t < T and source (encoder)
- * position n < N, counted from 0. It is 0 on the diagonal n/N = t/T and approaches 1 far from it, so
+ *
+ * $$
+ * W_{tn} = 1 - \exp\!\left(-\frac{(n/N - t/T)^2}{2g^2}\right)
+ * $$
+ *
+ * for target (decoder) position $t < T$ and source (encoder) position $n < N$, counted from 0. It is 0 on the diagonal n/N = t/T and approaches 1 far from it, so
  * `Σ A·W` is small when the attention `A` moves through the source monotonically at a steady pace.
  *
  * @param tgtLength T, the target length (rows).
@@ -58,8 +62,13 @@ const KEYS = ['g', 'srcLengths', 'tgtLengths', 'srcKeyPaddingMask', 'tgtKeyPaddi
  * The guided-attention loss (Tachibana et al. 2018, "Efficiently Trainable Text-to-Speech System Based
  * on Deep Convolutional Networks with Guided Attention"), for tasks whose alignment is nearly monotonic
  * (transliteration, grapheme-to-phoneme, reversal read backwards, speech): it penalises cross-attention
- * weight far from the diagonal, `L = mean over (layer, head, row, t < T_b, n < N_b) of A[t, n] · W[t, n]`
- * with `W[t, n] = 1 − exp(−(n/N_b − t/T_b)² / (2g²))` (see {@link guidedAttentionMatrix}) built from each
+ * weight far from the diagonal,
+ *
+ * $$
+ * L = \operatorname*{mean}_{\ell,\, h,\, b,\, t < T_b,\, n < N_b} A^{(\ell h)}_{b,tn}\, W_{tn}, \qquad W_{tn} = 1 - \exp\!\left(-\frac{(n/N_b - t/T_b)^2}{2g^2}\right)
+ * $$
+ *
+ * (see {@link guidedAttentionMatrix}) built from each
  * row's real lengths, so padding neither counts nor dilutes the mean (the masked mean ESPnet's
  * `GuidedAttentionLoss` takes). With `reverse: true` n counts from the end of the real source
  * (N_b − 1 − n), for outputs that read the source backwards, such as reversal. Add λ times it to the training loss; the paper uses λ = 1 and notes that
