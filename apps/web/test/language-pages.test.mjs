@@ -46,7 +46,16 @@ for (const backend of BACKENDS) {
     await page.goto(`${base}#/transformer?backend=${backend}&steps=30&layers=2&heads=2&width=32&context=16&batch=16&length=15`);
     await page.waitForFunction(() => document.querySelector('textarea.corpus')?.value.length > 1000, null, { timeout: 60_000 });
     await page.click('.run-controls .start');
+    // Stop after a few steps: training halts; resume: it continues to the end.
+    await page.waitForFunction(() => Number(document.getElementById('page')?.dataset.step) >= 3, null, { timeout: 300_000 });
+    await page.click('.run-controls .pause');
+    await page.waitForFunction(() => document.querySelector('.run-controls')?.dataset.state === 'paused');
+    const stoppedAt = await page.evaluate(() => document.getElementById('page').dataset.step);
+    await page.waitForTimeout(1500);
+    assert.equal(await page.evaluate(() => document.getElementById('page').dataset.step), stoppedAt, 'training went on while stopped');
+    await page.click('.run-controls .resume');
     await page.waitForFunction(() => document.querySelector('.run-controls')?.dataset.state === 'done', null, { timeout: 480_000 });
+    assert.equal(await page.evaluate(() => document.getElementById('page').dataset.step), '30');
     const status = await page.getAttribute('.backend-status', 'data-backend');
     assert.equal(status, backend);
     const { first, last } = await page.evaluate(() => ({ ...document.getElementById('gpt-loss').dataset }));

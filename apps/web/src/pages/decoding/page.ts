@@ -42,7 +42,8 @@ export const mount: Mount = (root, params) => {
   const treeNote = h('p', { class: 'muted' });
   const attentionEl = h('div', { class: 'chart', id: 'g2p-attention' });
   let attentionChart: Chart | null = null;
-  const lossEl = h('div', { class: 'chart small', id: 'g2p-loss' });
+  // Shown once fine-tuning starts (an empty chart would only raise questions).
+  const lossEl = h('div', { class: 'chart small', id: 'g2p-loss', style: 'display:none' });
   const loss = lossChart(lossEl, { title: 'fine-tuning loss (label-smoothed cross-entropy)' });
 
   const controls = runControls({ start: 'fine-tune' }, { start: () => load(Math.max(1, Math.round(Number(steps.input.value)))), pause: () => client.pause(), resume: () => client.resume() });
@@ -90,6 +91,8 @@ export const mount: Mount = (root, params) => {
     modelInfo.textContent = 'loading the model…';
     decodeBtn.disabled = true;
     if (n > 0) {
+      lossEl.style.display = '';
+      loss.chart.resize();
       loss.reset();
       delete lossEl.dataset.first;
       delete lossEl.dataset.last;

@@ -175,6 +175,7 @@ export const mount: Mount = (root, params) => {
     };
     if (text.length === 0) return controls.error(source.value === 'names' ? 'the names are still loading' : 'paste some text to train on first');
     if (config.nEmbd % config.nHead !== 0) return controls.error(`width (${config.nEmbd}) must be a multiple of heads (${config.nHead})`);
+    if (!prompt.value) prompt.value = text[0] === '\n' ? NEWLINE_MARK : text[0]; // sampling needs a first character
     loss.reset();
     delete lossEl.dataset.first;
     delete lossEl.dataset.last;
