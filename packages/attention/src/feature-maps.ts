@@ -4,8 +4,8 @@ import { sh } from './shape.js';
 import { checkOptionKeys, FAVOR_KEYS } from './option-keys.js';
 
 /**
- * A feature map φ for linear attention: exp(q·k) ≈ φ(q)·φ(k) (Katharopoulos et al. 2020). φ must be non-negative so the
- * normaliser Σⱼ φ(q)·φ(kⱼ) stays positive.
+ * A feature map $\phi$ for linear attention: $\exp(q\cdot k) \approx \phi(q)\cdot\phi(k)$ (Katharopoulos et al. 2020). $\phi$ must be non-negative so the
+ * normaliser $\sum_j \phi(q)\cdot\phi(k_j)$ stays positive.
  *
  * @example
  * ```ts

@@ -20,7 +20,7 @@ export interface LSHAttentionOptions {
 }
 
 /**
- * Angular LSH bucket of each vector (Reformer): h(x) = argmax([x·R ; −x·R]) for a random rotation
+ * Angular LSH bucket of each vector (Reformer, Kitaev et al. 2020): $h(x) = \arg\max\,[\,xR\,;\,-xR\,]$ for a random rotation
  * `R` `[d, nBuckets/2]`. Similar vectors (small angle) land in the same bucket with high probability.
  * Returns int32 `[B, H, L]`. Pure tensor ops (matMul, argMax).
  *

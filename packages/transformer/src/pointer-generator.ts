@@ -52,10 +52,10 @@ const EPS = 1e-12;
  * In words, for target position t:
  * - the copy distribution a_t is the **last decoder layer's cross-attention, averaged over its heads**
  *   (`[Ls]`, zero on source padding);
- * - the context vector is h*_t = Σ_i a_t,i · h_i over the encoder outputs h_i;
- * - p_gen = σ(w_hᵀ h*_t + w_sᵀ s_t + w_xᵀ x_t + b_ptr) (eq. 8), with s_t the decoder's final hidden
- *   state and x_t the decoder input's token embedding;
- * - P(w) = p_gen · P_vocab(w) + (1 − p_gen) · Σ_{i : w_i = w} a_t,i over the **extended vocabulary**
+ * - the context vector is $h^*_t = \sum_i a_{t,i}\, h_i$ over the encoder outputs $h_i$;
+ * - $p_{\mathrm{gen}} = \sigma(w_h^\top h^*_t + w_s^\top s_t + w_x^\top x_t + b_{\mathrm{ptr}})$ (eq. 8), with $s_t$ the decoder's final hidden
+ *   state and $x_t$ the decoder input's token embedding;
+ * - $P(w) = p_{\mathrm{gen}}\, P_{\mathrm{vocab}}(w) + (1 - p_{\mathrm{gen}}) \sum_{i:\, w_i = w} a_{t,i}$ over the **extended vocabulary**
  *   (eq. 9: `@dl/decode`'s `copyDistribution`), where each source's out-of-vocabulary words get ids V,
  *   V + 1, … (`@dl/decode`'s `extendSource`).
  *

@@ -316,8 +316,8 @@ interface Carry {
  * - **Decoder**, one target token per step t: its input is the embedding of y_{t−1} concatenated with
  *   the previous context vector ctx_{t−1} (input feeding, Luong et al.; ctx₀ = 0); a unidirectional
  *   LSTM (or GRU), `numDecoderLayers` deep, updates (h, c); the top state s_t scores every annotation
- *   with Bahdanau's additive score e_tj = wᵀ tanh(W·s_t + U·h_j + b), softmaxed over the real source
- *   positions into α_t; ctx_t = Σ_j α_tj h_j; the attentional vector h̃_t = tanh(W_c·[s_t; ctx_t] + b_c)
+ *   with Bahdanau's additive score $e_{tj} = w^\top \tanh(W s_t + U h_j + b)$, softmaxed over the real source
+ *   positions into $\alpha_t$; $\mathrm{ctx}_t = \sum_j \alpha_{tj} h_j$; the attentional vector $\tilde h_t = \tanh(W_c [s_t; \mathrm{ctx}_t] + b_c)$
  *   goes through the output layer to the logits.
  *
  * Parameter names are PyTorch's for the same modules: `src_tok_emb.weight`, `tgt_tok_emb.weight`,
