@@ -184,7 +184,11 @@ export class Trainer<B> {
 
   /**
    * Trains until `totalSteps` optimizer updates have been applied in total (a resumed trainer continues
-   * from its step), or until early stopping.
+   * from its step), or until early stopping. If an update fails (the batch, the loss or the optimizer
+   * throws), the error propagates with the trainer as it was before that update: the step, the data
+   * position, the global random generator and the optimizer (no half-accumulated micro-batches) are
+   * unchanged, and the model's parameters too (the optimizer applies an update all or nothing); updates
+   * completed earlier in the call stay applied.
    */
   async fit(totalSteps: number): Promise<TrainResult> {
     if (this.disposed) throw new DLArgumentError('Trainer.fit', 'trainer', 'not disposed', 'disposed');
@@ -201,19 +205,31 @@ export class Trainer<B> {
       let sum = 0;
       let micro = 0;
       let report;
-      do {
-        const batch = this.opts.batch(this.position);
-        const { value, grads } = tf.variableGrads(() => this.opts.loss(batch), params);
-        this.position++;
-        try {
-          report = await this.optimizer.step(grads);
-          sum += (await value.data())[0];
-          micro++;
-        } finally {
-          value.dispose();
-          tf.dispose(Object.values(grads));
-        }
-      } while (!report.applied && !report.skipped);
+      // An update is all or nothing: if a micro-batch fails (its batch, its loss or the optimizer throws),
+      // the data position, the random generator and the optimizer's pending micro-batches go back to
+      // where the update started, so a retry repeats what an uninterrupted run does.
+      const startPosition = this.position;
+      const startRng = getRng().getState();
+      try {
+        do {
+          const batch = this.opts.batch(this.position);
+          const { value, grads } = tf.variableGrads(() => this.opts.loss(batch), params);
+          try {
+            report = await this.optimizer.step(grads);
+            sum += (await value.data())[0];
+            micro++;
+            this.position++;
+          } finally {
+            value.dispose();
+            tf.dispose(Object.values(grads));
+          }
+        } while (!report.applied && !report.skipped);
+      } catch (e) {
+        this.position = startPosition;
+        getRng().setState(startRng);
+        this.discardPending();
+        throw e;
+      }
       const loss = sum / micro;
       losses.push(loss);
       const elapsedMs = Date.now() - started;
@@ -249,6 +265,14 @@ export class Trainer<B> {
       }
     }
     return { step: this.step, losses, evals, stopped, ...(this.best !== undefined && { bestMetric: this.best }) };
+  }
+
+  /** Drops micro-batches the optimizer accumulated for an update that failed (its parameters are untouched). */
+  private discardPending(): void {
+    const { tensors, metadata } = this.optimizer.stateDict();
+    if ((metadata.accumulated ?? '0') === '0') return;
+    const kept = new Map([...tensors].filter(([k]) => !k.startsWith('accumulator.')));
+    this.optimizer.loadStateDict(kept, { ...metadata, accumulated: '0' });
   }
 
   /**

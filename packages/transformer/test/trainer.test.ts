@@ -2,7 +2,7 @@
 // random generator), accumulation, evaluation with early stopping, and flat tensor counts.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { manualSeed } from '@dl/core';
+import { getRng, manualSeed } from '@dl/core';
 import { assertNoLeaks } from '@dl/core/testing';
 import { warmupCosine } from '@dl/optim';
 import { GPT, Trainer, type TrainerOptions } from '../src/index.js';
@@ -93,6 +93,40 @@ describe('Trainer', () => {
       expect(new Set(counts.slice(1)).size).toBe(1); // flat after the first update
       trainer.dispose();
       gpt.dispose();
+    });
+  });
+
+  it('an update that fails midway (second micro-batch) changes nothing: a retry repeats the uninterrupted run', async () => {
+    await assertNoLeaks(async () => {
+      manualSeed(7);
+      const a = setup({ accumulate: 2 });
+      const full = await a.trainer.fit(4);
+      a.trainer.dispose();
+      a.gpt.dispose();
+
+      manualSeed(7);
+      let fail = true;
+      // Position 5 is the second micro-batch of update 3: the first time it is asked for, its ids leave the vocabulary.
+      const b = setup({ accumulate: 2, batch: (p) => (p === 5 && fail ? [[1, 2, 3, 4, 5, 6, 7, 8, 99]] : batchAt(p)) });
+      await expect(b.trainer.fit(4)).rejects.toThrow(/GPT\.forward: idx must be token ids in \[0, 7\)/);
+      expect(b.trainer.step).toBe(2);
+      expect(b.trainer.dataPosition).toBe(4);
+      expect(b.trainer.optimizer.stateDict().metadata.accumulated).toBe('0'); // update 3's first micro-batch was dropped
+      const weights = await b.gpt.wte.weight.data();
+      const rng = getRng().getState();
+      fail = false;
+      const rest = await b.trainer.fit(4);
+      expect(rest.losses).toEqual(full.losses.slice(2));
+      // And the failed call had left the weights and the generator where update 2 left them.
+      manualSeed(7);
+      const c = setup({ accumulate: 2 });
+      await c.trainer.fit(2);
+      expect(Array.from(await c.gpt.wte.weight.data())).toEqual(Array.from(weights));
+      expect(getRng().getState()).toEqual(rng);
+      [b, c].forEach((r) => {
+        r.trainer.dispose();
+        r.gpt.dispose();
+      });
     });
   });
 
