@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Checks every internal link of the built documentation site (docs/site, `pnpm docs` first): each href/src in
+// Checks every internal link of the built documentation site (docs/site, `pnpm run docs` first): each href/src in
 // every HTML page, and each url(…) in its stylesheets, must name a file of the site, and a #fragment must name an
 // id (or name) in the target page. External links (http:, https:, mailto:) are counted, not fetched: the check
 // needs no network. Exits 1 with the broken links. Usage: node scripts/docs/check-site-links.mjs [site dir]
@@ -8,7 +8,7 @@ import path from 'node:path';
 
 const root = path.resolve(process.argv[2] ?? path.join(path.dirname(new URL(import.meta.url).pathname), '../../docs/site'));
 if (!existsSync(path.join(root, 'index.html'))) {
-  console.error(`check-site-links: no site at ${root} (run \`pnpm docs\` first)`);
+  console.error(`check-site-links: no site at ${root} (run \`pnpm run docs\` first)`);
   process.exit(1);
 }
 

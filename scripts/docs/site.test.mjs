@@ -1,4 +1,4 @@
-// Opens the built documentation site (docs/site, `pnpm docs` first) in headless Chromium over a local static
+// Opens the built documentation site (docs/site, `pnpm run docs` first) in headless Chromium over a local static
 // server and checks what a reader does: search for AdamW, follow the result, see its update rule rendered by
 // KaTeX (with KaTeX's fonts loaded), go from a @dl/transformer class to @dl/core's Module, and open a guide with
 // an inline figure. Screenshots go to out/docs-site/ (gitignored). Needs Debian's chromium (CHROMIUM_PATH,
@@ -40,7 +40,7 @@ let server;
 let browser;
 let base;
 before(async () => {
-  assert.ok(existsSync(path.join(site, 'index.html')), 'no site in docs/site: run `pnpm docs` first');
+  assert.ok(existsSync(path.join(site, 'index.html')), 'no site in docs/site: run `pnpm run docs` first');
   assert.ok(existsSync(executablePath), `Chromium not found at ${executablePath} (apt-get install chromium)`);
   mkdirSync(shots, { recursive: true });
   server = await serve();
