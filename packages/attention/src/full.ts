@@ -3,6 +3,7 @@ import { checkNumber, checkShape, DLArgumentError, getRng, matMul, type Rng } fr
 import { checkQKV, denseAllowed, emptyAttention, maskedSoftmax, type QKVDims } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 import { checkOptionKeys, FULL_EXTRA_KEYS, FULL_KEYS } from './option-keys.js';
+import { flashAttention, flashAttentionAvailable, fusedAttentionEnabled } from './flash-webgpu.js';
 
 /** Options of {@link scaledDotProductAttention}. */
 export interface FullAttentionOptions extends AttentionOptions {
@@ -59,6 +60,11 @@ export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tens
     } catch {
       throw new DLArgumentError(where, 'scoreBias', `broadcastable to [${dims.batch}, ${dims.heads}, ${dims.lq}, ${dims.lk}]`, options.scoreBias);
     }
+  }
+  // On webgpu, the fused kernels (never materialising Lq×Lk) when the call needs nothing they lack.
+  const training = options.training === true && p > 0;
+  if (fusedAttentionEnabled() && !options.returnWeights && options.mask == null && options.scoreBias == null && !training && flashAttentionAvailable(dims.dk, dims.dv)) {
+    return { output: flashAttention(q, k, v, { scale, causal: options.causal === true, keyPaddingMask: options.keyPaddingMask }) };
   }
   return tf.tidy(() => {
     if (headByHead(dims, options, p)) return attendHeadByHead(q, k, v, dims, scale, options);

@@ -7,6 +7,7 @@
 export type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 export { MASKED_SCORE, checkQKV, checkMasks, causalMask, invertMask, keyPaddingFromLengths, graphMask, denseAllowed, maskedSoftmax, type QKVDims } from './masks.js';
 export { scaledDotProductAttention, fullAttention, type FullAttentionOptions } from './full.js';
+export { flashAttention, flashAttentionAvailable, useFusedAttention, FLASH_MAX_HEAD_DIM, type FlashAttentionOptions } from './flash-webgpu.js';
 export { AdditiveAttention, type AdditiveAttentionOptions } from './additive.js';
 export { MultiHeadAttention, type MultiHeadAttentionOptions, type MultiHeadForwardOptions, type MultiHeadResult } from './multi-head.js';
 export { buildLayout, layoutToMask, blockSparseAttention, LayoutCache, type SparseLayout, type PatternSpec } from './block-sparse.js';

@@ -18,6 +18,7 @@ import {
   patternMask,
   perHead,
   scaledDotProductAttention,
+  useFusedAttention,
   sparseAttention,
   stridedAttention,
   type AttentionFn,
@@ -89,7 +90,15 @@ describe('efficient variants never build an N×N tensor', () => {
     return Math.max(...info.kernels.flatMap((kr) => kr.outputShapes.map((s) => (s as number[]).reduce((a, b) => a * b, 1))));
   }
   it('full attention does (the check can fail)', async () => {
-    expect(await largest(scaledDotProductAttention)).toBeGreaterThanOrEqual(N * N);
+    const fused = useFusedAttention(false); // the dense path (webgpu would take the fused kernels)
+    try {
+      expect(await largest(scaledDotProductAttention)).toBeGreaterThanOrEqual(N * N);
+    } finally {
+      useFusedAttention(fused);
+    }
+  });
+  it.runIf(tf.getBackend() === 'webgpu')('full attention through the fused webgpu kernels does not', async () => {
+    expect(await largest(scaledDotProductAttention)).toBeLessThan((N * N) / 2);
   });
   for (const [label, make] of variants) {
     it(label, async () => {
