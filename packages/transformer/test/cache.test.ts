@@ -11,6 +11,7 @@ const ATTENTIONS: [string, AttentionSpec | AttentionSpec[]][] = [
   ['full', 'full'],
   ['local (window 3)', { kind: 'local', lookBack: 2 }],
   ['linear elu', { kind: 'linear', featureMap: 'elu' }],
+  ['linear relu', { kind: 'linear', featureMap: 'relu' }],
   ['full + local heads', ['full', { kind: 'local', lookBack: 1 }]],
 ];
 const biasKinds = new Set<PositionKind>(['alibi', 't5']);

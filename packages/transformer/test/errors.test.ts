@@ -85,6 +85,28 @@ describe('call errors', () => {
     });
   });
 
+  it('an encoder-decoder refuses a cache or a decoding state of another model, changing neither', async () => {
+    await assertNoLeaks(async () => {
+      const cfg = { srcVocabSize: 9, tgtVocabSize: 9, dModel: 8, nHeads: 2, numEncoderLayers: 1, numDecoderLayers: 1, dropout: 0, seed: 0 };
+      const a = new EncoderDecoder(cfg);
+      const b = new EncoderDecoder({ ...cfg, seed: 1 });
+      const da = a.decoding([[3, 4, 5]]);
+      const db = b.decoding([[3, 4, 5]]);
+      const info = { step: 0, batchIndex: [0], promptLength: [1], elapsedMs: 0 };
+      await expect(async () => da.step([[1]], db.state, info)).rejects.toThrow(/TransformerDecoder: cache must be a StackCache made by this model \(createCache\)/);
+      const foreign = b.transformer.decoder.createCache(1);
+      expect(() => a.decode([[1]], undefined, { cache: foreign })).toThrow(/TransformerDecoder: cache must be a StackCache made by this model/);
+      expect([da.state.length, db.state.length, foreign.length]).toEqual([0, 0, 0]);
+      expect(db.state.cross).toBeNull(); // the failed step computed no cross-attention keys into it
+      // Its own state still decodes.
+      const { logits } = await da.step([[1]], da.state, info);
+      expect(logits.shape).toEqual([1, 9]);
+      logits.dispose();
+      [da.state, db.state, foreign].forEach((s) => s.dispose());
+      [a, b].forEach((m) => m.dispose());
+    });
+  });
+
   it('a failed cached call leaves the cache as it was', async () => {
     await assertNoLeaks(async () => {
       const gpt = new GPT(gptConfig);
