@@ -8,18 +8,22 @@ const CONV1D = /\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/;
 /**
  * The model's weights under HF GPT-2's names and layout: Conv1D weights (`c_attn`, `c_proj`, `c_fc`)
  * transposed to `[in, out]`, and `lm_head.weight` present even when tied (as `GPT2LMHeadModel.state_dict()`
- * lists it). Save the result with `saveCheckpoint` and PyTorch loads it into a GPT-2 (or, with
- * `layout: 'linear'`, into nanoGPT, whose weights are `nn.Linear`'s `[out, in]`).
+ * lists it). PyTorch loads the result into a GPT-2 (or, with `layout: 'linear'`, into nanoGPT, whose
+ * weights are `nn.Linear`'s `[out, in]`) in either of two formats from `@dl/core`: safetensors
+ * (`encodeSafetensors`, or `saveCheckpoint` to a file) or `torch.save`'s own zip format
+ * (`encodeTorchStateDict`, or `saveTorchCheckpoint` to a file), which `torch.load(path,
+ * weights_only=True)` reads and `model.load_state_dict` accepts, so training can move to PyTorch and back.
  *
  * @returns new tensors (the caller disposes them).
  *
  * @example
  * ```ts
  * import { GPT, toGPT2StateDict } from '@dl/transformer';
- * import { encodeSafetensors } from '@dl/core';
+ * import { encodeSafetensors, encodeTorchStateDict } from '@dl/core';
  * const gpt = new GPT({ vocabSize: 50, blockSize: 16, nLayer: 2, nHead: 4, nEmbd: 32 });
  * const dict = toGPT2StateDict(gpt);
- * const bytes = await encodeSafetensors(dict); // loadable by HF's GPT2LMHeadModel
+ * const safetensors = await encodeSafetensors(dict); // loadable by HF's GPT2LMHeadModel.from_pretrained
+ * const pt = await encodeTorchStateDict(dict); // the bytes of torch.save(state_dict): torch.load reads them
  * for (const t of dict.values()) t.dispose();
  * ```
  */
@@ -39,14 +43,22 @@ export function toGPT2StateDict(model: GPT, options: { layout?: 'conv1d' | 'line
  * anything is copied, so a failed load leaves the model unchanged. `attn.bias` / `attn.masked_bias`
  * buffers of HF checkpoints (the causal mask) are ignored.
  *
+ * The dict can come from a safetensors file (`decodeSafetensors(bytes).tensors` or `loadCheckpoint`) or
+ * from a file PyTorch wrote with `torch.save(model.state_dict())`: `@dl/core`'s
+ * `decodeTorchStateDict(bytes)` (or `loadTorchCheckpoint(path)`) reads it without running pickled code.
+ *
  * @example
  * ```ts
  * import { GPT, toGPT2StateDict, fromGPT2StateDict } from '@dl/transformer';
+ * import { decodeTorchStateDict, encodeTorchStateDict } from '@dl/core';
  * const a = new GPT({ vocabSize: 50, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 8, seed: 1 });
  * const b = new GPT({ vocabSize: 50, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 8, seed: 2 });
  * const dict = toGPT2StateDict(a);
  * fromGPT2StateDict(b, dict); // b now computes what a computes
- * for (const t of dict.values()) t.dispose();
+ * // The same through torch.save's format (e.g. readFileSync('gpt2.pt') of a file PyTorch saved):
+ * const pt = decodeTorchStateDict(await encodeTorchStateDict(dict));
+ * fromGPT2StateDict(b, pt);
+ * for (const t of [...dict.values(), ...pt.values()]) t.dispose();
  * ```
  */
 export function fromGPT2StateDict(model: GPT, dict: StateDict | Record<string, tf.Tensor>, options: { layout?: 'conv1d' | 'linear' } = {}): void {
