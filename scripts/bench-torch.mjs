@@ -3,8 +3,8 @@
 // LeNet-5 training step (Adam), attention forward and forward+backward, multi-head attention, a GPT
 // training step (nanoGPT's CPU configuration) and ResNet-18 forward. PyTorch's column comes from one
 // Python process (scripts/bench_torch.py); @dl runs here on each backend asked for. Every figure is the
-// median of --repeats timed runs after --warmup untimed ones; ratios are @dl ÷ PyTorch (time, or
-// GFLOP/s for matmul). Nothing is asserted about times; the @dl side must not leak tensors (the live
+// median of --repeats timed runs after --warmup untimed ones, PyTorch's and @dl's calls alternating so a
+// busy machine slows both alike; ratios are @dl ÷ PyTorch (time, or GFLOP/s for matmul). Nothing is asserted about times; the @dl side must not leak tensors (the live
 // tensor count is checked after every run, and the script exits 1 when it grows).
 //
 //   pnpm bench:torch                              # wasm, 5 repeats
@@ -116,10 +116,11 @@ async function startTorch() {
     if (done) throw new Error(`bench-torch: scripts/bench_torch.py ended without answering ${JSON.stringify(message)} (exit ${child.exitCode})`);
     return JSON.parse(value);
   };
-  const info = await ask({ repeats, warmup, threads: torchThreads });
+  const info = await ask({ warmup, threads: torchThreads });
   return {
     info,
-    time: async ({ label, unit, target, ...w }) => (await ask(w)).ms,
+    prepare: async ({ label, unit, target, ...w }) => ask({ op: 'prepare', workload: w }),
+    run: async () => (await ask({ op: 'run' })).ms,
     close: () => child.stdin.end(),
   };
 }
@@ -269,24 +270,30 @@ function builders({ tf, core, optim, attention, cnn, transformer }) {
   };
 }
 
-/** Median ms of `repeats` runs after `warmup`; throws when a run leaves tensors behind. */
-async function timeDl(tf, make, w) {
+/**
+ * Times workload `w` on the current backend: warm-up calls, then `repeats` timed calls, each right after
+ * one PyTorch call (`torchRun`, when PyTorch runs) so both see the same load. Returns both lists (ms).
+ * Throws when a call leaves tensors behind or the job does not free what it made.
+ */
+async function timePair(tf, make, w, torchRun) {
   const before = tf.memory().numTensors;
   const job = make(w);
   for (let i = 0; i < warmup; i++) await job.run();
   const base = tf.memory().numTensors; // after warm-up: optimizer slots and caches exist by now
-  const times = [];
+  const ours = [];
+  const theirs = [];
   for (let i = 0; i < repeats; i++) {
+    if (torchRun) theirs.push(await torchRun());
     const t0 = performance.now();
     await job.run();
-    times.push(performance.now() - t0);
+    ours.push(performance.now() - t0);
     const now = tf.memory().numTensors;
     if (now !== base) throw new Error(`bench-torch: ${w.id} leaked ${now - base} tensors in timed run ${i + 1} (${base} → ${now} live tensors)`);
   }
   job.dispose();
   const after = tf.memory().numTensors;
   if (after !== before) throw new Error(`bench-torch: ${w.id} left ${after - before} tensors after dispose (${before} → ${after})`);
-  return median(times);
+  return { ours, theirs };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -322,26 +329,27 @@ if (tinfo && tinfo.blas !== 'OpenBLAS' && tinfo.blas !== 'MKL') {
   warnings.push(`WARNING: PyTorch is using ${tinfo.blas}: its matmul figures are far below an optimised BLAS (install libopenblas0-pthread on Debian)`);
 }
 
-// Workload by workload, PyTorch then each backend, so that load from other processes hits all alike.
+// Workload by workload and backend by backend, one PyTorch call then one @dl call, so that load from
+// other processes hits both columns alike. PyTorch's figure is the median of all its calls.
 const torchMs = {};
 const results = Object.fromEntries(available.map((name) => [name, {}]));
 for (const w of chosen) {
-  if (torch.time) {
-    torchMs[w.id] = await torch.time(w);
-    console.error(`PyTorch ${w.id}: ${torchMs[w.id].toFixed(2)} ms`);
-  }
+  if (torch.prepare) await torch.prepare(w);
+  const theirs = [];
   for (const name of available) {
     await dl.core.useBackend(name);
-    let ms;
+    let pair;
     try {
-      ms = await timeDl(dl.tf, make[w.kind], w);
+      pair = await timePair(dl.tf, make[w.kind], w, torch.run);
     } catch (e) {
       console.error(`bench-torch: ${w.id} on ${name} failed: ${e.stack ?? e}`);
       process.exit(1);
     }
-    results[name][w.id] = { ms };
-    console.error(`@dl ${name} ${w.id}: ${ms.toFixed(2)} ms`);
+    theirs.push(...pair.theirs);
+    results[name][w.id] = { ms: median(pair.ours) };
+    console.error(`${w.id}: @dl ${name} ${median(pair.ours).toFixed(2)} ms${pair.theirs.length ? `, PyTorch ${median(pair.theirs).toFixed(2)} ms` : ''}`);
   }
+  if (theirs.length) torchMs[w.id] = median(theirs);
 }
 torch.close?.();
 
@@ -351,7 +359,7 @@ const lines = [
   `machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, load average ${loadStart.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end; Node ${process.version}, TensorFlow.js ${dl.tf.version_core}`,
   torchLine,
   ...warnings,
-  `median of ${repeats} timed run(s) after ${warmup} warm-up run(s); ratio = @dl ÷ PyTorch (time; GFLOP/s for matmul)${quick ? '; QUICK MODE: reduced shapes, not comparable with the full run' : ''}`,
+  `median of ${repeats} timed run(s) after ${warmup} warm-up run(s), PyTorch's and @dl's alternating; ratio = @dl ÷ PyTorch (time; GFLOP/s for matmul)${quick ? '; QUICK MODE: reduced shapes, not comparable with the full run' : ''}`,
 ];
 for (const name of Object.keys(results)) {
   lines.push('', `| workload | PyTorch | @dl (${name}) | ratio | target | met? |`, '| --- | ---: | ---: | ---: | ---: | :---: |');

@@ -1,21 +1,20 @@
 #!/usr/bin/python3
-"""PyTorch's column of `pnpm bench:torch` (scripts/bench-torch.mjs), one process for the whole run.
+r"""PyTorch's column of `pnpm bench:torch` (scripts/bench-torch.mjs), one process for the whole run.
 
-Protocol, one JSON object per line: the first line on stdin holds the settings ({"repeats", "warmup",
-"threads"}); this answers with the versions, threads and BLAS in use. Every further line is a workload
-({"id", "kind", shape fields}); this answers {"id", "ms"}. bench-torch.mjs sends a workload, then times
-@dl on it, so load from other processes hits both columns alike. Each workload is built once, run
-`warmup` times, then timed `repeats` times; the median is reported (ms). PyTorch keeps its default
-thread count unless `threads` is given (--torch-threads, which also sets OPENBLAS_NUM_THREADS).
+Protocol, one JSON object per line: the first line on stdin holds the settings ({"warmup", "threads"});
+this answers with the versions, threads and BLAS in use. Then {"op": "prepare", "workload": {"id", "kind",
+shape fields}} builds a workload and runs its warm-up calls (answer {"ready": id}), and {"op": "run"} times
+one call (answer {"ms"}). bench-torch.mjs alternates one PyTorch call with one @dl call, so load from other
+processes hits both columns alike, and takes the medians. PyTorch keeps its default thread count unless
+`threads` is given (--torch-threads, which also sets OPENBLAS_NUM_THREADS).
 
-By hand: (echo '{"repeats": 3}'; echo '{"id": "mm", "kind": "matmul", "n": 256}') | /usr/bin/python3 scripts/bench_torch.py
+By hand: printf '%s\n' '{"warmup": 1}' '{"op": "prepare", "workload": {"id": "mm", "kind": "matmul", "n": 256}}' '{"op": "run"}' | /usr/bin/python3 scripts/bench_torch.py
 """
 import ctypes
 import importlib.util
 import json
 import math
 import os
-import statistics
 import sys
 import time
 
@@ -26,16 +25,11 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def timed(fn, warmup, repeats):
-    """Median wall time of fn() in ms after `warmup` untimed calls (PyTorch on the CPU is synchronous)."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+def run_once(fn):
+    """Wall time of one fn() call in ms (PyTorch on the CPU is synchronous)."""
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000
 
 
 def train_step(model, opt, loss_fn):
@@ -241,14 +235,22 @@ def main():
     if settings.get('threads'):
         torch.set_num_threads(int(settings['threads']))
     torch.manual_seed(0)
-    warmup, repeats = int(settings.get('warmup', 2)), int(settings.get('repeats', 5))
+    warmup = int(settings.get('warmup', 2))
     print(json.dumps(info(env)), flush=True)
+    fn = None
     for line in sys.stdin:
         if not line.strip():
             continue
-        w = json.loads(line)
-        fn = KINDS[w['kind']](w)
-        print(json.dumps({'id': w['id'], 'ms': timed(fn, warmup, repeats)}), flush=True)
+        m = json.loads(line)
+        if m['op'] == 'prepare':  # build the workload and run its warm-up calls
+            fn = KINDS[m['workload']['kind']](m['workload'])
+            for _ in range(warmup):
+                fn()
+            print(json.dumps({'ready': m['workload']['id']}), flush=True)
+        elif m['op'] == 'run':  # one timed call
+            print(json.dumps({'ms': run_once(fn)}), flush=True)
+        else:
+            raise ValueError(f"unknown op {m['op']!r}")
 
 
 if __name__ == '__main__':
