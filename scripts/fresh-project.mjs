@@ -2,6 +2,8 @@
 // The packages as a user gets them: `pnpm pack` every package, install the tarballs with npm into a new
 // project outside the repository (in os.tmpdir()), then take each package README's first example (the
 // block after `<!-- first-example -->`), unchanged, and
+//   - (first) check that importing every package registers nothing in tfjs and adds no global, so their
+//     `"sideEffects": false` holds;
 //   - run it in Node as ESM (.mjs) and as CommonJS (.cjs: imports become requires, nothing else changes);
 //   - type-check it strictly under `module: nodenext` and under `moduleResolution: bundler`;
 //   - bundle it for the browser with esbuild (`platform: 'browser'`) and with Vite (an index.html per
@@ -118,7 +120,29 @@ if (installed) {
     writeFileSync(path.join(project, 'src', `${pkg}.ts`), examples[pkg]);
   }
 
-  // 3. Node, ESM and CommonJS.
+  // 3. `"sideEffects": false` is true: importing every package changes no tfjs registry and no global.
+  writeFileSync(
+    path.join(project, 'src', 'side-effects.mjs'),
+    `import * as tf from '@tensorflow/tfjs-core';
+const kernels = ['BatchMatMul', 'Conv2D', 'GatherV2', 'Max', 'Cumsum', 'Softmax'];
+const snapshot = () => JSON.stringify({
+  gradients: kernels.filter((k) => tf.getGradient(k) != null),
+  backends: Object.keys(tf.engine().registryFactory),
+  globals: Object.keys(globalThis).sort(),
+});
+const before = snapshot();
+${PACKAGES.map((p) => `await import('@dl/${p}');`).join('\n')}
+const after = snapshot();
+if (after !== before) { console.error('before', before, '\\nafter ', after); process.exit(1); }
+console.log('no side effects');
+`,
+  );
+  await check('importing every package registers nothing and adds no global (sideEffects: false holds)', async () => {
+    const r = await run(process.execPath, [path.join('src', 'side-effects.mjs')], { cwd: project, limit: LIMIT.example });
+    if (r.code !== 0) throw new Error(tail(r.out));
+  });
+
+  // 4. Node, ESM and CommonJS.
   await pool(
     2,
     PACKAGES.flatMap((pkg) =>
@@ -132,23 +156,24 @@ if (installed) {
     ),
   );
 
-  // 4. Strict type checks with the repository's TypeScript.
+  // 5. Strict type checks with the repository's TypeScript.
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  // The first run also checks every .d.ts the packages ship (skipLibCheck: false); the second need not again.
   const tsconfigs = {
-    'module nodenext': { module: 'nodenext', moduleResolution: 'nodenext' },
-    'moduleResolution bundler': { module: 'esnext', moduleResolution: 'bundler' },
+    'module nodenext': { module: 'nodenext', moduleResolution: 'nodenext', skipLibCheck: false },
+    'moduleResolution bundler': { module: 'esnext', moduleResolution: 'bundler', skipLibCheck: true },
   };
   for (const [label, options] of Object.entries(tsconfigs)) {
     const file = `tsconfig.${label.split(' ')[1]}.json`;
-    const compilerOptions = { ...options, target: 'es2022', lib: ['es2022', 'dom'], strict: true, noEmit: true, skipLibCheck: false };
+    const compilerOptions = { target: 'es2022', lib: ['es2022', 'dom'], strict: true, noEmit: true, ...options };
     writeFileSync(path.join(project, file), JSON.stringify({ compilerOptions, files: PACKAGES.map((p) => `src/${p}.ts`) }, null, 2));
-    await check(`README examples type-check strictly (${label})`, async () => {
+    await check(`README examples type-check strictly (${label}${options.skipLibCheck ? '' : ', with the packages\' .d.ts'})`, async () => {
       const r = await run(process.execPath, [tsc, '-p', file], { cwd: project, limit: LIMIT.tsc });
       if (r.code !== 0) throw new Error(tail(r.out, 40));
     });
   }
 
-  // 5. Browser bundles with esbuild: a Node built-in that cannot be resolved fails the build.
+  // 6. Browser bundles with esbuild: a Node built-in that cannot be resolved fails the build.
   const esbuild = await import('esbuild');
   for (const pkg of PACKAGES) {
     await check(`@dl/${pkg}: README example bundles for the browser with esbuild`, async () => {
@@ -172,7 +197,7 @@ if (installed) {
     });
   }
 
-  // 6. One Vite build with a page per package; Vite swaps Node built-ins for an empty stub with a warning.
+  // 7. One Vite build with a page per package; Vite swaps Node built-ins for an empty stub with a warning.
   await check('README examples bundle for the browser with Vite (a page per package)', async () => {
     const viteRoot = path.join(project, 'vite');
     mkdirSync(viteRoot, { recursive: true });
