@@ -52,12 +52,14 @@ export interface LossChart {
 export function lossChart(el: HTMLElement, { title = 'loss', log = false, xName = 'step' } = {}): LossChart {
   const chart = chartIn(el);
   const data = new Map<string, [number, number][]>();
-  const redraw = perFrame(() =>
+  const redraw = perFrame(() => {
     chart.setOption({
       series: [...data].map(([name, points]) => ({ name, type: 'line', data: points, showSymbol: false, animation: false })),
       legend: { data: [...data.keys()], type: 'scroll', top: 22 },
-    }),
-  );
+    });
+    // First and latest value per series, for anyone reading the page without the canvas (and the tests).
+    el.dataset.series = JSON.stringify(Object.fromEntries([...data].map(([name, p]) => [name, [p[0][1], p[p.length - 1][1]]])));
+  });
   const base = {
     title: { text: title, textStyle: { fontSize: 13 } },
     legend: { top: 22 },
@@ -81,6 +83,7 @@ export function lossChart(el: HTMLElement, { title = 'loss', log = false, xName 
     },
     reset() {
       data.clear();
+      delete el.dataset.series;
       chart.clear();
       chart.setOption(base);
     },

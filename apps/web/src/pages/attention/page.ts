@@ -12,16 +12,16 @@ import { chartIn, lossChart, type Chart } from '../../ui/charts';
 import { SHIFTS, VARIANTS } from './info';
 import type { AttentionConfig, AttentionProgress, CostReply, WeightsReply } from './worker';
 
-const COST_NS = [64, 128, 256, 512];
-
 export const mount: Mount = (root, params) => {
+  // The lengths the cost is measured at; `#/attention?costN=32,64` picks others (at most 6).
+  const COST_NS = (params.get('costN') ?? '64,128,256,512').split(',').map(Number).filter((n) => Number.isInteger(n) && n >= 8).slice(0, 6);
   const picker = backendPicker(params.get('backend'));
   const variantSelect = h('select', { 'aria-label': 'variant' }, ...VARIANTS.map((v) => h('option', { value: v.id }, v.label)));
   variantSelect.value = VARIANTS.some((v) => v.id === params.get('variant')) ? params.get('variant')! : 'full';
   const showSelect = h('select', { 'aria-label': 'show' }, h('option', { value: 'weights' }, 'weights'), h('option', { value: 'mask' }, 'mask (non-zero weights)'));
-  const nField = numberField('N', 64, { min: 16, step: 16 });
+  const nField = numberField('N', Number(params.get('n') ?? 64), { min: 16, step: 16 });
   const steps = numberField('steps', Number(params.get('steps') ?? 300), { min: 1, step: 1 });
-  const lr = numberField('lr', 0.02, { min: 0 });
+  const lr = numberField('lr', Number(params.get('lr') ?? 0.02), { min: 0 });
   const costButton = h('button', { class: 'measure', disabled: true }, `measure cost at N = ${COST_NS.join(', ')}`);
   const costText = h('div', { class: 'cost muted' });
   const about = h('p', { class: 'muted variant-about' });
@@ -29,7 +29,7 @@ export const mount: Mount = (root, params) => {
   const controls = runControls({ start: 'train' }, { start, pause: () => client.pause(), resume: () => client.resume() });
 
   const heatEls = SHIFTS.map(() => h('div', { class: 'chart heat', style: 'height:260px' }));
-  const lossEl = h('div', { class: 'chart' });
+  const lossEl = h('div', { class: 'chart', id: 'loss-chart' });
   const costEl = h('div', { class: 'chart' });
   root.append(
     h('h1', {}, 'Attention patterns'),

@@ -14,8 +14,8 @@ import type { Classification, CnnConfig, CnnProgress } from './worker';
 export const mount: Mount = (root, params) => {
   const picker = backendPicker(params.get('backend'));
   const steps = numberField('steps', Number(params.get('steps') ?? 400), { min: 1, step: 1 });
-  const batch = numberField('batch', 64, { min: 1, step: 1 });
-  const lr = numberField('lr', 0.002, { min: 0 });
+  const batch = numberField('batch', Number(params.get('batch') ?? 64), { min: 1, step: 1 });
+  const lr = numberField('lr', Number(params.get('lr') ?? 0.002), { min: 0 });
   const fileInput = h('input', { type: 'file', accept: '.safetensors', class: 'checkpoint-file', 'aria-label': 'checkpoint file' });
   const saveButton = h('button', { class: 'save', disabled: true }, 'save checkpoint');
   const controls = runControls({ start: 'train' }, { start: () => start('train'), pause: () => client.pause(), resume: () => client.resume() });
@@ -24,7 +24,7 @@ export const mount: Mount = (root, params) => {
   const pad = drawingPad(() => void classify());
   const clear = h('button', { class: 'clear', onclick: () => (pad.clear(), (prediction.textContent = 'draw a digit')) }, 'clear');
   const probsEl = h('div', { class: 'chart', style: 'height:220px' });
-  const lossEl = h('div', { class: 'chart' });
+  const lossEl = h('div', { class: 'chart', id: 'loss-chart' });
   const maps1 = h('div', { class: 'maps conv1' });
   const maps2 = h('div', { class: 'maps conv2' });
 
