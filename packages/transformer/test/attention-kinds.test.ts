@@ -33,7 +33,7 @@ async function gradNorms(model: Module, loss: () => tf.Scalar): Promise<Map<stri
     for (const [name, p] of named) {
       const g = grads[p.name];
       expect(g, `gradient of ${name}`).toBeDefined();
-      const values = await g.data();
+      const values = Array.from(await g.data());
       expect(values.every(Number.isFinite), `finite gradient of ${name}`).toBe(true);
       norms.set(name, values.reduce((s, v) => s + v * v, 0));
     }

@@ -8,7 +8,7 @@ import { EncoderDecoder, GPT, type TiedWeights } from '../src/index.js';
 
 /** Mean and standard deviation of a tensor's values. */
 async function moments(t: tf.Tensor): Promise<{ mean: number; std: number }> {
-  const v = await t.data();
+  const v = Array.from(await t.data());
   const mean = v.reduce((s, x) => s + x, 0) / v.length;
   const std = Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / v.length);
   return { mean, std };
