@@ -20,6 +20,8 @@ const CAUSAL: [string, AttentionSpec][] = [
   ['linear FAVOR+', { kind: 'linear', featureMap: 'favor', nFeatures: 16 }],
 ];
 
+// Each test trains a few steps: a loaded machine may take far longer than a quiet one (nothing here times anything).
+const TIMEOUT = 120_000;
 const seqs = randomIds(2, L + 1, 0, 9, 17);
 const lmLoss = (gpt: GPT) => () => gpt.loss(seqs.map((r) => r.slice(0, -1)), seqs.map((r) => r.slice(1)));
 
@@ -66,7 +68,7 @@ describe('attention per layer: local in the lower layers, full in the top two', 
       expect(losses[2]).toBeLessThan(losses[0]);
       gpt.dispose();
     });
-  });
+  }, TIMEOUT);
 });
 
 describe('every attention kind in a GPT (layer 0; full above): finite gradients everywhere, and it learns', () => {
@@ -80,7 +82,7 @@ describe('every attention kind in a GPT (layer 0; full above): finite gradients 
         expect(losses[2]).toBeLessThan(losses[0]);
         gpt.dispose();
       });
-    });
+    }, TIMEOUT);
   }
 });
 
@@ -96,7 +98,7 @@ describe('attention per head', () => {
       expect(losses[2]).toBeLessThan(losses[0]);
       gpt.dispose();
     });
-  });
+  }, TIMEOUT);
 });
 
 describe('bidirectional-only kinds in an encoder-decoder', () => {
@@ -117,5 +119,5 @@ describe('bidirectional-only kinds in an encoder-decoder', () => {
       expect(losses[2]).toBeLessThan(losses[0]);
       model.dispose();
     });
-  });
+  }, TIMEOUT);
 });
