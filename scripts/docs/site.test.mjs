@@ -58,12 +58,13 @@ async function open(url) {
   const problems = [];
   page.on('pageerror', (e) => problems.push(`script error: ${e}`));
   page.on('response', (r) => { if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`); });
-  page.on('requestfailed', (r) => problems.push(`failed ${r.url()}`));
+  // An aborted request is a navigation that a click superseded, not a missing file.
+  page.on('requestfailed', (r) => { if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`failed ${r.url()}: ${r.failure()?.errorText}`); });
   await page.goto(url, { waitUntil: 'load' });
   return { page, problems };
 }
 
-test('search finds AdamW, and the page it links to shows the update rule typeset by KaTeX', { timeout: 120_000 }, async () => {
+test('search finds AdamW, and the page it links to shows the update rule typeset by KaTeX', { timeout: 180_000 }, async () => {
   const { page, problems } = await open(base);
   await page.click('#tsd-search-trigger');
   await page.fill('#tsd-search-input', 'AdamW');
@@ -85,7 +86,7 @@ test('search finds AdamW, and the page it links to shows the update rule typeset
   assert.deepEqual(problems, []);
 });
 
-test('a @dl/transformer class links to @dl/core Module, and the link opens its page', { timeout: 60_000 }, async () => {
+test('a @dl/transformer class links to @dl/core Module, and the link opens its page', { timeout: 180_000 }, async () => {
   const { page, problems } = await open(`${base}classes/_dl_transformer.TransformerLayer.html`);
   await page.locator('.tsd-hierarchy a', { hasText: /^Module$/ }).first().click();
   await page.waitForURL(/_dl_core\.index\.Module\.html/);
@@ -94,15 +95,23 @@ test('a @dl/transformer class links to @dl/core Module, and the link opens its p
   assert.deepEqual(problems, []);
 });
 
-test('the guides are in the navigation and the schedules page shows its plots inline', { timeout: 60_000 }, async () => {
+test('the guides are in the navigation, in reading order, and the schedules page shows its plots inline', { timeout: 180_000 }, async () => {
   const { page, problems } = await open(base);
-  const nav = page.locator('.site-menu a', { hasText: 'Getting started' }).first();
-  await nav.waitFor({ timeout: 30_000 });
-  await nav.click();
-  await page.waitForURL(/documents\//);
+  const guides = page.locator('.site-menu a', { hasText: /^Guides$/ }).first();
+  await guides.waitFor({ timeout: 30_000 });
+  await guides.click();
+  await page.waitForURL(/documents\/Guides\.html/);
+  const guidesUrl = page.url();
+  // The guides page lists them in order; the first is Getting started.
+  const links = page.locator('.col-content ol a');
+  assert.match(await links.first().textContent(), /Getting started/);
+  await links.first().click();
+  await page.waitForURL(/Getting_started/);
   assert.match(await page.locator('h1').first().textContent(), /Getting started/);
-  await page.goto(`${base}documents/Learning_rate_schedules.html`, { waitUntil: 'load' });
-  const plots = page.locator('.tsd-panel img[src$=".svg"]');
+  await page.goto(guidesUrl, { waitUntil: 'load' });
+  await page.locator('.col-content ol a', { hasText: 'Learning-rate schedules' }).click();
+  await page.waitForURL(/Learning_rate_schedules/);
+  const plots = page.locator('.col-content img[src$=".svg"]');
   assert.ok(await plots.count() >= 10, `only ${await plots.count()} schedule plots inline`);
   // Every image on the page decoded (a broken src has naturalWidth 0).
   assert.ok(await page.evaluate(() => [...document.images].every((i) => i.complete && i.naturalWidth > 0)), 'an image did not load');
