@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { asIs, checkKeys, DLArgumentError } from '../errors.js';
 import { importAtRuntime } from '../runtime-import.js';
+import { isTensor } from '../tensor-check.js';
 import type { Module, StateDict } from '../module.js';
 import { compressedEntry, readZip, writeZip, type Fail } from './zip.js';
 import { PyDict, PyTensor, STORAGE_BYTES, pickleStateDict, typeName, unpickle, type PickledTensor, type PyValue, type TensorRef, type TorchStorageType } from './pickle.js';
@@ -266,12 +267,12 @@ export async function encodeTorchStateDict(tensors: StateDict | Record<string, t
   if (typeof archive !== 'string' || !/^[^/\\\n]+$/.test(archive) || archive === '.' || archive === '..') {
     throw new DLArgumentError(where, 'options.archiveName', 'a non-empty name without slashes or newlines', archive);
   }
-  if (tensors === null || typeof tensors !== 'object' || Array.isArray(tensors) || tensors instanceof tf.Tensor) throw new DLArgumentError(where, 'tensors', 'a Map or an object of tensors', describeInput(tensors));
+  if (tensors === null || typeof tensors !== 'object' || Array.isArray(tensors) || isTensor(tensors, where, 'tensors')) throw new DLArgumentError(where, 'tensors', 'a Map or an object of tensors', describeInput(tensors));
   const entries = [...(tensors instanceof Map ? tensors : Object.entries(tensors))] as [unknown, unknown][];
   const types = new Map<string, TorchStorageType>([['float32', 'Float'], ['int32', 'Int'], ['bool', 'Bool']]);
   for (const [name, t] of entries) {
     if (typeof name !== 'string') throw new DLArgumentError(where, 'tensors', 'keyed by strings', asIs(`a key of type ${typeof name}`));
-    if (!(t instanceof tf.Tensor)) throw new DLArgumentError(where, `tensor '${name}'`, 'a tf.Tensor', describeInput(t));
+    if (!isTensor(t, where, `tensor '${name}'`)) throw new DLArgumentError(where, `tensor '${name}'`, 'a tf.Tensor', describeInput(t));
     if (t.isDisposed) throw new DLArgumentError(where, `tensor '${name}'`, 'a live tensor', asIs('a disposed tensor'));
     if (!types.has(t.dtype)) throw new DLArgumentError(where, `tensor '${name}'`, 'float32, int32 or bool', asIs(t.dtype));
   }
