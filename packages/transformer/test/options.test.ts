@@ -1,8 +1,10 @@
 // The model options the package promises, each shown to take effect: the four dropouts (embedding,
-// attention, residual, feed-forward), biases on/off, the final norm, RMSNorm and multi-query heads.
+// attention, residual, feed-forward), biases on/off, the final norm, RMSNorm and multi-query heads; and
+// the label-smoothed loss that ignores padding.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { assertNoLeaks } from '@dl/core/testing';
+import { crossEntropy } from '@dl/core';
+import { assertClose, assertNoLeaks, backendTolerance } from '@dl/core/testing';
 import { EncoderDecoder, GPT, type GPTConfig } from '../src/index.js';
 
 const base: GPTConfig = { vocabSize: 11, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0, seed: 1 };
@@ -63,6 +65,24 @@ describe('structure options', () => {
       expect(p.get('transformer.h.0.attn.c_attn.weight')!.shape).toEqual([(4 + 2) * 4, 16]);
       expect(await logits(gpt)).toHaveLength(2 * 6 * 11);
       gpt.dispose();
+    });
+  });
+});
+
+describe('teacher-forced loss', () => {
+  it('EncoderDecoder.loss is label-smoothed cross-entropy over the real target tokens only (padId ignored)', async () => {
+    await assertNoLeaks(async () => {
+      const model = new EncoderDecoder({ srcVocabSize: 9, tgtVocabSize: 9, dModel: 8, nHeads: 2, numEncoderLayers: 1, numDecoderLayers: 1, dropout: 0, padId: 0, seed: 3 });
+      const src = [[3, 4, 5]];
+      const loss = model.loss(src, [[1, 5, 6, 0]], [[5, 6, 2, 0]], { labelSmoothing: 0.1 });
+      // The same from the logits of the three real positions (padding is last, and self-attention is causal).
+      const want = tf.tidy(() => {
+        const { logits } = model.forward(src, [[1, 5, 6]]);
+        return crossEntropy(logits, tf.tensor2d([[5, 6, 2]], [1, 3], 'int32'), { labelSmoothing: 0.1 });
+      });
+      await assertClose(loss, await want.data(), backendTolerance(), 'loss');
+      tf.dispose([loss, want]);
+      model.dispose();
     });
   });
 });

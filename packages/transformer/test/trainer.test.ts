@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { getRng, manualSeed } from '@dl/core';
 import { assertNoLeaks } from '@dl/core/testing';
-import { warmupCosine } from '@dl/optim';
+import { noam, warmupCosine } from '@dl/optim';
 import { GPT, Trainer, type TrainerOptions } from '../src/index.js';
 import { randomIds } from './helpers.js';
 
@@ -127,6 +127,26 @@ describe('Trainer', () => {
         r.trainer.dispose();
         r.gpt.dispose();
       });
+    });
+  });
+
+  it('builds AdamW with decay on matrices only, follows a Noam schedule, and reports the pre-clipping gradient norm', async () => {
+    await assertNoLeaks(async () => {
+      const schedule = noam({ dModel: 16, warmupSteps: 2, factor: 0.5 });
+      const seen: { step: number; lr: number | undefined; gradNorm?: number }[] = [];
+      const { gpt, trainer } = setup({ optimizer: { lr: schedule, weightDecay: 0.1 }, clipGradNorm: 1e-3, onProgress: (p) => void seen.push(p) });
+      const groups = trainer.optimizer.paramGroups as readonly { params: readonly tf.Variable[]; options: { weightDecay?: number } }[];
+      const named = new Map(gpt.namedParameters().map(([n, v]) => [v, n]));
+      expect(groups.map((g) => g.options.weightDecay)).toEqual([0.1, 0]);
+      expect(groups[0].params.every((v) => v.rank === 2)).toBe(true); // embeddings and weight matrices
+      expect(groups[1].params.map((v) => named.get(v)).filter((n) => !/(bias|ln_\d|ln_f)/.test(n!))).toEqual([]); // biases and norms
+      expect(groups[0].params.length + groups[1].params.length).toBe(gpt.namedParameters().length);
+      await trainer.fit(3);
+      expect(seen.map((p) => p.lr)).toEqual([0, 1, 2].map((t) => schedule(t)));
+      // A clip far below the gradient norm: the report gives the norm before clipping.
+      expect(seen.every((p) => p.gradNorm !== undefined && p.gradNorm > 1e-3)).toBe(true);
+      trainer.dispose();
+      gpt.dispose();
     });
   });
 
