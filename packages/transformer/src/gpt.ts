@@ -137,6 +137,14 @@ export interface GPTCall {
  * `nn.Linear`'s `[out, in]` orientation; {@link toGPT2StateDict} and {@link fromGPT2StateDict} convert
  * to and from HF's transposed Conv1D layout.
  *
+ * Architecture in words (the defaults): x = wte(ids) + wpe(positions); each block computes
+ * x = x + attn(ln_1(x)) and then x = x + mlp(ln_2(x)), so the norm sits at the start of each residual
+ * branch and the residual path itself is never normalised (pre-LN; `normFirst: false` gives post-LN,
+ * x = ln(x + f(x))); `ln_f` normalises the last block's output, and the logits are it times wteᵀ (or
+ * `lm_head` when untied). The causal mask hides every later position from each query, so position t
+ * predicts token t + 1 from tokens 0…t; with `lengths`, padding at the end of a row is hidden as keys
+ * too.
+ *
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';

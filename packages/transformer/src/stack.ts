@@ -251,6 +251,11 @@ export abstract class LayerStack extends Module {
  * laid out and named as `torch.nn.TransformerEncoder` (`layers.{i}.self_attn.in_proj_weight`, …,
  * `norm.weight`), so its `state_dict` loads directly. Configured by one {@link StackConfig}.
  *
+ * Architecture in words: each layer is x = norm1(x + selfAttn(x)), x = norm2(x + ff(x)) (post-LN, the
+ * default) or x = x + selfAttn(norm1(x)), x = x + ff(norm2(x)) (pre-LN, `normFirst: true`, with the
+ * final `norm` after the last layer). Every position sees every other: only padding keys are hidden
+ * (`lengths` or `keyPaddingMask`), plus whatever an explicit `mask` forbids.
+ *
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs-core';
@@ -287,6 +292,12 @@ export interface DecoderConfig extends StackConfig {
  * (`layers.{i}.self_attn`, `multihead_attn`, `linear1`, `linear2`, `norm1`–`norm3`, `norm`). With a
  * {@link StackCache} it decodes incrementally: each call consumes its positions, cross-attention keys
  * and values are computed on the first call only.
+ *
+ * Architecture in words: three residual sublayers per layer — causal self-attention, cross-attention
+ * (queries from the decoder, keys and values from `memory`) and the feed-forward — each as
+ * x = norm(x + f(x)) (post-LN) or x = x + f(norm(x)) (pre-LN). The causal mask hides every later target
+ * position from each query; `memoryLengths` / `memoryKeyPaddingMask` hide the encoder's padding from
+ * cross-attention.
  *
  * @example
  * ```ts
