@@ -25,7 +25,15 @@ import { checkNumber, checkShape, DLArgumentError } from '@dl/core';
 const BR = 64;
 /** Workgroup memory every WebGPU device offers (maxComputeWorkgroupStorageSize's guaranteed minimum). */
 const WORKGROUP_BYTES = 16384;
-/** The largest head dimension the kernels keep in per-thread arrays. */
+/**
+ * The largest head dimension the fused kernels support (they keep a row in per-thread arrays).
+ *
+ * @example
+ * ```ts
+ * import { FLASH_MAX_HEAD_DIM } from '@dl/attention';
+ * const fits = 128 <= FLASH_MAX_HEAD_DIM; // true
+ * ```
+ */
 export const FLASH_MAX_HEAD_DIM = 256;
 
 /** Rows of a tile of `floatsPerRow` floats that fit the workgroup memory, at most 64. */
@@ -268,7 +276,16 @@ function gradKVCode(DK: number, DV: number, BC: number): string {
   }`;
 }
 
-/** Options of {@link flashAttention}. */
+/**
+ * Options of {@link flashAttention}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import type { FlashAttentionOptions } from '@dl/attention';
+ * const options: FlashAttentionOptions = { causal: true, keyPaddingMask: tf.tensor2d([[false, false, true]], [1, 3], 'bool') };
+ * ```
+ */
 export interface FlashAttentionOptions {
   /** Multiplies q·k. Default 1/√dk. */
   scale?: number;
@@ -280,7 +297,15 @@ export interface FlashAttentionOptions {
 
 const FLASH_KEYS = ['scale', 'causal', 'keyPaddingMask'];
 
-/** Whether {@link flashAttention} can run here: the active backend is webgpu and both head dims are ≤ 256. */
+/**
+ * Whether {@link flashAttention} can run here: the active backend is webgpu and both head dims are ≤ 256.
+ *
+ * @example
+ * ```ts
+ * import { flashAttentionAvailable } from '@dl/attention';
+ * const fused = flashAttentionAvailable(64, 64); // true on webgpu, false on cpu and wasm
+ * ```
+ */
 export function flashAttentionAvailable(dk: number, dv: number): boolean {
   return tf.getBackend() === 'webgpu' && dk <= FLASH_MAX_HEAD_DIM && dv <= FLASH_MAX_HEAD_DIM && typeof (tf.backend() as unknown as Partial<WebGPUBackendLike>).runWebGPUProgram === 'function';
 }
