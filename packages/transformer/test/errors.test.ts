@@ -56,7 +56,14 @@ describe('call errors', () => {
       expect(() => enc.forward(narrow)).toThrow(/TransformerEncoder: x must be of shape \[\.\.\., 8\], got Tensor float32 \[2,3,6\]/);
       const dec = new TransformerDecoder({ dModel: 8, nHeads: 2, numLayers: 1, dropout: 0 });
       expect(() => dec.forward(x)).toThrow(/TransformerDecoder: memory must be the encoder output \[B, Ls, E\], got undefined/);
-      tf.dispose([ids, x, narrow, badMask, pad]);
+      const memory = tf.zeros([2, 4, 8]);
+      const badMemoryMask = tf.ones([3, 5], 'bool');
+      expect(() => dec.forward(x, { memory, memoryMask: badMemoryMask })).toThrow(/TransformerDecoder: memoryMask must be of shape \[3, 4\] or \[2\|1, 2\|1, 3, 4\] \(true = may attend\), got Tensor bool \[3,5\]/);
+      const longPad = tf.zeros([2, 4], 'bool');
+      expect(() => enc.forward(x, { keyPaddingMask: longPad })).toThrow(/TransformerEncoder: keyPaddingMask must be .*got Tensor bool \[2,4\]/);
+      const shortMemPad = tf.zeros([2, 3], 'bool');
+      expect(() => dec.forward(x, { memory, memoryKeyPaddingMask: shortMemPad })).toThrow(/TransformerDecoder: memoryKeyPaddingMask must be .*got Tensor bool \[2,3\]/);
+      tf.dispose([ids, x, narrow, badMask, pad, memory, badMemoryMask, longPad, shortMemPad]);
       [cache, mine].forEach((c) => c.dispose());
       [gpt, other, enc, dec].forEach((m) => m.dispose());
     });
