@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkNumber, checkShape, DLArgumentError, Linear, Module, xavierNormal, xavierUniform, type Rng } from '@dl/core';
+import { checkInt, checkNumber, checkShape, DLArgumentError, Linear, matMul, Module, xavierNormal, xavierUniform, type Rng } from '@dl/core';
 import { scaledDotProductAttention } from './full.js';
 import { stageAppend, type KVCache } from './kv-cache.js';
 import { perHead } from './patterns.js';
@@ -196,7 +196,7 @@ export class MultiHeadAttention extends Module {
     const E = this.embedDim;
     const w = this.inProjWeight ? tf.slice(this.inProjWeight, [which * E, 0], [E, E]) : [this.qProjWeight, this.kProjWeight, this.vProjWeight][which]!; // [E, in]
     const [B, L, din] = sh(x);
-    let y = tf.matMul(tf.reshape(x, [B * L, din]), w, false, true); // [B·L, E]
+    let y = matMul(tf.reshape(x, [B * L, din]), w, false, true); // [B·L, E] (core's matMul: the fast plain product on wasm)
     if (this.inProjBias) y = tf.add(y, tf.slice(this.inProjBias, [which * E], [E])); // [B·L, E]
     return tf.reshape(y, [B, L, E]); // [B, L, E]
   }
