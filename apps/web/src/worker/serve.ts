@@ -31,8 +31,15 @@ export function serveTrainer(trainer: Trainer): void {
     setState('failed');
   };
 
+  // A pause takes effect between steps, so 'paused' means no step is in flight and no progress follows.
+  let pauseRequested = false;
   async function loop() {
     while (state === 'running') {
+      if (pauseRequested) {
+        pauseRequested = false;
+        setState('paused');
+        break;
+      }
       const progress = await trainer.step();
       post({ type: 'progress', data: progress });
       if (progress.done) setState('done');
@@ -53,8 +60,9 @@ export function serveTrainer(trainer: Trainer): void {
         setState('running');
         await loop();
       } else if (msg.type === 'pause') {
-        if (state === 'running') setState('paused');
+        if (state === 'running') pauseRequested = true;
       } else if (msg.type === 'resume') {
+        pauseRequested = false;
         if (state === 'paused') {
           setState('running');
           await loop();

@@ -17,7 +17,16 @@ function ramp(t: number): string {
   return `rgb(${c.join(',')})`;
 }
 
+const cache = new Map<string, object[]>();
+
+/** The contour series of `s`, computed once per surface (the trajectories redraw every frame; the contours never change). */
 export function contourSeries(s: Surface, levels = 22): object[] {
+  const key = `${s.id}/${levels}`;
+  if (!cache.has(key)) cache.set(key, traceContours(s, levels));
+  return cache.get(key)!;
+}
+
+function traceContours(s: Surface, levels: number): object[] {
   const values = new Float64Array(GRID * GRID);
   const [x0, x1] = s.x;
   const [y0, y1] = s.y;
