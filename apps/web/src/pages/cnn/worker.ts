@@ -44,6 +44,7 @@ export interface Classification {
 
 const EVAL_EVERY = 25;
 const EVAL_DIGITS = 500;
+const EVAL_BATCH = 50;
 
 interface Digits {
   nTrain: number;
@@ -83,12 +84,17 @@ function batchOf(from: number, n: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
   return { x: tf.tensor4d(x, [n, 28, 28, 1]), y: tf.tensor1d(y, 'int32') };
 }
 
+/** Accuracy on the first EVAL_DIGITS held-out digits, in batches (one 500-image batch stalled SwiftShader's WebGPU). */
 async function accuracy(): Promise<number> {
   const n = Math.min(EVAL_DIGITS, data.nTest);
-  const { x, y } = batchOf(data.nTrain, n);
-  const correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(net.forward(x), 1), y), 'float32')));
-  const c = (await correct.data())[0];
-  tf.dispose([x, y, correct]);
+  let c = 0;
+  for (let from = 0; from < n; from += EVAL_BATCH) {
+    const m = Math.min(EVAL_BATCH, n - from);
+    const { x, y } = batchOf(data.nTrain + from, m);
+    const correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(net.forward(x), 1), y), 'float32')));
+    c += (await correct.data())[0];
+    tf.dispose([x, y, correct]);
+  }
   return c / n;
 }
 
