@@ -219,7 +219,7 @@ export function comparisonTable(ours, torch) {
  *
  * @param {{ quick?: boolean, backend?: string, iters?: number, log?: (s: string) => void, torch?: boolean, resume?: boolean, runDir?: string, outDir?: string, save?: string }} options (`save`: a directory to write the trained model to)
  */
-export async function runCharLM({ quick = false, backend, iters, log = console.log, torch = false, resume = !quick, runDir, outDir, save } = {}) {
+export async function runCharLM({ quick = false, backend, iters, log = console.log, torch = false, resume = !quick, runDir, outDir, save: saveDir } = {}) {
   if (backend) log(`backend: ${(await useBackend(backend)).summary}`);
   const c = { ...(quick ? QUICK : NANOGPT_CPU) };
   if (iters !== undefined) {
@@ -350,7 +350,7 @@ export async function runCharLM({ quick = false, backend, iters, log = console.l
     const delta = valLoss - torchResult.val_loss;
     log(`val loss difference ${delta >= 0 ? '+' : ''}${delta.toFixed(4)} (target: within 0.05 of PyTorch's: ${Math.abs(delta) <= 0.05 ? 'met' : 'NOT met'})`);
   }
-  if (save) await saveModel(save, 'charlm-moby-dick', gpt, { model: 'GPT', config: gpt.config, vocabulary: book.chars.join(''), valLoss });
+  if (saveDir) await saveModel(saveDir, 'charlm-moby-dick', gpt, { model: 'GPT', config: gpt.config, vocabulary: book.chars.join(''), valLoss });
   trainer.dispose();
   gpt.dispose();
   return { ...ours, initialLoss: history.evals[0][2], uniformLoss: Math.log(book.chars.length), samples: texts, png, torch: torchResult, evals: history.evals };
