@@ -299,7 +299,8 @@ function convert(name: string, dtype: SafetensorsDtype, b: Uint8Array): [Float32
   }
 }
 
-function halfToFloat(h: number): number {
+/** An IEEE half-precision bit pattern as a number (also used by the torch.save reader). Package-internal. */
+export function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const m = h & 0x3ff;
@@ -308,7 +309,8 @@ function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + m / 1024);
 }
 
-const bigEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 0;
+/** Whether this machine stores numbers big-endian (safetensors and torch.save data are little-endian). Package-internal. */
+export const bigEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 0;
 function littleEndian(a: Float32Array | Int32Array): Uint8Array {
   const out = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   if (!bigEndianHost) return out;

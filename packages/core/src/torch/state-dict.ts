@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { bigEndianHost, halfToFloat } from '../checkpoint.js';
 import { asIs, checkKeys, DLArgumentError } from '../errors.js';
 import { importAtRuntime } from '../runtime-import.js';
 import { isTensor } from '../tensor-check.js';
@@ -232,16 +233,6 @@ function reader(type: TorchStorageType, v: DataView, outside: (x: bigint) => nev
   }
 }
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (m / 1024);
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + m / 1024);
-}
-
-const bigEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 0;
 
 /**
  * Writes tensors as `torch.save` does (the zip format of PyTorch ≥ 1.6, pickle protocol 2), so that
