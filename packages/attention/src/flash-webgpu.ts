@@ -82,13 +82,31 @@ const VISIBLE = `
     return key < uniforms.lk && keep > 0.5 && (uniforms.causal == 0 || key <= row + uniforms.offset);
   }`;
 
-/** Forward: `result` `[BH, Lq, DV + 1]`, the output rows then each row's log-sum-exp L. */
-function forwardCode(DK: number, DV: number, BC: number): string {
-  return `
+/** WGSL: the key-side workgroup tiles (K, V and the key-padding flags) of the forward and dQ kernels. */
+const keyTileDeclarations = (DK: number, DV: number, BC: number) => `
   var<workgroup> kTile : array<f32, ${BC * DK}>;
   var<workgroup> vTile : array<f32, ${BC * DV}>;
   var<workgroup> keepTile : array<f32, ${BC}>;
-  ${VISIBLE}
+  ${VISIBLE}`;
+
+/** WGSL: the workgroup's threads stage keys start … start + BC − 1 into the tiles (zeros past Lk). */
+const loadKeyTile = (DK: number, DV: number, BC: number) => `
+      for (var i = t; i < ${BC * DK}; i += ${BR}) {
+        let key = start + i / ${DK};
+        kTile[i] = select(0.0, K[(bh * uniforms.lk + key) * ${DK} + i % ${DK}], key < uniforms.lk);
+      }
+      for (var i = t; i < ${BC * DV}; i += ${BR}) {
+        let key = start + i / ${DV};
+        vTile[i] = select(0.0, V[(bh * uniforms.lk + key) * ${DV} + i % ${DV}], key < uniforms.lk);
+      }
+      for (var i = t; i < ${BC}; i += ${BR}) {
+        keepTile[i] = select(0.0, f32(Keep[b * uniforms.lk + start + i]), start + i < uniforms.lk);
+      }`;
+
+/** Forward: `result` `[BH, Lq, DV + 1]`, the output rows then each row's log-sum-exp L. */
+function forwardCode(DK: number, DV: number, BC: number): string {
+  return `
+  ${keyTileDeclarations(DK, DV, BC)}
   fn main() {
     let bh = i32(workgroupId.y);
     let b = bh / uniforms.heads;
@@ -106,17 +124,7 @@ function forwardCode(DK: number, DV: number, BC: number): string {
     let tiles = (uniforms.lk + ${BC - 1}) / ${BC};
     for (var tile = 0; tile < tiles; tile++) {
       let start = tile * ${BC};
-      for (var i = t; i < ${BC * DK}; i += ${BR}) {
-        let key = start + i / ${DK};
-        kTile[i] = select(0.0, K[(bh * uniforms.lk + key) * ${DK} + i % ${DK}], key < uniforms.lk);
-      }
-      for (var i = t; i < ${BC * DV}; i += ${BR}) {
-        let key = start + i / ${DV};
-        vTile[i] = select(0.0, V[(bh * uniforms.lk + key) * ${DV} + i % ${DV}], key < uniforms.lk);
-      }
-      for (var i = t; i < ${BC}; i += ${BR}) {
-        keepTile[i] = select(0.0, f32(Keep[b * uniforms.lk + start + i]), start + i < uniforms.lk);
-      }
+      ${loadKeyTile(DK, DV, BC)}
       workgroupBarrier();
       if (valid) {
         for (var j = 0; j < ${BC}; j++) {
@@ -147,10 +155,7 @@ function forwardCode(DK: number, DV: number, BC: number): string {
 /** Backward, dQ: `result` `[BH, Lq, DK]`; `LD` is `[BH, Lq, 2]` (L, D). */
 function gradQCode(DK: number, DV: number, BC: number): string {
   return `
-  var<workgroup> kTile : array<f32, ${BC * DK}>;
-  var<workgroup> vTile : array<f32, ${BC * DV}>;
-  var<workgroup> keepTile : array<f32, ${BC}>;
-  ${VISIBLE}
+  ${keyTileDeclarations(DK, DV, BC)}
   fn main() {
     let bh = i32(workgroupId.y);
     let b = bh / uniforms.heads;
@@ -170,17 +175,7 @@ function gradQCode(DK: number, DV: number, BC: number): string {
     let tiles = (uniforms.lk + ${BC - 1}) / ${BC};
     for (var tile = 0; tile < tiles; tile++) {
       let start = tile * ${BC};
-      for (var i = t; i < ${BC * DK}; i += ${BR}) {
-        let key = start + i / ${DK};
-        kTile[i] = select(0.0, K[(bh * uniforms.lk + key) * ${DK} + i % ${DK}], key < uniforms.lk);
-      }
-      for (var i = t; i < ${BC * DV}; i += ${BR}) {
-        let key = start + i / ${DV};
-        vTile[i] = select(0.0, V[(bh * uniforms.lk + key) * ${DV} + i % ${DV}], key < uniforms.lk);
-      }
-      for (var i = t; i < ${BC}; i += ${BR}) {
-        keepTile[i] = select(0.0, f32(Keep[b * uniforms.lk + start + i]), start + i < uniforms.lk);
-      }
+      ${loadKeyTile(DK, DV, BC)}
       workgroupBarrier();
       if (valid) {
         for (var j = 0; j < ${BC}; j++) {
