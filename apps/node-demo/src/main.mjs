@@ -28,6 +28,8 @@ Options:
   --only=a,b       pick sub-runs of a part
   --save[=dir]     write the trained models (LeNet, G2P, char GPT) as safetensors with their
                    configuration, for apps/web or your own code (default dir: out/checkpoints/)
+  --init-from=f    g2p: start from the weights of a --save file (e.g. apps/web/public/models/
+                   g2p-transformer.safetensors) and keep training them (checkpoints in .runs/g2p-continued)
   --help           this text
 
 Long runs checkpoint to apps/node-demo/.runs/ and resume where they stopped; figures and plots (PNG)
@@ -61,6 +63,7 @@ const options = {
   epochs: flag('epochs') ? Number(flag('epochs')) : undefined,
   only: flag('only') ? String(flag('only')).split(',') : undefined,
   save: flag('save') === true ? DEFAULT_SAVE_DIR : flag('save'),
+  initFrom: typeof flag('init-from') === 'string' ? flag('init-from') : undefined,
 };
 for (const part of parts) {
   const file = new URL(`./parts/${part}.mjs`, import.meta.url);

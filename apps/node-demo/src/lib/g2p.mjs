@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import * as tf from '@tensorflow/tfjs-core';
 import { beamSearch, greedy } from '@dl/decode';
 import { warmupCosine } from '@dl/optim';
+import { loadCheckpoint, loadIntoModule } from '@dl/core';
 import { EncoderDecoder, Trainer } from '@dl/transformer';
 import { BOS, EOS, LETTERS, PHONES, batcher, decodePron, encodePron, encodeWord, errorRates, g2pSplits, padBatch, trainingPairs } from './cmudict.mjs';
 import { attentionGridPng, attentionHeatmapPng, lossCurvePng } from './charts.mjs';
@@ -114,16 +115,33 @@ export async function trainG2PModel({ model, data, c, valid, runDir, quick, log,
 }
 
 /**
- * Trains (resuming from `runDir/checkpoint.safetensors` when present) and evaluates.
- * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, save?: string, evalBeams?: number }} options
+ * Trains (resuming from `runDir/checkpoint.safetensors` when present) and evaluates. With `initFrom` (a
+ * model file written by `--save`, e.g. the one apps/web ships) training starts from those weights instead
+ * of a fresh initialisation: a continued run, with a fresh optimizer and its own warmup + cosine schedule
+ * at half the peak learning rate.
+ * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, save?: string, evalBeams?: number, initFrom?: string }} options
  */
-export async function runG2P({ quick = false, runDir, outDir, epochs, save, evalBeams = 4, log = console.log }) {
+export async function runG2P({ quick = false, runDir, outDir, epochs, save, evalBeams = 4, initFrom, log = console.log }) {
   const c = { ...(quick ? G2P_CONFIGS.quick : G2P_CONFIGS.full) };
   if (epochs) c.epochs = epochs;
+  if (initFrom) {
+    // The saved model's own configuration decides the architecture, so the weights always fit.
+    const { tensors, metadata } = await loadCheckpoint(initFrom);
+    tensors.forEach((t) => t.dispose());
+    const saved = JSON.parse(metadata.config ?? 'null');
+    if (!saved) throw new Error(`--init-from: ${initFrom} has no 'config' in its metadata (expected a file written by --save)`);
+    Object.assign(c, { dModel: saved.dModel, nHeads: saved.nHeads, numEncoderLayers: saved.numEncoderLayers, numDecoderLayers: saved.numDecoderLayers, dimFeedforward: saved.dimFeedforward });
+    c.peakLr /= 2;
+    c.warmupSteps = Math.min(c.warmupSteps, 500);
+  }
   const { train, valid, test } = g2pSplits(quick, log);
   const pairs = trainingPairs(train);
   const data = batcher(pairs, c.batchSize, 1);
   const model = buildModel(c);
+  if (initFrom) {
+    await loadIntoModule(model, initFrom);
+    log(`initialised from ${initFrom}; continued training at peak learning rate ${c.peakLr} (warmup ${c.warmupSteps} steps)`);
+  }
   log(`model: ${model.numParameters().toLocaleString('en')} parameters, d=${c.dModel}, ${c.numEncoderLayers}+${c.numDecoderLayers} layers, pre-LN; ${c.epochs} epochs × ${data.batchesPerEpoch} batches of ${c.batchSize}`);
   mkdirSync(outDir, { recursive: true });
   const { trainer, history } = await trainG2PModel({ model, data, c, valid, runDir, quick, log, label: 'g2p' });

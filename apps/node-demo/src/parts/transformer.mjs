@@ -10,12 +10,14 @@ import { runG2P } from '../lib/g2p.mjs';
 const OUT = fileURLToPath(new URL('../../out/transformer', import.meta.url));
 const RUNS = fileURLToPath(new URL('../../.runs/', import.meta.url));
 
-/** @param {{ quick?: boolean, only?: string[], epochs?: number, save?: string }} options */
-export async function run({ quick = false, only, epochs, save } = {}) {
+/** @param {{ quick?: boolean, only?: string[], epochs?: number, save?: string, initFrom?: string }} options */
+export async function run({ quick = false, only, epochs, save, initFrom } = {}) {
   const want = (name) => !only || only.includes(name);
   if (want('g2p')) {
     console.log('\ngrapheme-to-phoneme (CMUdict), encoder-decoder Transformer');
-    await runG2P({ quick, epochs, save, runDir: `${RUNS}g2p${quick ? '-quick' : ''}`, outDir: OUT });
+    // A continued run (--init-from) keeps its own checkpoints, apart from a run from scratch.
+    const runDir = `${RUNS}g2p${initFrom ? '-continued' : ''}${quick ? '-quick' : ''}`;
+    await runG2P({ quick, epochs, save, initFrom, runDir, outDir: OUT });
   }
   if (want('g2p-lstm')) {
     console.log('\ngrapheme-to-phoneme (CMUdict), LSTM encoder-decoder with additive attention (the RNN baseline)');
