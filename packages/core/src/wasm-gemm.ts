@@ -1,0 +1,270 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { DLArgumentError } from './errors.js';
+import { GEMM_WASM_BASE64 } from './wasm/gemm-wasm.js';
+
+// Matrix products for tfjs's wasm backend in our own WebAssembly SIMD module (src/wasm/gemm.c).
+// tfjs 4.22's wasm BatchMatMul is fast (~15–20 GFLOP/s) only for a plain 2-D product and runs every
+// batched or transposed one at ~1.7 GFLOP/s; this module runs all of them at ~35–40 GFLOP/s on one core.
+// The operands are copied from the backend's heap into the module's own memory and the product is
+// copied back as a new tensor: copies are O(m·k + k·n + m·n) against the product's O(m·n·k).
+
+interface GemmExports {
+  gemm(batch: number, m: number, n: number, k: number, a: number, ta: number, strideA: number, b: number, tb: number, strideB: number, c: number, scratch: number): void;
+  __heap_base: WebAssembly.Global;
+}
+
+interface Gemm {
+  exports: GemmExports;
+  memory: WebAssembly.Memory;
+}
+
+let loaded: Gemm | null | undefined; // undefined: not tried yet; null: unavailable here
+let enabled = true;
+
+/** Most floats one call copies into the module at a time: larger batches run in chunks. */
+let CHUNK_FLOATS = 16 * 1024 * 1024;
+
+/** Sets the chunk budget in floats and returns the previous one (package-internal: tests use it). */
+export function setGemmChunkFloats(floats: number): number {
+  const previous = CHUNK_FLOATS;
+  CHUNK_FLOATS = floats;
+  return previous;
+}
+
+function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** Compiles the module on first use (3 KB: synchronous compilation is allowed everywhere). */
+function load(): Gemm | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  try {
+    if (typeof WebAssembly !== 'object') return null;
+    const bytes = decodeBase64(GEMM_WASM_BASE64);
+    if (!WebAssembly.validate(bytes)) return null; // no SIMD in this engine
+    const memory = new WebAssembly.Memory({ initial: 32 });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    loaded = { exports: instance.exports as unknown as GemmExports, memory };
+  } catch {
+    loaded = null;
+  }
+  return loaded;
+}
+
+/**
+ * Whether {@link matMul} on the wasm backend uses @dl/core's own WebAssembly SIMD products (true where
+ * the JavaScript engine runs WebAssembly SIMD, unless turned off with {@link useWasmGemm}).
+ *
+ * @example
+ * ```ts
+ * import { wasmGemmActive } from '@dl/core';
+ * console.log(wasmGemmActive()); // true in Node 20 and current browsers
+ * ```
+ */
+export function wasmGemmActive(): boolean {
+  return enabled && load() !== null;
+}
+
+/**
+ * Turns @dl/core's WebAssembly SIMD matrix products on the wasm backend on or off (default on). Off,
+ * {@link matMul} goes back to tfjs's BatchMatMul kernel (plain 2-D products through XNNPACK, the rest
+ * through its scalar loop). Returns the previous setting. Other backends are not affected.
+ *
+ * @example
+ * ```ts
+ * import { useWasmGemm } from '@dl/core';
+ * const previous = useWasmGemm(false); // tfjs's own kernel, e.g. to compare speeds
+ * useWasmGemm(previous);
+ * ```
+ */
+export function useWasmGemm(on: boolean): boolean {
+  if (typeof on !== 'boolean') throw new DLArgumentError('useWasmGemm', 'on', 'a boolean', on);
+  const previous = enabled;
+  enabled = on;
+  return previous;
+}
+
+/** The parts of tfjs-backend-wasm 4.22's backend the kernel uses (checked before every use). */
+interface WasmBackendInternals {
+  dataIdMap?: { get(id: object): { memoryOffset?: number } | undefined };
+  wasm?: { HEAPU8?: Uint8Array };
+  makeOutput?(shape: number[], dtype: 'float32'): tf.TensorInfo;
+}
+
+function wasmInternals(backend: unknown): Required<WasmBackendInternals> | null {
+  const b = backend as WasmBackendInternals;
+  return b && b.dataIdMap && b.wasm?.HEAPU8 && typeof b.makeOutput === 'function' ? (b as Required<WasmBackendInternals>) : null;
+}
+
+/** A float32 tensor's values in the wasm backend's heap (a view: valid until the heap next grows). */
+function heapView(backend: Required<WasmBackendInternals>, t: tf.TensorInfo, size: number): Float32Array {
+  const offset = backend.dataIdMap.get(t.dataId)?.memoryOffset;
+  if (typeof offset !== 'number') throw new Error(`DLMatMul: an input is not in the wasm backend's memory`);
+  return new Float32Array((backend.wasm.HEAPU8 as Uint8Array).buffer, offset, size);
+}
+
+const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+/** The kernel's name in tfjs's registry (registered for the wasm backend on first use). */
+const KERNEL = 'DLMatMul';
+
+/**
+ * The kernel: op(a)·op(b) in the module, where a is `[..., m, k]` (`[..., k, m]` with transposeA) and b
+ * `[..., k, n]` (`[..., n, k]` with transposeB); the leading axes are equal, or one side's have a single
+ * element (shared across the batch). Writes `[..., m, n]` straight into the backend's output.
+ */
+function kernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const g = load() as Gemm;
+  const wb = wasmInternals(backend) as Required<WasmBackendInternals>;
+  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const ta = attrs?.transposeA === true;
+  const tb = attrs?.transposeB === true;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const m = a.shape[ta ? ra - 1 : ra - 2];
+  const k = a.shape[ta ? ra - 2 : ra - 1];
+  const n = b.shape[tb ? rb - 2 : rb - 1];
+  const leadA = a.shape.slice(0, -2);
+  const leadB = b.shape.slice(0, -2);
+  const Sa = prod(leadA);
+  const Sb = prod(leadB);
+  const S = Math.max(Sa, Sb);
+  const lead = Sa > Sb || (Sa === Sb && leadA.length >= leadB.length) ? leadA : leadB; // see wasmGemmHandles
+  const sa = m * k;
+  const sb = k * n;
+  const sc = m * n;
+  const out = wb.makeOutput([...lead, m, n], 'float32'); // allocates: read the input views only after this
+  if (S * sc === 0) return out;
+  if (k === 0) {
+    heapView(wb, out, S * sc).fill(0);
+    return out;
+  }
+  // Floats per batch element in the module: A, B and C, plus the packing scratch (once).
+  const per = (Sa > 1 ? sa : 0) + (Sb > 1 ? sb : 0) + sc;
+  const chunk = Math.max(1, Math.min(S, Math.floor(CHUNK_FLOATS / Math.max(1, per))));
+  const scratch = Math.ceil(n / 8) * 8 * k + (ta ? m * k : 0);
+  const aFloats = Sa > 1 ? chunk * sa : sa;
+  const bFloats = Sb > 1 ? chunk * sb : sb;
+  const base = ((g.exports.__heap_base.value as number) + 15) & ~15;
+  const bytes = base + 4 * (aFloats + bFloats + chunk * sc + scratch);
+  if (bytes > g.memory.buffer.byteLength) g.memory.grow(Math.ceil((bytes - g.memory.buffer.byteLength) / 65536));
+  const mine = new Float32Array(g.memory.buffer);
+  const A = base / 4;
+  const B = A + aFloats;
+  const C = B + bFloats;
+  const T = C + chunk * sc;
+  const av = heapView(wb, a, Sa * sa);
+  const bv = heapView(wb, b, Sb * sb);
+  const cv = heapView(wb, out, S * sc);
+  if (Sa === 1) mine.set(av, A);
+  if (Sb === 1) mine.set(bv, B);
+  for (let s0 = 0; s0 < S; s0 += chunk) {
+    const count = Math.min(chunk, S - s0);
+    if (Sa > 1) mine.set(av.subarray(s0 * sa, (s0 + count) * sa), A);
+    if (Sb > 1) mine.set(bv.subarray(s0 * sb, (s0 + count) * sb), B);
+    g.exports.gemm(count, m, n, k, A * 4, ta ? 1 : 0, Sa > 1 ? sa : 0, B * 4, tb ? 1 : 0, Sb > 1 ? sb : 0, C * 4, T * 4);
+    cv.set(mine.subarray(C, C + count * sc), s0 * sc);
+  }
+  return out;
+}
+
+let registered = false;
+
+/**
+ * Registers the kernel for wasm and its gradient (on first use: importing @dl/core registers nothing).
+ * The gradient is lazy per input, so the tape computes only the operands' gradients it needs (no dX for
+ * a first layer's input).
+ */
+function register(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerKernel({ kernelName: KERNEL, backendName: 'wasm', kernelFunc: kernel as unknown as tf.KernelFunc });
+  tf.registerGradient({
+    kernelName: KERNEL,
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+      const [sa, sb] = saved;
+      const ta = attrs.transposeA === true;
+      const tb = attrs.transposeB === true;
+      const d = dy as tf.Tensor;
+      // C = op(A)·op(B): dop(A) = dC·op(B)ᵀ and dop(B) = op(A)ᵀ·dC, written with the transposes folded in.
+      return {
+        a: () => unbroadcast(ta ? broadcastMatMul(sb, d, tb, true) : broadcastMatMul(d, sb, false, !tb), sa), // [..., k, m] or [..., m, k]
+        b: () => unbroadcast(tb ? broadcastMatMul(d, sa, true, ta) : broadcastMatMul(sa, d, !ta, false), sb), // [..., n, k] or [..., k, n]
+      };
+    },
+  });
+}
+
+/**
+ * The gradient of a broadcast product with respect to one operand: summed over the leading axes that
+ * operand did not have or had as 1.
+ */
+function unbroadcast(grad: tf.Tensor, like: tf.Tensor): tf.Tensor {
+  if (grad.rank === like.rank && grad.shape.every((d, i) => d === like.shape[i])) return grad;
+  const lead = grad.rank - 2;
+  const offset = lead - (like.rank - 2);
+  const axes: number[] = [];
+  for (let i = 0; i < lead; i++) if (i < offset || (like.shape[i - offset] === 1 && grad.shape[i] !== 1)) axes.push(i);
+  return tf.reshape(axes.length ? tf.sum(grad, axes) : grad, like.shape);
+}
+
+/** Whether this call runs in the module: wasm backend, module on, operands it takes. */
+function inModule(a: tf.Tensor, b: tf.Tensor): boolean {
+  return tf.getBackend() === 'wasm' && wasmGemmActive() && wasmGemmHandles(a, b) && wasmInternals(tf.backend()) !== null;
+}
+
+const differentiable = new Map<string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor>();
+
+/** `tf.matMul` for one (ta, tb) pair with a gradient summed over broadcast batch axes. */
+function broadcastProduct(ta: boolean, tb: boolean): (a: tf.Tensor, b: tf.Tensor) => tf.Tensor {
+  const key = `${ta}${tb}`;
+  let f = differentiable.get(key);
+  if (!f) {
+    f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+      save([a, b]);
+      return {
+        value: tf.matMul(a, b, ta, tb), // [..., m, n]
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sa, sb] = saved;
+          const da = ta ? broadcastMatMul(sb, dy, tb, true) : broadcastMatMul(dy, sb, false, !tb); // [..., k, m] or [..., m, k]
+          const db = tb ? broadcastMatMul(dy, sa, true, ta) : broadcastMatMul(sa, dy, !ta, false); // [..., n, k] or [..., k, n]
+          return [unbroadcast(da, sa), unbroadcast(db, sb)];
+        },
+      };
+    }) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+    differentiable.set(key, f);
+  }
+  return f;
+}
+
+/**
+ * Whether the module can take this pair of operands: float32, with equal leading axes, or one side's
+ * leading axes all 1 and no more of them than the other side has (then broadcasting gives the other
+ * side's leading shape, which is what the product returns).
+ */
+export function wasmGemmHandles(a: tf.Tensor, b: tf.Tensor): boolean {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return false;
+  const leadA = a.shape.slice(0, -2);
+  const leadB = b.shape.slice(0, -2);
+  if (leadA.length === leadB.length && leadA.every((d, i) => d === leadB[i])) return true;
+  return (prod(leadA) === 1 && leadA.length <= leadB.length) || (prod(leadB) === 1 && leadB.length <= leadA.length);
+}
+
+/**
+ * op(a)·op(b) with broadcast leading axes and a correct gradient for them (tfjs 4.22's own gradient of a
+ * broadcast BatchMatMul has the wrong shape): in the SIMD module on wasm where it can run, through
+ * `tf.matMul` otherwise. Package-internal: {@link matMul} is the public entry.
+ */
+export function broadcastMatMul(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor {
+  if (inModule(a, b)) {
+    register();
+    return tf.engine().runKernel(KERNEL, { a, b }, { transposeA: ta, transposeB: tb }) as tf.Tensor;
+  }
+  return broadcastProduct(ta, tb)(a, b);
+}
