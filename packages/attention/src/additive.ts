@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, DLArgumentError, Linear, Module, type Rng } from '@dl/core';
+import { checkInt, DLArgumentError, Linear, matMul, Module, type Rng } from '@dl/core';
 import { checkQKV, denseAllowed, emptyAttention, maskedSoftmax } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 import { ADDITIVE_KEYS, checkOptionKeys } from './option-keys.js';
@@ -76,7 +76,7 @@ export class AdditiveAttention extends Module {
       const kh = tf.expandDims(this.kProj.forward(k), 2); // [B, H, 1, Lk, hidden]
       const scores = tf.squeeze(this.score.forward(tf.tanh(tf.add(qh, kh))), [4]); // [B, H, Lq, Lk]
       const weights = maskedSoftmax(scores, denseAllowed(dims, options)); // [B, H, Lq, Lk]
-      const output = tf.matMul(weights, v); // [B, H, Lq, dv]
+      const output = matMul(weights, v); // [B, H, Lq, dv]
       return options.returnWeights ? { output, weights } : { output };
     });
   }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DLArgumentError } from '@dl/core';
+import { DLArgumentError, matMul } from '@dl/core';
 import { emptyAttention, maskedSoftmax, mask4d, type QKVDims } from './masks.js';
 import type { AttentionOptions, AttentionResult } from './types.js';
 import { sh } from './shape.js';
@@ -188,7 +188,7 @@ export function blockSparseAttention(where: string, q: tf.Tensor, k: tf.Tensor, 
         const S = tf.tidy(() => {
           const Qb = tf.reshape(tf.gather(qs, tf.tensor1d(clampIdx(qSub), 'int32'), 2), [B, H, gb, c, dk]); // [B, H, gb, c, dk]
           const Kb = tf.reshape(tf.gather(k, kI, 2), [B, H, gb, m, dk]); // [B, H, gb, m, dk]
-          return tf.matMul(Qb, Kb, false, true); // [B, H, gb, c, m]
+          return matMul(Qb, Kb, false, true); // [B, H, gb, c, m]
         });
         const allowed = tf.tidy(() => {
           let al = tf.tensor(layout.allowed.subarray(g0 * c * m, (g0 + gb) * c * m), [1, 1, gb, c, m], 'float32'); // [1, 1, gb, c, m]
@@ -209,7 +209,7 @@ export function blockSparseAttention(where: string, q: tf.Tensor, k: tf.Tensor, 
         S.dispose();
         allowed.dispose();
         const Vb = tf.reshape(tf.gather(v, kI, 2), [B, H, gb, m, dv]); // [B, H, gb, m, dv]
-        const rows = tf.reshape(tf.matMul(P, Vb), [B, H, gb * c, dv]); // [B, H, gb·c, dv]
+        const rows = tf.reshape(matMul(P, Vb), [B, H, gb * c, dv]); // [B, H, gb·c, dv]
         return options.returnWeights ? { rows, P } : { rows };
       });
       rowParts.push(part.rows);
@@ -242,8 +242,8 @@ export function blockSparseAttention(where: string, q: tf.Tensor, k: tf.Tensor, 
         const m4 = tf.reshape(mask, [sh(mask)[0], sh(mask)[1], dims.lq, lk]); // [b, h, Lq, Lk]
         and(tf.gather(m4, rowsT, 2)); // [b, h, g, Lk]
       }
-      denseP = maskedSoftmax(tf.matMul(Qg, k, false, true), allowed); // [B, H, g, Lk]
-      outs.push(tf.matMul(denseP, v)); // [B, H, g, dv]
+      denseP = maskedSoftmax(matMul(Qg, k, false, true), allowed); // [B, H, g, Lk]
+      outs.push(matMul(denseP, v)); // [B, H, g, dv]
     }
     const all = outs.length === 1 ? outs[0] : tf.concat(outs, 2); // [B, H, nB·c + g, dv]
     const output = tf.gather(all, tf.tensor1d(layout.outIndex, 'int32'), 2); // [B, H, Lq, dv]

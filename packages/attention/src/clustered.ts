@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, DLArgumentError } from '@dl/core';
+import { checkInt, DLArgumentError, matMul } from '@dl/core';
 import { emptyAttention, maskedSoftmax, mask4d, type QKVDims } from './masks.js';
 import type { AttentionOptions, AttentionResult } from './types.js';
 import { detached, sh } from './shape.js';
@@ -144,9 +144,9 @@ export function clusteredAttention(
           }
           return al;
         });
-        const P = tf.tidy(() => maskedSoftmax(tf.matMul(Qg, Kg, false, true), allowed)); // [BH, gc, C, W]
+        const P = tf.tidy(() => maskedSoftmax(matMul(Qg, Kg, false, true), allowed)); // [BH, gc, C, W]
         const Vg = tf.reshape(tf.gather(vFlat, idxK), [BH, gc, W, dv]); // [BH, gc, W, dv]
-        const O = tf.reshape(tf.matMul(P, Vg), [BH, gc * C, dv]); // [BH, gc·C, dv]
+        const O = tf.reshape(matMul(P, Vg), [BH, gc * C, dv]); // [BH, gc·C, dv]
         if (!options.returnWeights) return { O };
         const valid = tf.mul(row(2), col(3)); // [BH, gc, C, W] query row and real key column
         const cell = tf.where(tf.greater(valid, 0), flatIdx as tf.Tensor, tf.fill(sh(valid), Lq * Lk)); // [BH, gc, C, W]

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, DLArgumentError, Rng } from '@dl/core';
+import { checkInt, DLArgumentError, matMul, Rng } from '@dl/core';
 import { sh } from './shape.js';
 import { checkOptionKeys, FAVOR_KEYS } from './option-keys.js';
 
@@ -99,7 +99,7 @@ export function favorFeatureMap(dim: number, nFeatures: number, options: FavorOp
       tf.tidy(() => {
         if (sh(x)[x.rank - 1] !== dim) throw new DLArgumentError('favorFeatureMap', 'x', `of last dim ${dim}`, x);
         const xs = tf.mul(x, xScale); // [..., d]
-        const proj = tf.matMul(tf.reshape(xs, [-1, dim]), tf.tensor2d(omega, [nFeatures, dim]), false, true); // [n, m]
+        const proj = matMul(tf.reshape(xs, [-1, dim]), tf.tensor2d(omega, [nFeatures, dim]), false, true); // [n, m]
         const half = tf.mul(tf.sum(tf.square(tf.reshape(xs, [-1, dim])), -1, true), 0.5); // [n, 1]
         let e = tf.sub(proj, half); // [n, m]
         if (isQuery) e = tf.sub(e, tf.max(e, -1, true)); // [n, m]

@@ -70,7 +70,7 @@ export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tens
     if (headByHead(dims, options, p)) return attendHeadByHead(q, k, v, dims, scale, options);
     const weights = tf.tidy(() => {
       const qs = scale === 1 ? q : tf.mul(q, scale); // [B, H, Lq, dk]
-      let scores = tf.matMul(qs, k, false, true); // [B, H, Lq, Lk]
+      let scores = matMul(qs, k, false, true); // [B, H, Lq, Lk]
       if (options.scoreBias) scores = tf.add(scores, options.scoreBias); // [B, H, Lq, Lk]
       const allowed = denseAllowed(dims, options); // [B|1, H|1, Lq, Lk] or null
       let w = maskedSoftmax(scores, allowed); // [B, H, Lq, Lk]
@@ -80,7 +80,7 @@ export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tens
       }
       return w;
     });
-    const output = tf.matMul(weights, v); // [B, H, Lq, dv]
+    const output = matMul(weights, v); // [B, H, Lq, dv]
     return options.returnWeights ? { output, weights } : { output };
   });
 }

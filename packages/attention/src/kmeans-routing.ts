@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkNumber, DLArgumentError, Module, randNormal, type Rng } from '@dl/core';
+import { checkInt, checkNumber, DLArgumentError, matMul, Module, randNormal, type Rng } from '@dl/core';
 import { clusteredAttention } from './clustered.js';
 import { checkQKV, emptyAttention } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
@@ -78,7 +78,7 @@ export class KMeansRouting extends Module {
 
   /** Nearest centroid (cosine) of each vector of `x` `[B, heads, L, dim]` → int32 `[B, heads, L]`. */
   assign(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => tf.argMax(tf.matMul(normalize(x), tf.expandDims(this.centroids, 0), false, true), -1)); // [B, H, L]
+    return tf.tidy(() => tf.argMax(matMul(normalize(x), tf.expandDims(this.centroids, 0), false, true), -1)); // [B, H, L]
   }
 
   /** One EMA step of the centroids towards the means of their assigned (normalised) queries and keys. */
@@ -86,7 +86,7 @@ export class KMeansRouting extends Module {
     const next = tf.tidy(() => {
       const x = normalize(tf.concat([q, k], 2)); // [B, H, Lq+Lk, dim]
       const onehot = tf.oneHot(this.assign(x), this.nClusters); // [B, H, L, C]
-      const sums = tf.sum(tf.matMul(tf.cast(onehot, 'float32'), x, true, false), 0); // [H, C, dim]
+      const sums = tf.sum(matMul(tf.cast(onehot, 'float32'), x, true, false), 0); // [H, C, dim]
       const counts = tf.sum(tf.sum(tf.cast(onehot, 'float32'), 2), 0); // [H, C]
       const mean = tf.div(sums, tf.expandDims(tf.maximum(counts, 1), -1)); // [H, C, dim]
       const moved = normalize(tf.add(tf.mul(this.centroids, this.decay), tf.mul(mean, 1 - this.decay))); // [H, C, dim]

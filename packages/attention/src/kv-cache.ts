@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkNumber, checkShape, DLArgumentError } from '@dl/core';
+import { checkInt, checkNumber, checkShape, DLArgumentError, matMul } from '@dl/core';
 import { resolveFeatureMap, type LinearAttentionOptions } from './linear.js';
 import { scaledDotProductAttention } from './full.js';
 import type { FeatureMap } from './feature-maps.js';
@@ -284,14 +284,14 @@ export class LinearAttentionState {
     const out = tf.tidy(() => {
       const fq = this.fm.apply(q, true); // [B, H, t, m]
       const fk = this.fm.apply(k, false); // [B, H, t, m]
-      const A = tf.mul(tf.matMul(fq, fk, false, true), tf.linalg.bandPart(tf.ones([t, t]), -1, 0)); // [B, H, t, t]
-      let num = tf.matMul(A, v); // [B, H, t, dv]
+      const A = tf.mul(matMul(fq, fk, false, true), tf.linalg.bandPart(tf.ones([t, t]), -1, 0)); // [B, H, t, t]
+      let num = matMul(A, v); // [B, H, t, dv]
       let den = tf.sum(A, -1, true); // [B, H, t, 1]
       if (this.S && this.z) {
-        num = tf.add(num, tf.matMul(fq, this.S)); // [B, H, t, dv]
-        den = tf.add(den, tf.matMul(fq, this.z, false, true)); // [B, H, t, 1]
+        num = tf.add(num, matMul(fq, this.S)); // [B, H, t, dv]
+        den = tf.add(den, matMul(fq, this.z, false, true)); // [B, H, t, 1]
       }
-      const dS = tf.matMul(fk, v, true, false); // [B, H, m, dv]
+      const dS = matMul(fk, v, true, false); // [B, H, m, dv]
       const dz = tf.sum(fk, 2, true); // [B, H, 1, m]
       const S = tf.keep(this.S ? tf.add(this.S, dS) : dS);
       const z = tf.keep(this.z ? tf.add(this.z, dz) : dz);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkNumber, DLArgumentError } from '@dl/core';
+import { checkInt, checkNumber, DLArgumentError, matMul } from '@dl/core';
 import { eluFeatureMap, reluFeatureMap, type FeatureMap } from './feature-maps.js';
 import { checkQKV, denseAllowed, emptyAttention, type QKVDims } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
@@ -83,11 +83,11 @@ export function linearAttentionQuadratic(q: tf.Tensor, k: tf.Tensor, v: tf.Tenso
   if (empty) return empty;
   return tf.tidy(() => {
     const [fq, fk] = features(fm, q, k, dims, options);
-    let A = tf.matMul(fq, fk, false, true); // [B, H, Lq, Lk]
+    let A = matMul(fq, fk, false, true); // [B, H, Lq, Lk]
     const allowed = denseAllowed(dims, { ...options, causal, keyPaddingMask: undefined }); // [.., Lq, Lk]
     if (allowed) A = tf.mul(A, allowed); // [B, H, Lq, Lk]
     const weights = tf.div(A, tf.add(tf.sum(A, -1, true), eps)); // [B, H, Lq, Lk]
-    const output = tf.matMul(weights, v); // [B, H, Lq, dv]
+    const output = matMul(weights, v); // [B, H, Lq, dv]
     return options.returnWeights ? { output, weights } : { output };
   });
 }
@@ -133,10 +133,10 @@ export function linearAttention(config: LinearAttentionOptions = {}): AttentionF
     return tf.tidy(() => {
       const [fq, fk] = features(fm, q, k, dims, options);
       if (!causal) {
-        const kv = tf.matMul(fk, v, true, false); // [B, H, m, dv]
+        const kv = matMul(fk, v, true, false); // [B, H, m, dv]
         const z = tf.sum(fk, 2, true); // [B, H, 1, m]
-        const num = tf.matMul(fq, kv); // [B, H, Lq, dv]
-        const den = tf.matMul(fq, z, false, true); // [B, H, Lq, 1]
+        const num = matMul(fq, kv); // [B, H, Lq, dv]
+        const den = matMul(fq, z, false, true); // [B, H, Lq, 1]
         return { output: tf.div(num, tf.add(den, eps)) };
       }
       if (dims.lq !== dims.lk) throw new DLArgumentError(where, 'k', `of the same length as q (${dims.lq}) when causal (use LinearAttentionState to decode step by step)`, dims.lk);
@@ -148,14 +148,14 @@ export function linearAttention(config: LinearAttentionOptions = {}): AttentionF
       const Q = chunked(fq); // [BH, nC, c, m]
       const K = chunked(fk); // [BH, nC, c, m]
       const V = chunked(v); // [BH, nC, c, dv]
-      const A = tf.tidy(() => tf.mul(tf.matMul(Q, K, false, true), tf.linalg.bandPart(tf.ones([c, c]), -1, 0))); // [BH, nC, c, c]
+      const A = tf.tidy(() => tf.mul(matMul(Q, K, false, true), tf.linalg.bandPart(tf.ones([c, c]), -1, 0))); // [BH, nC, c, c]
       const num = tf.tidy(() => {
-        const state = exclusivePrefixSum(tf.matMul(K, V, true, false)); // [BH, nC, m, dv] Σ over earlier chunks
-        return tf.add(tf.matMul(Q, state), tf.matMul(A, V)); // [BH, nC, c, dv]
+        const state = exclusivePrefixSum(matMul(K, V, true, false)); // [BH, nC, m, dv] Σ over earlier chunks
+        return tf.add(matMul(Q, state), matMul(A, V)); // [BH, nC, c, dv]
       });
       const den = tf.tidy(() => {
         const zState = exclusivePrefixSum(tf.sum(K, 2, true)); // [BH, nC, 1, m]
-        return tf.add(tf.add(tf.matMul(Q, zState, false, true), tf.sum(A, -1, true)), eps); // [BH, nC, c, 1]
+        return tf.add(tf.add(matMul(Q, zState, false, true), tf.sum(A, -1, true)), eps); // [BH, nC, c, 1]
       });
       tf.dispose([Q, K, V, A, fq, fk]);
       const out = tf.reshape(tf.div(num, den), [B, H, nC * c, dv]); // [B, H, L+pad, dv]

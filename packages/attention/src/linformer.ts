@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkNumber, checkShape, DLArgumentError, Module, uniform, type Rng } from '@dl/core';
+import { checkInt, checkNumber, checkShape, DLArgumentError, matMul, Module, type Rng, uniform } from '@dl/core';
 import { checkQKV, emptyAttention } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 import { sh } from './shape.js';
@@ -54,12 +54,12 @@ export function linformerAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, E: 
     }
     const project = (x: tf.Tensor, p: tf.Tensor, d: number) => {
       const xt = tf.reshape(tf.transpose(x, [0, 1, 3, 2]), [B * H * d, lk]); // [B·H·d, Lk]
-      return tf.transpose(tf.reshape(tf.matMul(xt, p, false, true), [B, H, d, kp]), [0, 1, 3, 2]); // [B, H, kProj, d]
+      return tf.transpose(tf.reshape(matMul(xt, p, false, true), [B, H, d, kp]), [0, 1, 3, 2]); // [B, H, kProj, d]
     };
     const kProj = project(kk, e, dk); // [B, H, kProj, dk]
     const vProj = project(vv, f, dv); // [B, H, kProj, dv]
-    const weights = tf.softmax(tf.matMul(tf.mul(q, scale), kProj, false, true)); // [B, H, Lq, kProj]
-    const output = tf.matMul(weights, vProj); // [B, H, Lq, dv]
+    const weights = tf.softmax(matMul(tf.mul(q, scale), kProj, false, true)); // [B, H, Lq, kProj]
+    const output = matMul(weights, vProj); // [B, H, Lq, dv]
     return options.returnWeights ? { output, weights } : { output };
   });
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkNumber, DLArgumentError, Rng } from '@dl/core';
+import { checkInt, checkNumber, DLArgumentError, matMul, Rng } from '@dl/core';
 import { clusteredAttention } from './clustered.js';
 import { checkQKV, emptyAttention } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
@@ -34,7 +34,7 @@ export interface LSHAttentionOptions {
  */
 export function lshBuckets(x: tf.Tensor, rotations: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
-    const r = tf.matMul(x, rotations); // [B, H, L, nb/2]
+    const r = matMul(x, rotations); // [B, H, L, nb/2]
     return tf.argMax(tf.concat([r, tf.neg(r)], -1), -1); // [B, H, L]
   });
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, DLArgumentError, Linear, Module, normal, type Rng } from '@dl/core';
+import { checkInt, DLArgumentError, Linear, matMul, Module, normal, type Rng } from '@dl/core';
 import { checkQKV, denseAllowed, emptyAttention, maskedSoftmax } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 import { checkOptionKeys, SYNTHESIZER_KEYS } from './option-keys.js';
@@ -61,7 +61,7 @@ export class RandomSynthesizer extends Module {
     return tf.tidy(() => {
       const scores = tf.expandDims(tf.slice(this.attention, [0, 0, 0], [this.heads, dims.lq, dims.lk]), 0); // [1, H, Lq, Lk]
       const weights = maskedSoftmax(tf.tile(scores, [dims.batch, 1, 1, 1]), denseAllowed(dims, options)); // [B, H, Lq, Lk]
-      const output = tf.matMul(weights, v); // [B, H, Lq, dv]
+      const output = matMul(weights, v); // [B, H, Lq, dv]
       return options.returnWeights ? { output, weights } : { output };
     });
   }
@@ -128,7 +128,7 @@ export class DenseSynthesizer extends Module {
       const s = this.w2.forward(tf.relu(this.w1.forward(q))); // [B, H, Lq, maxLen]
       const scores = dims.lk === this.maxLen ? s : tf.slice(s, [0, 0, 0, 0], [-1, -1, -1, dims.lk]); // [B, H, Lq, Lk]
       const weights = maskedSoftmax(scores, denseAllowed(dims, options)); // [B, H, Lq, Lk]
-      const output = tf.matMul(weights, v); // [B, H, Lq, dv]
+      const output = matMul(weights, v); // [B, H, Lq, dv]
       return options.returnWeights ? { output, weights } : { output };
     });
   }

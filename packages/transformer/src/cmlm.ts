@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { asIs, checkInt, checkKeys, checkNumber, crossEntropy, DLArgumentError, getRng, Linear, Module, Rng } from '@dl/core';
+import { asIs, checkInt, checkKeys, checkNumber, crossEntropy, DLArgumentError, getRng, Linear, matMul, Module, Rng } from '@dl/core';
 import type { EncoderDecoder, EncoderDecoderCall } from './encoder-decoder.js';
 import type { TokenIds } from './tokens.js';
 
@@ -166,7 +166,7 @@ export class CMLM extends Module {
       // Weights 1 on real positions, 0 on padding, made with where (tfjs-webgpu 4.22 miscompiles a reduction
       // over a cast-from-bool tensor), pooled by a batched matMul.
       const keep = memoryKeyPaddingMask ? tf.where(memoryKeyPaddingMask, tf.zeros([B, Ls]), tf.ones([B, Ls])) : tf.ones([B, Ls]); // [B, Ls]
-      const summed = tf.reshape(tf.matMul(tf.reshape(keep, [B, 1, Ls]), memory), [B, -1]); // [B, E]
+      const summed = tf.reshape(matMul(tf.reshape(keep, [B, 1, Ls]), memory), [B, -1]); // [B, E]
       const pooled = tf.div(summed, tf.maximum(tf.sum(keep, -1, true), 1)); // [B, E]
       return this.lengthPredictor.forward(pooled); // [B, maxTargetLength]
     });

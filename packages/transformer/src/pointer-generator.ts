@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { asIs, checkInt, checkKeys, checkNumber, checkShape, crossEntropy, DLArgumentError, Linear, Module, Rng, type Reduction, isTensor } from '@dl/core';
+import { asIs, checkInt, checkKeys, checkNumber, checkShape, crossEntropy, DLArgumentError, isTensor, Linear, matMul, Module, type Reduction, Rng } from '@dl/core';
 import { copyDistribution, coverageLoss, type PointerGeneratorStepFn } from '@dl/decode';
 import { StackCache } from './cache.js';
 import type { EncoderDecoder, EncoderDecoderCall } from './encoder-decoder.js';
@@ -240,7 +240,7 @@ export class PointerGenerator extends Module {
           const cross = d.crossWeights![d.crossWeights!.length - 1]; // [n, H, m, Ls]
           const Ls = cross.shape[3] as number;
           const a = tf.mean(tf.slice(cross, [0, 0, m - 1, 0], [n, -1, 1, Ls]), 1); // [n, 1, Ls]
-          const context = tf.reshape(tf.matMul(a, memory), [n, E]); // [n, E]
+          const context = tf.reshape(matMul(a, memory), [n, E]); // [n, E]
           const ids = tf.tensor2d(fresh.map((t) => t[m - 1]), [n, 1], 'int32'); // [n, 1]
           const x = tf.reshape(model.tgtEmbed.forward(ids), [n, E]); // [n, E]
           return {
@@ -289,7 +289,7 @@ export class PointerGenerator extends Module {
           const E = model.config.dModel;
           const cross = dd.crossWeights![dd.crossWeights!.length - 1]; // [B, H, Lt, Ls]
           const attention = tf.mean(cross, 1); // [B, Lt, Ls]
-          const context = tf.matMul(attention, enc.memory); // [B, Lt, E]
+          const context = matMul(attention, enc.memory); // [B, Lt, E]
           const x = model.tgtEmbed.forward(tin.ids); // [B, Lt, E]
           const pGen = this.generationProbability(context, dd.hidden!, x); // [B, Lt]
           const vocab = tf.reshape(tf.softmax(dd.logits), [B * Lt, V]); // [B·Lt, V]

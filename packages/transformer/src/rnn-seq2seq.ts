@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { maskedSoftmax } from '@dl/attention';
-import { asIs, checkInt, checkKeys, checkNumber, crossEntropy, DLArgumentError, Dropout, Embedding, getRng, GRU, Linear, LSTM, Module, type Reduction, isTensor } from '@dl/core';
+import { asIs, checkInt, checkKeys, checkNumber, crossEntropy, DLArgumentError, Dropout, Embedding, getRng, GRU, isTensor, Linear, LSTM, matMul, Module, type Reduction } from '@dl/core';
 import type { StepFn } from '@dl/decode';
 import type { Decoding } from './gpt.js';
 import { tokenTensor, type TokenIds } from './tokens.js';
@@ -521,7 +521,7 @@ export class RNNEncoderDecoder extends Module {
       top = tf.reshape(r.output, [B, -1]); // [B, Hd]
     }
     const weights = this.attention.weights(top, state.keys, state.mask); // [B, Ls]
-    const context = tf.reshape(tf.matMul(tf.expandDims(weights, 1), state.memory), [B, -1]); // [B, 1, Ls]·[B, Ls, 2He] → [B, 2He]
+    const context = tf.reshape(matMul(tf.expandDims(weights, 1), state.memory), [B, -1]); // [B, 1, Ls]·[B, Ls, 2He] → [B, 2He]
     const attentional = tf.tanh(this.combine.forward(tf.concat([top, context], 1))); // [B, Hd]
     const logits = this.generator.forward(this.drop.forward(attentional)); // [B, V]
     return { h, c, context, logits, weights };
