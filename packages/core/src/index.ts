@@ -29,7 +29,7 @@ export {
 } from './init.js';
 export { Module, ModuleList, type StateDict, type LoadResult } from './module.js';
 export { matMul, linear } from './matmul.js';
-export { useWasmGemm, wasmGemmActive } from './wasm-gemm.js';
+export { useWasmKernels, wasmKernelsActive } from './wasm-kernels.js';
 export { Linear, type LinearOptions } from './layers/linear.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
 export { LayerNorm, type LayerNormOptions } from './layers/layer-norm.js';

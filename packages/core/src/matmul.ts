@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkShape, DLArgumentError } from './errors.js';
-import { broadcastMatMul, wasmGemmActive, wasmGemmHandles } from './wasm-gemm.js';
+import { broadcastMatMul, wasmGemmHandles } from './wasm-gemm.js';
+import { kernelsUsable } from './wasm-kernels.js';
 
 /**
  * x·w for 2-D operands through tfjs's plain (untransposed) kernel, with a gradient that also uses only
@@ -28,7 +29,7 @@ function usePlain(): boolean {
  * Matrix product with `tf.matMul`'s meaning (optional transposes, leading batch axes), fast on every
  * backend. On wasm it runs in @dl/core's own WebAssembly SIMD kernel (~35–40 GFLOP/s on one core, for
  * plain, transposed and batched products alike, forward and backward; tfjs 4.22's kernel reaches
- * ~15–20 GFLOP/s for a plain 2-D product and ~1.7 for the rest): see {@link useWasmGemm}. Elsewhere, and
+ * ~15–20 GFLOP/s for a plain 2-D product and ~1.7 for the rest): see {@link useWasmKernels}. Elsewhere, and
  * on wasm for batch shapes that broadcast both ways, a batched `a` times a shared 2-D `b` is folded
  * into one 2-D product, other broadcast batch axes get a gradient summed over them (tfjs 4.22's own
  * gradient of a broadcast product has the wrong shape), and equal batch axes call `tf.matMul`.
@@ -66,7 +67,7 @@ export function matMul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transpose
     return tf.zeros([...lead, m, n]);
   }
   // On wasm, @dl/core's own SIMD products take every shape they can (transposes and batches included).
-  if (tf.getBackend() === 'wasm' && wasmGemmActive() && wasmGemmHandles(a, b)) return broadcastMatMul(a, b, transposeA, transposeB);
+  if (kernelsUsable(a, b) && wasmGemmHandles(a, b)) return broadcastMatMul(a, b, transposeA, transposeB);
   if (b.rank !== 2) {
     const same = a.rank === b.rank && a.shape.slice(0, -2).every((d, i) => d === b.shape[i]);
     return same ? tf.matMul(a, b, transposeA, transposeB) : broadcastMatMul(a, b, transposeA, transposeB);

@@ -1,25 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DLArgumentError } from './errors.js';
-import { GEMM_WASM_BASE64 } from './wasm/gemm-wasm.js';
+import { heapView, kernels, kernelsUsable, reserve, wasmInternals, type WasmBackendInternals } from './wasm-kernels.js';
 
-// Matrix products for tfjs's wasm backend in our own WebAssembly SIMD module (src/wasm/gemm.c).
+// Matrix products for tfjs's wasm backend in @dl/core's WebAssembly SIMD module (src/wasm/gemm.c).
 // tfjs 4.22's wasm BatchMatMul is fast (~15–20 GFLOP/s) only for a plain 2-D product and runs every
-// batched or transposed one at ~1.7 GFLOP/s; this module runs all of them at ~35–40 GFLOP/s on one core.
-// The operands are copied from the backend's heap into the module's own memory and the product is
-// copied back as a new tensor: copies are O(m·k + k·n + m·n) against the product's O(m·n·k).
-
-interface GemmExports {
-  gemm(batch: number, m: number, n: number, k: number, a: number, ta: number, strideA: number, b: number, tb: number, strideB: number, c: number, scratch: number): void;
-  __heap_base: WebAssembly.Global;
-}
-
-interface Gemm {
-  exports: GemmExports;
-  memory: WebAssembly.Memory;
-}
-
-let loaded: Gemm | null | undefined; // undefined: not tried yet; null: unavailable here
-let enabled = true;
+// batched or transposed one at ~1.7 GFLOP/s; this kernel runs all of them at ~35–40 GFLOP/s on one core.
+// The operands are copied from the backend's heap into the module's memory and the product back into
+// the output tensor: copies are O(m·k + k·n + m·n) against the product's O(m·n·k).
 
 /** Most floats one call copies into the module at a time: larger batches run in chunks. */
 let CHUNK_FLOATS = 16 * 1024 * 1024;
@@ -29,82 +15,6 @@ export function setGemmChunkFloats(floats: number): number {
   const previous = CHUNK_FLOATS;
   CHUNK_FLOATS = floats;
   return previous;
-}
-
-function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-/** Compiles the module on first use (3 KB: synchronous compilation is allowed everywhere). */
-function load(): Gemm | null {
-  if (loaded !== undefined) return loaded;
-  loaded = null;
-  try {
-    if (typeof WebAssembly !== 'object') return null;
-    const bytes = decodeBase64(GEMM_WASM_BASE64);
-    if (!WebAssembly.validate(bytes)) return null; // no SIMD in this engine
-    const memory = new WebAssembly.Memory({ initial: 32 });
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-    loaded = { exports: instance.exports as unknown as GemmExports, memory };
-  } catch {
-    loaded = null;
-  }
-  return loaded;
-}
-
-/**
- * Whether {@link matMul} on the wasm backend uses @dl/core's own WebAssembly SIMD products (true where
- * the JavaScript engine runs WebAssembly SIMD, unless turned off with {@link useWasmGemm}).
- *
- * @example
- * ```ts
- * import { wasmGemmActive } from '@dl/core';
- * console.log(wasmGemmActive()); // true in Node 20 and current browsers
- * ```
- */
-export function wasmGemmActive(): boolean {
-  return enabled && load() !== null;
-}
-
-/**
- * Turns @dl/core's WebAssembly SIMD matrix products on the wasm backend on or off (default on). Off,
- * {@link matMul} goes back to tfjs's BatchMatMul kernel (plain 2-D products through XNNPACK, the rest
- * through its scalar loop). Returns the previous setting. Other backends are not affected.
- *
- * @example
- * ```ts
- * import { useWasmGemm } from '@dl/core';
- * const previous = useWasmGemm(false); // tfjs's own kernel, e.g. to compare speeds
- * useWasmGemm(previous);
- * ```
- */
-export function useWasmGemm(on: boolean): boolean {
-  if (typeof on !== 'boolean') throw new DLArgumentError('useWasmGemm', 'on', 'a boolean', on);
-  const previous = enabled;
-  enabled = on;
-  return previous;
-}
-
-/** The parts of tfjs-backend-wasm 4.22's backend the kernel uses (checked before every use). */
-interface WasmBackendInternals {
-  dataIdMap?: { get(id: object): { memoryOffset?: number } | undefined };
-  wasm?: { HEAPU8?: Uint8Array };
-  makeOutput?(shape: number[], dtype: 'float32'): tf.TensorInfo;
-}
-
-function wasmInternals(backend: unknown): Required<WasmBackendInternals> | null {
-  const b = backend as WasmBackendInternals;
-  return b && b.dataIdMap && b.wasm?.HEAPU8 && typeof b.makeOutput === 'function' ? (b as Required<WasmBackendInternals>) : null;
-}
-
-/** A float32 tensor's values in the wasm backend's heap (a view: valid until the heap next grows). */
-function heapView(backend: Required<WasmBackendInternals>, t: tf.TensorInfo, size: number): Float32Array {
-  const offset = backend.dataIdMap.get(t.dataId)?.memoryOffset;
-  if (typeof offset !== 'number') throw new Error(`DLMatMul: an input is not in the wasm backend's memory`);
-  return new Float32Array((backend.wasm.HEAPU8 as Uint8Array).buffer, offset, size);
 }
 
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -118,8 +28,8 @@ const KERNEL = 'DLMatMul';
  * element (shared across the batch). Writes `[..., m, n]` straight into the backend's output.
  */
 function kernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  const g = load() as Gemm;
-  const wb = wasmInternals(backend) as Required<WasmBackendInternals>;
+  const g = kernels() as NonNullable<ReturnType<typeof kernels>>;
+  const wb = wasmInternals(backend) as WasmBackendInternals;
   const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const ta = attrs?.transposeA === true;
   const tb = attrs?.transposeB === true;
@@ -149,11 +59,8 @@ function kernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; bac
   const scratch = Math.ceil(n / 8) * 8 * k + (ta ? m * k : 0);
   const aFloats = Sa > 1 ? chunk * sa : sa;
   const bFloats = Sb > 1 ? chunk * sb : sb;
-  const base = ((g.exports.__heap_base.value as number) + 15) & ~15;
-  const bytes = base + 4 * (aFloats + bFloats + chunk * sc + scratch);
-  if (bytes > g.memory.buffer.byteLength) g.memory.grow(Math.ceil((bytes - g.memory.buffer.byteLength) / 65536));
-  const mine = new Float32Array(g.memory.buffer);
-  const A = base / 4;
+  const { mine, start } = reserve(g, aFloats + bFloats + chunk * sc + scratch);
+  const A = start;
   const B = A + aFloats;
   const C = B + bFloats;
   const T = C + chunk * sc;
@@ -215,7 +122,7 @@ function unbroadcast(grad: tf.Tensor, like: tf.Tensor): tf.Tensor {
 
 /** Whether this call runs in the module: wasm backend, module on, operands it takes. */
 function inModule(a: tf.Tensor, b: tf.Tensor): boolean {
-  return tf.getBackend() === 'wasm' && wasmGemmActive() && wasmGemmHandles(a, b) && wasmInternals(tf.backend()) !== null;
+  return kernelsUsable(a, b) && wasmGemmHandles(a, b);
 }
 
 const differentiable = new Map<string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor>();

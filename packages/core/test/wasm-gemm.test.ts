@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { matMul, Rng, useWasmGemm, wasmGemmActive } from '../src/index.js';
+import { matMul, Rng, useWasmKernels, wasmKernelsActive } from '../src/index.js';
 import { assertClose, assertNoLeaks, backendTolerance } from '../src/testing.js';
-import { GEMM_SOURCE_SHA256 } from '../src/wasm/gemm-wasm.js';
+import { KERNEL_SOURCES_SHA256 } from '../src/wasm/kernels-wasm.js';
 import { setGemmChunkFloats } from '../src/wasm-gemm.js';
 
 const randn = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
@@ -39,7 +39,7 @@ async function check(sa: number[], sb: number[], ta: boolean, tb: boolean, seed:
 
 describe('matMul: randomised sweep (the SIMD kernel on wasm, tfjs elsewhere)', () => {
   it('is active on wasm', () => {
-    if (tf.getBackend() === 'wasm') expect(wasmGemmActive()).toBe(true);
+    if (tf.getBackend() === 'wasm') expect(wasmKernelsActive()).toBe(true);
   });
 
   // 60 configurations: sizes around the kernel's 4 × 8 tile edges (1–13) and larger ones, batch shapes
@@ -99,29 +99,29 @@ describe('matMul: randomised sweep (the SIMD kernel on wasm, tfjs elsewhere)', (
   });
 });
 
-describe('useWasmGemm', () => {
+describe('useWasmKernels', () => {
   it('switches the kernel off and on, returning the previous setting; the results agree', async () => {
     await assertNoLeaks(async () => {
       const a = randn([4, 6, 10], 1);
       const b = randn([4, 6, 12], 2);
       const on = matMul(a, b, true, false); // [4, 10, 12]
-      expect(useWasmGemm(false)).toBe(true);
-      expect(wasmGemmActive()).toBe(false);
+      expect(useWasmKernels(false)).toBe(true);
+      expect(wasmKernelsActive()).toBe(false);
       const off = matMul(a, b, true, false);
-      expect(useWasmGemm(true)).toBe(false);
+      expect(useWasmKernels(true)).toBe(false);
       await assertClose(on, await off.data(), backendTolerance(), 'on vs off');
       tf.dispose([a, b, on, off]);
     });
   });
 
   it('rejects a non-boolean naming the argument', () => {
-    expect(() => useWasmGemm('yes' as unknown as boolean)).toThrow(/useWasmGemm: on must be a boolean, got/);
+    expect(() => useWasmKernels('yes' as unknown as boolean)).toThrow(/useWasmKernels: on must be a boolean, got/);
   });
 });
 
 describe('the compiled module', () => {
-  it('was built from the gemm.c in the repository (rerun scripts/build-gemm-wasm.mjs after editing it)', () => {
-    const source = readFileSync(new URL('../src/wasm/gemm.c', import.meta.url));
-    expect(createHash('sha256').update(source).digest('hex')).toBe(GEMM_SOURCE_SHA256);
+  it.each(Object.keys(KERNEL_SOURCES_SHA256))('was built from the %s in the repository (rerun scripts/build-wasm-kernels.mjs after editing it)', (file) => {
+    const source = readFileSync(new URL(`../src/wasm/${file}`, import.meta.url));
+    expect(createHash('sha256').update(source).digest('hex')).toBe(KERNEL_SOURCES_SHA256[file]);
   });
 });

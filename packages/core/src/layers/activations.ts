@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DLArgumentError } from '../errors.js';
 import { Module } from '../module.js';
+import { wasmGelu, wasmGeluUsable } from '../wasm-gelu.js';
 
 /**
  * GELU. `'none'` (default) is exact: x·Φ(x) = ½x(1 + erf(x/√2)); `'tanh'` is the approximation
- * ½x(1 + tanh(√(2/π)(x + 0.044715x³))), as `torch.nn.functional.gelu(approximate=...)`.
+ * ½x(1 + tanh(√(2/π)(x + 0.044715x³))), as `torch.nn.functional.gelu(approximate=...)`. On wasm the exact
+ * form runs in @dl/core's SIMD kernels (erf to 1.5e−7, one kernel each way; see {@link useWasmKernels}).
  *
  * @example
  * ```ts
@@ -20,6 +22,7 @@ export function gelu(x: tf.Tensor, approximate: 'none' | 'tanh' = 'none'): tf.Te
       return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
     }
     if (approximate !== 'none') throw new DLArgumentError('gelu', 'approximate', "'none' or 'tanh'", approximate);
+    if (wasmGeluUsable(x)) return wasmGelu(x); // one SIMD kernel each way on wasm (see useWasmKernels)
     return tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
   });
 }
