@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber, checkShape, DLArgumentError, getRng, matMul, type Rng, wasmGemmActive } from '@dl/core';
+import { checkNumber, checkShape, DLArgumentError, getRng, matMul, type Rng, wasmKernelsActive } from '@dl/core';
 import { checkQKV, denseAllowed, emptyAttention, maskedSoftmax, type QKVDims } from './masks.js';
 import type { AttentionFn, AttentionOptions, AttentionResult } from './types.js';
 import { checkOptionKeys, FULL_EXTRA_KEYS, FULL_KEYS } from './option-keys.js';
@@ -101,7 +101,7 @@ export function fullAttention(defaults: FullAttentionOptions = {}): AttentionFn 
 }
 
 /**
- * With tfjs's own wasm kernel (`useWasmGemm(false)`), the per-head work Lq·Lk·(dk + dv) from which full
+ * With tfjs's own wasm kernel (`useWasmKernels(false)`), the per-head work Lq·Lk·(dk + dv) from which full
  * attention runs head by head: below it the extra
  * ops per head cost more than the faster products save (measured on wasm, tfjs 4.22: nanoGPT's 64×64
  * heads of size 32 are faster batched; 1×8 heads of 256×256×64 are ~3× faster head by head).
@@ -109,7 +109,7 @@ export function fullAttention(defaults: FullAttentionOptions = {}): AttentionFn 
 const HEAD_BY_HEAD_MIN_WORK = 64 * 64 * 128;
 
 /**
- * With @dl/core's SIMD products (`wasmGemmActive()`), batched products are as fast as 2-D ones and the
+ * With @dl/core's SIMD products (`wasmKernelsActive()`), batched products are as fast as 2-D ones and the
  * batched path is faster (1×8 heads of 256×256×64: 4.6 ms against 7.8 forward); head by head then only
  * bounds memory, for score tensors of at least this many elements (16 MB).
  */
@@ -126,7 +126,7 @@ export function setHeadByHeadMinScores(elements: number): number {
 function headByHead(dims: QKVDims, options: FullAttentionOptions, dropout: number): boolean {
   if (tf.getBackend() !== 'wasm' || (options.training && dropout > 0)) return false;
   if (options.scoreBias && options.scoreBias.rank > 4) return false;
-  if (wasmGemmActive()) return dims.batch * dims.heads * dims.lq * dims.lk >= headByHeadMinScores;
+  if (wasmKernelsActive()) return dims.batch * dims.heads * dims.lq * dims.lk >= headByHeadMinScores;
   return dims.lq * dims.lk * (dims.dk + dims.dv) >= HEAD_BY_HEAD_MIN_WORK;
 }
 
