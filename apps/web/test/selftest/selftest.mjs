@@ -29,6 +29,26 @@ export async function runSelfTests(backend) {
   for (const c of layers.cases) await check(`layer ${c.name}`, () => checkLayerCase(dl, testing, c));
   for (const c of activations.cases) await check(`activation ${c.name}`, () => checkActivationCase(dl, testing, c));
   for (const c of losses.cases) await check(`loss ${c.name}`, () => checkLossCase(dl, testing, c));
+  await check("matMul and gelu equal tfjs's own kernels (on wasm: @dl/core's SIMD kernels run them)", () =>
+    testing.assertNoLeaks(async () => {
+      if (backend === 'wasm' && !dl.wasmKernelsActive()) throw new Error("@dl/core's wasm SIMD kernels are not active in this browser");
+      const a = tf.randomNormal([3, 13, 9], 0, 1, 'float32', 1);
+      const b = tf.randomNormal([3, 7, 13], 0, 1, 'float32', 2);
+      const x = tf.randomNormal([5, 11], 0, 2, 'float32', 3);
+      const ours = [dl.matMul(a, b, true, true), dl.gelu(x)];
+      const grads = tf.grads((p, q) => tf.sum(dl.matMul(p, q, true, true)))([a, b]);
+      const previous = dl.useWasmKernels(false);
+      const theirs = [tf.matMul(a, b, true, true), dl.gelu(x)];
+      const ref = tf.grads((p, q) => tf.sum(tf.matMul(p, q, true, true)))([a, b]);
+      dl.useWasmKernels(previous);
+      const tol = testing.backendTolerance();
+      for (const [i, label] of ['matMul', 'gelu', 'da', 'db'].entries()) {
+        const [o, t] = i < 2 ? [ours[i], theirs[i]] : [grads[i - 2], ref[i - 2]];
+        await testing.assertClose(o, await t.data(), { atol: 10 * tol.atol, rtol: 10 * tol.rtol }, label);
+      }
+      tf.dispose([a, b, x, ...ours, ...theirs, ...grads, ...ref]);
+    }),
+  );
   await check('PyTorch safetensors checkpoint reproduces logits', () =>
     testing.assertNoLeaks(async () => {
       const mlp = new dl.Sequential(new dl.Linear(6, 8), new dl.ReLU(), new dl.LayerNorm(8), new dl.Linear(8, 3), new dl.BatchNorm1d(3));
