@@ -12,6 +12,7 @@
 //   node scripts/bench-torch.mjs --quick --no-torch   # smoke run: reduced shapes, 1 repeat
 //
 // Options: --backends=wasm[,cpu,webgpu] --repeats=N (5) --warmup=N (2) --quick --no-torch
+// --tfjs-kernels (@dl/core's wasm SIMD kernels off: tfjs's own, for before/after comparisons)
 // --torch-threads=N (PyTorch's threads; default its own) --python=PATH (/usr/bin/python3)
 // --only=ID[,ID…] (workload ids or prefixes, e.g. attn-fwd) --out=FILE (out/bench-torch.json).
 // Needs the built packages (`pnpm build`). Python with torch is optional: without it PyTorch's column
@@ -24,7 +25,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const VALID = ['backends', 'repeats', 'warmup', 'quick', 'no-torch', 'torch-threads', 'python', 'only', 'out', 'help'];
+const VALID = ['backends', 'repeats', 'warmup', 'quick', 'no-torch', 'tfjs-kernels', 'torch-threads', 'python', 'only', 'out', 'help'];
 
 function parseArgs(argv) {
   const o = {};
@@ -307,6 +308,7 @@ const metOf = (t, r) => (!t || r == null ? null : t.min !== undefined ? r >= t.m
 const started = new Date();
 const command = `node scripts/bench-torch.mjs ${process.argv.slice(2).join(' ')}`.trim();
 const dl = await loadDl(); // first: a missing build fails before PyTorch starts
+if (args['tfjs-kernels']) dl.core.useWasmKernels(false); // tfjs's own wasm kernels: the "before" column
 const make = builders(dl);
 const available = [];
 for (const name of backends) {
@@ -359,7 +361,7 @@ const lines = [
   `machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, load average ${loadStart.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end; Node ${process.version}, TensorFlow.js ${dl.tf.version_core}`,
   torchLine,
   ...warnings,
-  `median of ${repeats} timed run(s) after ${warmup} warm-up run(s), PyTorch's and @dl's alternating; ratio = @dl ÷ PyTorch (time; GFLOP/s for matmul)${quick ? '; QUICK MODE: reduced shapes, not comparable with the full run' : ''}`,
+  `median of ${repeats} timed run(s) after ${warmup} warm-up run(s), PyTorch's and @dl's alternating; ratio = @dl ÷ PyTorch (time; GFLOP/s for matmul)${quick ? '; QUICK MODE: reduced shapes, not comparable with the full run' : ''}${args['tfjs-kernels'] ? "; @dl\'s wasm SIMD kernels OFF (--tfjs-kernels)" : ''}`,
 ];
 for (const name of Object.keys(results)) {
   lines.push('', `| workload | PyTorch | @dl (${name}) | ratio | target | met? |`, '| --- | ---: | ---: | ---: | ---: | :---: |');
