@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkNumber, checkShape, DLArgumentError, matMul } from '@dl/core';
+import { checkInt, checkNumber, checkShape, DLArgumentError, indexSelect, matMul } from '@dl/core';
 import { resolveFeatureMap, type LinearAttentionOptions } from './linear.js';
 import { scaledDotProductAttention } from './full.js';
 import type { FeatureMap } from './feature-maps.js';
@@ -188,10 +188,7 @@ function checkRowIndices(where: string, indices: readonly number[], rows: number
 
 /** Each tensor's rows `indices` (gathered on axis 0), as new kept tensors. */
 function gatherRows(indices: readonly number[], tensors: tf.Tensor[]): tf.Tensor[] {
-  return tf.tidy(() => {
-    const idx = tf.tensor1d(indices as number[], 'int32'); // [n]
-    return tensors.map((t) => tf.gather(t, idx, 0)); // [n, ...]
-  });
+  return tensors.map((t) => indexSelect(t, indices, 0)); // [n, ...] (block copies on wasm)
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DLArgumentError, Module, isTensor, isVariable } from '@dl/core';
+import { DLArgumentError, indexSelect, isTensor, isVariable, Module } from '@dl/core';
 import type { ReorderStateFn } from './types.js';
 
 /** An object that reorders its own rows (a KV cache, an RNN state, …). */
@@ -117,7 +117,6 @@ export class StateKeeper<S> {
  */
 export function gatherState<S>(state: S, indices: readonly number[]): S {
   if (state == null) return state;
-  let idx: tf.Tensor1D | null = null;
   const maxIndex = Math.max(...indices);
   const made: { dispose(): void }[] = [];
   const go = (v: unknown, path: string): unknown => {
@@ -126,8 +125,7 @@ export function gatherState<S>(state: S, indices: readonly number[]): S {
       if (v.rank === 0 || v.shape[0] <= maxIndex) {
         throw new DLArgumentError('gatherState', `state${path}`, `a tensor with a row axis 0 of size > ${maxIndex} (one row per sequence), or pass reorderState`, v);
       }
-      idx ??= tf.tensor1d(indices as number[], 'int32');
-      const out = tf.gather(v, idx, 0); // [indices.length, ...]
+      const out = indexSelect(v, indices, 0); // [indices.length, ...] (block copies on wasm)
       made.push(out);
       return out;
     }
@@ -152,8 +150,6 @@ export function gatherState<S>(state: S, indices: readonly number[]): S {
   } catch (e) {
     for (const m of made) m.dispose();
     throw e;
-  } finally {
-    (idx as tf.Tensor1D | null)?.dispose();
   }
 }
 

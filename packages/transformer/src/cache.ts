@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { KVCache, LinearAttentionState } from '@dl/attention';
-import { DLArgumentError } from '@dl/core';
+import { DLArgumentError, indexSelect } from '@dl/core';
 import type { CrossKV, SelfCache } from './attention.js';
 import type { CacheKind } from './attention-spec.js';
 
@@ -77,16 +77,12 @@ export class StackCache {
     if (!Array.isArray(indices) || indices.some((i) => !Number.isInteger(i) || i < 0 || i >= this.rows)) {
       throw new DLArgumentError('StackCache.reorder', 'indices', `integers in [0, ${this.rows})`, indices);
     }
-    const idx = tf.tensor1d(indices as number[], 'int32');
-    try {
-      const self = this.self.map((c) => (c ? c.reorder(indices) : null));
-      const cross = this.cross?.map(({ k, v }) => ({ k: tf.gather(k, idx), v: tf.gather(v, idx) })) ?? null; // [n, KV, Ls, hd]
-      const memory = this.memory ? tf.gather(this.memory, idx) : null; // [n, Ls, E]
-      const mask = this.memoryKeyPaddingMask ? tf.gather(this.memoryKeyPaddingMask, idx) : null; // [n, Ls]
-      return new StackCache(this.owner, indices.length, [], { self, cross, memory, mask, length: this.consumed });
-    } finally {
-      idx.dispose();
-    }
+    // indexSelect: whole rows copied as blocks on wasm (its GatherV2 copies element by element).
+    const self = this.self.map((c) => (c ? c.reorder(indices) : null));
+    const cross = this.cross?.map(({ k, v }) => ({ k: indexSelect(k, indices), v: indexSelect(v, indices) })) ?? null; // [n, KV, Ls, hd]
+    const memory = this.memory ? indexSelect(this.memory, indices) : null; // [n, Ls, E]
+    const mask = this.memoryKeyPaddingMask ? indexSelect(this.memoryKeyPaddingMask, indices) : null; // [n, Ls]
+    return new StackCache(this.owner, indices.length, [], { self, cross, memory, mask, length: this.consumed });
   }
 
   /** Frees every tensor the state holds. */

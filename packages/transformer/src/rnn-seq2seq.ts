@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { maskedSoftmax } from '@dl/attention';
-import { asIs, checkInt, checkKeys, checkNumber, crossEntropy, DLArgumentError, Dropout, Embedding, getRng, GRU, isTensor, Linear, LSTM, matMul, Module, type Reduction } from '@dl/core';
+import { asIs, checkInt, checkKeys, checkNumber, crossEntropy, DLArgumentError, Dropout, Embedding, getRng, GRU, indexSelect, isTensor, Linear, LSTM, matMul, Module, type Reduction } from '@dl/core';
 import type { StepFn } from '@dl/decode';
 import type { Decoding } from './gpt.js';
 import { tokenTensor, type TokenIds } from './tokens.js';
@@ -229,15 +229,14 @@ export class RNNDecoderState {
       throw new DLArgumentError('RNNDecoderState.reorder', 'indices', `a non-empty array of integers in [0, ${n}) (rows of the state)`, indices);
     }
     const parts = tf.tidy(() => {
-      const idx = tf.tensor1d(indices as number[], 'int32'); // [n']
       const out: Record<string, tf.Tensor> = {
-        h: tf.gather(this.h, idx, 1), // [layers, n', Hd]
-        context: tf.gather(this.context, idx, 0), // [n', 2He]
-        memory: tf.gather(this.memory, idx, 0), // [n', Ls, 2He]
-        keys: tf.gather(this.keys, idx, 0), // [n', Ls, A]
+        h: indexSelect(this.h, indices, 1), // [layers, n', Hd]
+        context: indexSelect(this.context, indices, 0), // [n', 2He]
+        memory: indexSelect(this.memory, indices, 0), // [n', Ls, 2He]
+        keys: indexSelect(this.keys, indices, 0), // [n', Ls, A]
       };
-      if (this.c) out.c = tf.gather(this.c, idx, 1); // [layers, n', Hd]
-      if (this.mask) out.mask = tf.gather(this.mask, idx, 0); // [n', Ls]
+      if (this.c) out.c = indexSelect(this.c, indices, 1); // [layers, n', Hd]
+      if (this.mask) out.mask = indexSelect(this.mask, indices, 0); // [n', Ls]
       return out;
     });
     return new RNNDecoderState({ h: parts.h, c: parts.c ?? null, context: parts.context, memory: parts.memory, keys: parts.keys, mask: parts.mask ?? null, length: this.length });
