@@ -13,6 +13,7 @@
 //
 // Options: --backends=wasm[,cpu,webgpu] --repeats=N (5) --warmup=N (2) --quick --no-torch
 // --tfjs-kernels (@dl/core's wasm SIMD kernels off: tfjs's own, for before/after comparisons)
+// --threads=N[/M] (wasm: `useBackend('wasm', { threads: N, tfjsThreads: M })`; compare with --torch-threads=N)
 // --torch-threads=N (PyTorch's threads; default its own) --python=PATH (/usr/bin/python3)
 // --only=ID[,ID…] (workload ids or prefixes, e.g. attn-fwd) --out=FILE (out/bench-torch.json).
 // Needs the built packages (`pnpm build`). Python with torch is optional: without it PyTorch's column
@@ -25,7 +26,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const VALID = ['backends', 'repeats', 'warmup', 'quick', 'no-torch', 'tfjs-kernels', 'torch-threads', 'python', 'only', 'out', 'help'];
+const VALID = ['backends', 'repeats', 'warmup', 'quick', 'no-torch', 'tfjs-kernels', 'threads', 'torch-threads', 'python', 'only', 'out', 'help'];
 
 function parseArgs(argv) {
   const o = {};
@@ -57,6 +58,12 @@ const torchThreads = intArg(args, 'torch-threads', 0, 1) || null;
 const backends = String(args.backends ?? 'wasm').split(',').map((s) => s.trim()).filter(Boolean);
 const outFile = path.resolve(root, args.out ?? 'out/bench-torch.json');
 const python = args.python ?? '/usr/bin/python3';
+const wasmThreads = (() => {
+  if (args.threads === undefined) return {};
+  const m = /^(\d+)(?:\/(\d+))?$/.exec(String(args.threads));
+  if (!m) throw new Error(`bench-torch: --threads must be N or N/M (threads, tfjsThreads), got '${args.threads}'`);
+  return m[2] ? { threads: Number(m[1]), tfjsThreads: Number(m[2]) } : { threads: Number(m[1]) };
+})();
 
 /** The comment at the top of this file (the usage). */
 function readHeader() {
@@ -316,9 +323,10 @@ for (const name of backends) {
     process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
     process.env.XDG_RUNTIME_DIR ??= '/tmp';
   }
-  const report = await dl.core.useBackend(name);
+  const report = await dl.core.useBackend(name, name === 'wasm' ? wasmThreads : {});
   if (report.name === name) available.push(name);
   else console.log(`${name}: unavailable (${report.summary})`);
+  if (report.name === 'wasm' && args.threads !== undefined) console.log(`@dl: ${report.summary.replace(/ \((?!tfjs).*\)$/, '')}`);
 }
 const loadStart = os.loadavg()[0];
 const torch = await startTorch();

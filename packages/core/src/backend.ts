@@ -3,6 +3,8 @@ import { ensureGradients } from './gradients.js';
 import { installCpuFallbacks } from './kernel-fallbacks.js';
 import { checkKeys, DLArgumentError } from './errors.js';
 import { importAtRuntime } from './runtime-import.js';
+import { useWasmKernelThreads, wasmKernelThreads } from './wasm-kernels.js';
+import { poolSupported } from './wasm-pool.js';
 import { activeWasmThreads, checkThreadsOption, configureWasmThreads, resolveWasmThreads, restorePackageWasm } from './wasm-threads.js';
 
 /** A backend `@dl` knows how to pick. `tensorflow` is tfjs-node / tfjs-node-gpu (installed by the user). */
@@ -30,6 +32,11 @@ export interface BackendReport {
   summary: string;
   /** With the `threads` option and wasm chosen: the threads its XNNPACK threadpool runs. */
   threads?: number;
+  /**
+   * With the `threads` option and wasm chosen: the threads @dl/core's own WebAssembly kernels (matrix
+   * products) run on. In Node the same count as `threads` ({@link useWasmKernelThreads}); 1 in browsers.
+   */
+  kernelThreads?: number;
   /** Why fewer threads run than asked for (a browser page without cross-origin isolation), when so. */
   threadsWarning?: string;
 }
@@ -50,8 +57,17 @@ export interface UseBackendOptions {
    * is. Changing the count of an initialised wasm backend starts it again: its tensors are lost, and
    * {@link backendGeneration} counts the switch. In Node this works out of the box; in a browser the page
    * must be cross-origin isolated (COOP/COEP headers), or wasm runs one thread and the report says why.
+   * In Node, @dl/core's own kernels (the matrix products of `matMul`) run on the same number of threads
+   * ({@link useWasmKernelThreads}).
    */
   threads?: number | 'auto';
+  /**
+   * wasm only, with `threads`: how many of them tfjs-backend-wasm's own kernels (XNNPACK's pool) use; default
+   * all. On few cores `1` can be faster: XNNPACK's threads wait for each other at every small elementwise
+   * kernel, while @dl/core's matrix products still split over all `threads` (Node). A positive integer up to
+   * `threads`.
+   */
+  tfjsThreads?: number;
 }
 
 const PACKAGES: Record<BackendName, string[]> = {
@@ -109,6 +125,8 @@ export async function installNodeWebGPU(): Promise<WebGPUAvailability> {
 interface AttemptState {
   /** `options.threads` resolved to a count (checked against the processors available), if given. */
   threads?: number;
+  /** `options.tfjsThreads`, or `threads`. */
+  tfjsThreads?: number;
   threadsWarning?: string;
 }
 
@@ -148,7 +166,7 @@ async function tryBackend(name: BackendName, options: UseBackendOptions, state: 
   }
   let threaded = false;
   if (name === 'wasm' && state.threads !== undefined) {
-    const setup = await configureWasmThreads(state.threads);
+    const setup = await configureWasmThreads(state.threads, state.tfjsThreads);
     threaded = setup.threads > 1;
     // The wasm backend that was active is gone, even though the name stays: count it as a switch.
     if (setup.reinitialised) generation++;
@@ -174,7 +192,7 @@ async function tryBackend(name: BackendName, options: UseBackendOptions, state: 
   }
 }
 
-const USE_BACKEND_KEYS = ['order', 'nodeWebGPU', 'cpuFallbacks', 'threads'] as const satisfies readonly (keyof UseBackendOptions)[];
+const USE_BACKEND_KEYS = ['order', 'nodeWebGPU', 'cpuFallbacks', 'threads', 'tfjsThreads'] as const satisfies readonly (keyof UseBackendOptions)[];
 
 /** The tail of the queue of backend switches: each {@link useBackend} call starts after the previous one settled. */
 let switching: Promise<unknown> = Promise.resolve();
@@ -239,6 +257,9 @@ export async function useBackend(name: BackendName | 'auto' = 'auto', options: U
     throw new DLArgumentError('useBackend', 'options.order', `a list of ${NAMES.join(', ')}`, order);
   }
   checkThreadsOption(options.threads);
+  if (options.tfjsThreads !== undefined && (options.threads === undefined || typeof options.tfjsThreads !== 'number' || !Number.isInteger(options.tfjsThreads) || options.tfjsThreads < 1)) {
+    throw new DLArgumentError('useBackend', 'options.tfjsThreads', 'a positive integer, given with options.threads', options.tfjsThreads);
+  }
   if (options.threads !== undefined && !order.includes('wasm')) {
     throw new DLArgumentError('useBackend', 'options.threads', `used with 'wasm' or with 'auto' when its order has wasm (threads are a wasm setting)`, options.threads);
   }
@@ -252,6 +273,10 @@ async function switchBackend(name: BackendName | 'auto', order: BackendName[], o
   const attempts: BackendAttempt[] = [];
   // Checked before any backend is tried, so a bad count changes nothing.
   const state: AttemptState = { threads: options.threads === undefined ? undefined : await resolveWasmThreads(options.threads) };
+  if (options.tfjsThreads !== undefined && options.tfjsThreads > (state.threads as number)) {
+    throw new DLArgumentError('useBackend', 'options.tfjsThreads', `a positive integer ≤ threads (${state.threads})`, options.tfjsThreads);
+  }
+  state.tfjsThreads = options.tfjsThreads ?? state.threads;
   try {
     for (const n of order) {
       const attempt = await tryBackend(n, options, state);
@@ -264,10 +289,14 @@ async function switchBackend(name: BackendName | 'auto', order: BackendName[], o
         }
         const fallbackKernels = options.cpuFallbacks === false || n === 'tensorflow' || n === 'webgpu' || n === 'webgl' ? [] : installCpuFallbacks(n);
         const failed = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
+        // In Node, @dl/core's own kernels (the matrix products) get the same count (browsers: tfjs's only).
+        if (n === 'wasm' && state.threads !== undefined && poolSupported()) await useWasmKernelThreads(state.threads);
         const threads = n === 'wasm' && options.threads !== undefined ? activeWasmThreads() : undefined;
-        const label = threads === undefined ? n : `${n}, ${threads} thread${threads === 1 ? '' : 's'}`;
+        const kernelThreads = threads === undefined ? undefined : Math.max(threads, wasmKernelThreads());
+        const label = threads === undefined ? n : `${n}, ${kernelThreads} thread${kernelThreads === 1 ? '' : 's'}${kernelThreads !== threads ? ` (tfjs's kernels: ${threads})` : ''}`;
         const report: BackendReport = { name: n, attempts, fallbackKernels, summary: failed.length ? `${label} (${failed.join('; ')})` : label };
         if (threads !== undefined) report.threads = threads;
+        if (threads !== undefined) report.kernelThreads = wasmKernelThreads();
         if (n === 'wasm' && state.threadsWarning) report.threadsWarning = state.threadsWarning;
         return report;
       }

@@ -29,7 +29,7 @@ export {
 } from './init.js';
 export { Module, ModuleList, type StateDict, type LoadResult } from './module.js';
 export { matMul, linear } from './matmul.js';
-export { useWasmKernels, wasmKernelsActive } from './wasm-kernels.js';
+export { useWasmKernelThreads, useWasmKernels, wasmKernelsActive, wasmKernelThreads } from './wasm-kernels.js';
 export { indexSelect } from './index-select.js';
 export { Linear, type LinearOptions } from './layers/linear.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';

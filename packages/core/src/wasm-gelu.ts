@@ -1,23 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { heapView, kernels, kernelsUsable, reserve, wasmInternals, type WasmBackendInternals } from './wasm-kernels.js';
+import { heapOffset, kernelsFor, kernelsUsable, wasmInternals, type Kernels, type WasmBackendInternals } from './wasm-kernels.js';
 
 // Exact GELU on tfjs's wasm backend in @dl/core's SIMD module (src/wasm/gelu.c): one kernel forward
 // (DLGelu) and one backward (DLGeluGrad) instead of tfjs's Erf, Exp and a dozen elementwise kernels,
 // whose Erf and Exp are scalar libm calls on wasm (~2–3 ms each for nanoGPT's 768 × 512 activations).
 
-/** Runs `name` (gelu or gelu_grad) of the module over n floats of the inputs into a new output tensor. */
+/** Runs `name` (gelu or gelu_grad) of the module over n floats of the inputs into a new output tensor, in the backend's memory. */
 function elementwise(backend: unknown, name: 'gelu' | 'gelu_grad', inputs: tf.TensorInfo[], shape: number[]): tf.TensorInfo {
-  const k = kernels() as NonNullable<ReturnType<typeof kernels>>;
   const wb = wasmInternals(backend) as WasmBackendInternals;
+  const k = kernelsFor(wb) as Kernels;
   const n = shape.reduce((a, b) => a * b, 1);
-  const out = wb.makeOutput(shape, 'float32'); // allocates: read the input views only after this
+  const out = wb.makeOutput(shape, 'float32'); // allocates: read the offsets after this
   if (n === 0) return out;
-  const { mine, start } = reserve(k, n * (inputs.length + 1));
-  inputs.forEach((t, i) => mine.set(heapView(wb, t, n), start + i * n));
-  const o = start + inputs.length * n;
-  if (name === 'gelu') k.exports.gelu(n, start * 4, o * 4);
-  else k.exports.gelu_grad(n, start * 4, (start + n) * 4, o * 4);
-  heapView(wb, out, n).set(mine.subarray(o, o + n));
+  const [x, dy] = inputs.map((t) => heapOffset(wb, t));
+  if (name === 'gelu') k.exports.gelu(n, x, heapOffset(wb, out));
+  else k.exports.gelu_grad(n, x, dy, heapOffset(wb, out));
   return out;
 }
 

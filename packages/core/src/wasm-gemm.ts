@@ -1,23 +1,53 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { heapView, kernels, kernelsUsable, reserve, wasmInternals, type WasmBackendInternals } from './wasm-kernels.js';
+import { heapOffset, heapView, kernelsFor, kernelsUsable, scratchFor, wasmInternals, type Kernels, type WasmBackendInternals } from './wasm-kernels.js';
+import { runParts, type GemmPart } from './wasm-pool.js';
 
 // Matrix products for tfjs's wasm backend in @dl/core's WebAssembly SIMD module (src/wasm/gemm.c).
 // tfjs 4.22's wasm BatchMatMul is fast (~15–20 GFLOP/s) only for a plain 2-D product and runs every
-// batched or transposed one at ~1.7 GFLOP/s; this kernel runs all of them at ~35–40 GFLOP/s on one core.
-// The operands are copied from the backend's heap into the module's memory and the product back into
-// the output tensor: copies are O(m·k + k·n + m·n) against the product's O(m·n·k).
+// batched or transposed one at ~1.7 GFLOP/s; this kernel runs all of them at ~35–45 GFLOP/s on one core.
+// The module runs on the backend's own memory: it reads the operands and writes the product in place.
+// With tfjs's threaded build (useBackend('wasm', { threads }), Node) large products are split over a
+// pool of workers on that memory (wasm-pool.ts).
 
-/** Most floats one call copies into the module at a time: larger batches run in chunks. */
-let CHUNK_FLOATS = 16 * 1024 * 1024;
+/** Products with fewer multiply-adds than this run on the calling thread even when a pool runs. */
+let THREADED_MIN_MACS = 1 << 22;
 
-/** Sets the chunk budget in floats and returns the previous one (package-internal: tests use it). */
-export function setGemmChunkFloats(floats: number): number {
-  const previous = CHUNK_FLOATS;
-  CHUNK_FLOATS = floats;
+/** Sets the threshold in multiply-adds and returns the previous one (package-internal: tests use it). */
+export function setThreadedMinMacs(macs: number): number {
+  const previous = THREADED_MIN_MACS;
+  THREADED_MIN_MACS = macs;
   return previous;
 }
 
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+/**
+ * `gemm` over `count` products on `threads` threads (the pool's, when the product is large enough): each
+ * thread takes a range of the batch when there are at least as many products as threads, else a band of
+ * rows (a multiple of the 4-row tile) of every product. Each thread packs into a scratch area of its own,
+ * `scratchFloats` long, the t-th starting at `T + t·scratchFloats`. A, B, C and T are float indices into
+ * the memory, strides in floats.
+ */
+function runGemm(g: Kernels, threads: number, count: number, m: number, n: number, k: number, A: number, ta: boolean, strideA: number, B: number, tb: boolean, strideB: number, C: number, T: number, scratchFloats: number): void {
+  if (threads === 1) {
+    g.exports.gemm(count, m, n, k, A * 4, ta ? 1 : 0, strideA, B * 4, tb ? 1 : 0, strideB, C * 4, T * 4);
+    return;
+  }
+  const parts: GemmPart[] = [];
+  if (count >= threads) {
+    for (let t = 0; t < threads; t++) {
+      const b0 = Math.floor((t * count) / threads);
+      const b1 = Math.floor(((t + 1) * count) / threads);
+      parts.push([b1 - b0, m, n, k, (A + b0 * strideA) * 4, ta ? 1 : 0, strideA, (B + b0 * strideB) * 4, tb ? 1 : 0, strideB, (C + b0 * m * n) * 4, (T + t * scratchFloats) * 4, 0, m]);
+    }
+  } else {
+    const band = Math.ceil(m / threads / 4) * 4;
+    for (let t = 0; t * band < m; t++) {
+      parts.push([count, m, n, k, A * 4, ta ? 1 : 0, strideA, B * 4, tb ? 1 : 0, strideB, C * 4, (T + t * scratchFloats) * 4, t * band, Math.min(m, (t + 1) * band)]);
+    }
+  }
+  runParts(g.pool as NonNullable<Kernels['pool']>, g.exports.gemm_rows, parts);
+}
 
 /** The kernel's name in tfjs's registry (registered for the wasm backend on first use). */
 const KERNEL = 'DLMatMul';
@@ -28,8 +58,8 @@ const KERNEL = 'DLMatMul';
  * element (shared across the batch). Writes `[..., m, n]` straight into the backend's output.
  */
 function kernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  const g = kernels() as NonNullable<ReturnType<typeof kernels>>;
   const wb = wasmInternals(backend) as WasmBackendInternals;
+  const g = kernelsFor(wb) as Kernels;
   const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const ta = attrs?.transposeA === true;
   const tb = attrs?.transposeB === true;
@@ -44,38 +74,19 @@ function kernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; bac
   const Sb = prod(leadB);
   const S = Math.max(Sa, Sb);
   const lead = Sa > Sb || (Sa === Sb && leadA.length >= leadB.length) ? leadA : leadB; // see wasmGemmHandles
-  const sa = m * k;
-  const sb = k * n;
-  const sc = m * n;
-  const out = wb.makeOutput([...lead, m, n], 'float32'); // allocates: read the input views only after this
-  if (S * sc === 0) return out;
+  const out = wb.makeOutput([...lead, m, n], 'float32'); // allocates: read offsets and views after this
+  if (S * m * n === 0) return out;
   if (k === 0) {
-    heapView(wb, out, S * sc).fill(0);
+    heapView(wb, out, S * m * n).fill(0);
     return out;
   }
-  // Floats per batch element in the module: A, B and C, plus the packing scratch (once).
-  const per = (Sa > 1 ? sa : 0) + (Sb > 1 ? sb : 0) + sc;
-  const chunk = Math.max(1, Math.min(S, Math.floor(CHUNK_FLOATS / Math.max(1, per))));
-  const scratch = Math.ceil(n / 8) * 8 * k + (ta ? m * k : 0);
-  const aFloats = Sa > 1 ? chunk * sa : sa;
-  const bFloats = Sb > 1 ? chunk * sb : sb;
-  const { mine, start } = reserve(g, aFloats + bFloats + chunk * sc + scratch);
-  const A = start;
-  const B = A + aFloats;
-  const C = B + bFloats;
-  const T = C + chunk * sc;
-  const av = heapView(wb, a, Sa * sa);
-  const bv = heapView(wb, b, Sb * sb);
-  const cv = heapView(wb, out, S * sc);
-  if (Sa === 1) mine.set(av, A);
-  if (Sb === 1) mine.set(bv, B);
-  for (let s0 = 0; s0 < S; s0 += chunk) {
-    const count = Math.min(chunk, S - s0);
-    if (Sa > 1) mine.set(av.subarray(s0 * sa, (s0 + count) * sa), A);
-    if (Sb > 1) mine.set(bv.subarray(s0 * sb, (s0 + count) * sb), B);
-    g.exports.gemm(count, m, n, k, A * 4, ta ? 1 : 0, Sa > 1 ? sa : 0, B * 4, tb ? 1 : 0, Sb > 1 ? sb : 0, C * 4, T * 4);
-    cv.set(mine.subarray(C, C + count * sc), s0 * sc);
-  }
+  const threads = g.pool && S * m * n * k >= THREADED_MIN_MACS ? g.pool.threads : 1;
+  const scratch = Math.ceil(n / 8) * 8 * k + (ta ? m * k : 0); // floats of packing per thread
+  const T = scratchFor(wb, g, 4 * scratch * threads) / 4; // may grow the heap: offsets stay valid
+  const A = heapOffset(wb, a) / 4;
+  const B = heapOffset(wb, b) / 4;
+  const C = heapOffset(wb, out) / 4;
+  runGemm(g, threads, S, m, n, k, A, ta, Sa > 1 ? m * k : 0, B, tb, Sb > 1 ? k * n : 0, C, T, scratch);
   return out;
 }
 

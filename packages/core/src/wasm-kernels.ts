@@ -1,27 +1,41 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DLArgumentError } from './errors.js';
-import { KERNELS_WASM_BASE64 } from './wasm/kernels-wasm.js';
+import { MAX_KERNEL_THREADS, poolSupported, startPool, stopPool, type KernelPool } from './wasm-pool.js';
+import { KERNELS_SHARED_WASM_BASE64, KERNELS_WASM_BASE64 } from './wasm/kernels-wasm.js';
 
 // @dl/core's own WebAssembly SIMD kernels for tfjs's wasm backend (C sources in src/wasm/, one module
 // of ~5 KB built by scripts/build-wasm-kernels.mjs): matrix products (wasm-gemm.ts) and GELU
-// (wasm-gelu.ts). The module has its own memory: a kernel copies its inputs from the backend's heap into
-// it, runs, and copies the result into the backend's output tensor.
+// (wasm-gelu.ts). The module is instantiated on the backend's own memory, so a kernel reads its inputs
+// and writes its output where tfjs keeps them: no copies. Its stack and the products' packing scratch
+// are blocks of the backend's malloc. With tfjs-backend-wasm's threaded build that memory is shared, and
+// a pool of workers (wasm-pool.ts) instantiates the module on it too, splitting the products.
 
 /** What the module exports. */
 export interface KernelExports {
+  gemm_rows(batch: number, m: number, n: number, k: number, a: number, ta: number, strideA: number, b: number, tb: number, strideB: number, c: number, scratch: number, i0: number, i1: number): void;
   gemm(batch: number, m: number, n: number, k: number, a: number, ta: number, strideA: number, b: number, tb: number, strideB: number, c: number, scratch: number): void;
   gelu(n: number, x: number, y: number): void;
   gelu_grad(n: number, x: number, dy: number, dx: number): void;
-  __heap_base: WebAssembly.Global;
+  __stack_pointer: WebAssembly.Global;
 }
 
-interface Kernels {
+/** The module instantiated on one wasm backend's memory. */
+export interface Kernels {
   exports: KernelExports;
-  memory: WebAssembly.Memory;
+  /** The worker pool on the same memory, when threads run (null: the calling thread only). */
+  pool: KernelPool | null;
+  /** A block of the backend's heap for packing (byte offset), and its size in bytes. */
+  scratch: number;
+  scratchBytes: number;
+  scratchBlock?: number;
 }
 
-let loaded: Kernels | null | undefined; // undefined: not tried yet; null: unavailable here
-let pending: Promise<void> | null = null;
+/** Bytes of stack each instance gets (the kernels use a few hundred). */
+export const STACK_BYTES = 64 * 1024;
+
+type Compiled = WebAssembly.Module | null | undefined; // undefined: not tried yet; null: unavailable here
+const compiled: { plain: Compiled; shared: Compiled } = { plain: undefined, shared: undefined };
+const pending: { plain: Promise<void> | null; shared: Promise<void> | null } = { plain: null, shared: null };
 let enabled = true;
 
 function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
@@ -31,36 +45,143 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-function instantiate(module: WebAssembly.Module): Kernels {
-  const memory = new WebAssembly.Memory({ initial: 32 });
-  const instance = new WebAssembly.Instance(module, { env: { memory } });
-  return { exports: instance.exports as unknown as KernelExports, memory };
-}
-
 /**
- * The module, compiled on first use. Synchronously where the engine allows it (Node; browsers may refuse
- * synchronous compilation of more than 4 KB on the main thread): then compilation continues
- * asynchronously and tfjs's kernels run until it is done.
+ * The compiled module, for a plain or a shared memory. Compiled on first use, synchronously where the
+ * engine allows it (Node; browsers may refuse synchronous compilation of more than 4 KB on the main
+ * thread): then compilation continues asynchronously and tfjs's kernels run until it is done.
  */
-export function kernels(): Kernels | null {
-  if (loaded !== undefined) return loaded;
-  if (pending) return null;
-  if (typeof WebAssembly !== 'object') return (loaded = null);
-  const bytes = decodeBase64(KERNELS_WASM_BASE64);
-  if (!WebAssembly.validate(bytes)) return (loaded = null); // no SIMD in this engine
+export function compiledModule(kind: 'plain' | 'shared'): WebAssembly.Module | null {
+  const have = compiled[kind];
+  if (have !== undefined) return have;
+  if (pending[kind]) return null;
+  if (typeof WebAssembly !== 'object') return (compiled[kind] = null);
+  const bytes = decodeBase64(kind === 'plain' ? KERNELS_WASM_BASE64 : KERNELS_SHARED_WASM_BASE64);
+  if (!WebAssembly.validate(bytes)) return (compiled[kind] = null); // no SIMD (or no threads) in this engine
   try {
-    loaded = instantiate(new WebAssembly.Module(bytes));
+    compiled[kind] = new WebAssembly.Module(bytes);
   } catch {
-    pending = WebAssembly.compile(bytes).then(
+    pending[kind] = WebAssembly.compile(bytes).then(
       (m) => {
-        loaded = instantiate(m);
+        compiled[kind] = m;
       },
       () => {
-        loaded = null;
+        compiled[kind] = null;
       },
     );
   }
-  return loaded ?? null;
+  return compiled[kind] ?? null;
+}
+
+/** The backend's memory: the single-threaded build exports it, the threaded one creates it (shared). */
+function backendMemory(wb: WasmBackendInternals): WebAssembly.Memory | null {
+  const memory = wb.wasm.wasmMemory ?? wb.wasm.asm?.memory;
+  return memory instanceof WebAssembly.Memory ? memory : null;
+}
+
+function isShared(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+}
+
+/** A block of `bytes` from the backend's malloc, 16-byte aligned (the block is 16 bytes larger). */
+export function mallocAligned(wb: WasmBackendInternals, bytes: number): { block: number; start: number } {
+  const block = wb.wasm._malloc(bytes + 16);
+  if (!block) throw new Error(`@dl/core's wasm kernels: the wasm backend could not allocate ${bytes} bytes`);
+  return { block, start: (block + 15) & ~15 };
+}
+
+const instances = new WeakMap<object, Kernels | null>(); // per backend module (a restarted backend has a new one)
+
+/** The module instantiated on this backend's memory (made on first use), or null where it cannot run. */
+export function kernelsFor(wb: WasmBackendInternals): Kernels | null {
+  const have = instances.get(wb.wasm);
+  if (have !== undefined) return have;
+  const memory = backendMemory(wb);
+  const module = memory ? compiledModule(isShared(memory) ? 'shared' : 'plain') : null;
+  if (!memory || !module) {
+    if (!memory) instances.set(wb.wasm, null);
+    return null; // compiling: try again at the next kernel
+  }
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+  exports.__stack_pointer.value = mallocAligned(wb, STACK_BYTES).start + STACK_BYTES; // the stack grows down
+  const k: Kernels = { exports, pool: null, scratch: 0, scratchBytes: 0 };
+  instances.set(wb.wasm, k);
+  return k;
+}
+
+/** A scratch block of at least `bytes` in the backend's heap (kept and reused; replaced when too small). */
+export function scratchFor(wb: WasmBackendInternals, k: Kernels, bytes: number): number {
+  if (k.scratchBytes < bytes) {
+    if (k.scratchBytes) wb.wasm._free(k.scratchBlock as number);
+    const size = Math.max(bytes, 2 * k.scratchBytes);
+    const { block, start } = mallocAligned(wb, size);
+    k.scratchBlock = block;
+    k.scratch = start;
+    k.scratchBytes = size;
+  }
+  return k.scratch;
+}
+
+let poolInUse: { pool: KernelPool; kernels: Kernels } | null = null;
+
+/**
+ * Sets how many threads @dl/core's WebAssembly kernels (the matrix products of {@link matMul}, and so of
+ * `linear`, `Linear` and every package) use on the active wasm backend, and resolves to the count now
+ * running. `useBackend('wasm', { threads })` already calls it with its count; call it to change only
+ * the kernels' count (e.g. `1`, to compare).
+ *
+ * The products split into bands of rows or ranges of the batch, which a pool of `worker_threads` workers
+ * runs beside the calling thread on the backend's own memory; products under ~4 M multiply-adds stay on
+ * the calling thread, where waking the workers costs more than it saves. This needs the memory to be
+ * shared, i.e. tfjs-backend-wasm's threaded build (`useBackend('wasm', { threads: 2 })`, with
+ * `tfjsThreads: 1` if tfjs's own kernels should stay on one thread), and Node: browsers forbid blocking
+ * the main thread. Elsewhere it resolves to 1 and the kernels run on the calling thread. `threads` must be
+ * an integer from 1 to 16 (more than the processors is allowed but only adds waiting). The workers are
+ * unref'd: a script that used them exits by itself.
+ *
+ * @example
+ * ```ts
+ * import { useBackend, useWasmKernelThreads } from '@dl/core';
+ * const report = await useBackend('wasm', { threads: 2, tfjsThreads: 1 });
+ * console.log(report.summary, report.kernelThreads); // "wasm, 2 threads (tfjs's kernels: 1)" 2 (in Node)
+ * await useWasmKernelThreads(1); // products back on the calling thread
+ * ```
+ */
+export async function useWasmKernelThreads(threads: number): Promise<number> {
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_KERNEL_THREADS) throw new DLArgumentError('useWasmKernelThreads', 'threads', `an integer from 1 to ${MAX_KERNEL_THREADS}`, threads);
+  const wb = tf.getBackend() === 'wasm' ? wasmInternals(tf.backend()) : null;
+  if (pending.shared) await pending.shared;
+  if (pending.plain) await pending.plain;
+  const k = wb && enabled ? kernelsFor(wb) : null;
+  if (poolInUse && (poolInUse.kernels !== k || threads === 1 || poolInUse.pool.threads !== threads)) {
+    const old = poolInUse;
+    poolInUse = null;
+    old.kernels.pool = null;
+    await stopPool(old.pool);
+  }
+  const memory = wb ? backendMemory(wb) : null;
+  if (!wb || !k || !memory || threads === 1 || !isShared(memory) || !poolSupported()) return 1;
+  if (k.pool) return k.pool.threads;
+  const stacks = Array.from({ length: threads - 1 }, () => mallocAligned(wb, STACK_BYTES).start + STACK_BYTES);
+  const pool = await startPool(compiledModule('shared') as WebAssembly.Module, memory, stacks);
+  k.pool = pool;
+  poolInUse = { pool, kernels: k };
+  return pool.threads;
+}
+
+/**
+ * How many threads @dl/core's WebAssembly kernels (matrix products) run on now, on the active wasm
+ * backend: 1 unless {@link useWasmKernelThreads} (or `useBackend('wasm', { threads })`) started more.
+ *
+ * @example
+ * ```ts
+ * import { useBackend, wasmKernelThreads } from '@dl/core';
+ * await useBackend('wasm');
+ * console.log(wasmKernelThreads()); // 1: the single-threaded build's memory is not shared
+ * ```
+ */
+export function wasmKernelThreads(): number {
+  const wb = tf.getBackend() === 'wasm' ? wasmInternals(tf.backend()) : null;
+  return (wb && instances.get(wb.wasm)?.pool?.threads) || 1;
 }
 
 /**
@@ -75,7 +196,7 @@ export function kernels(): Kernels | null {
  * ```
  */
 export function wasmKernelsActive(): boolean {
-  return enabled && kernels() !== null;
+  return enabled && compiledModule('plain') !== null;
 }
 
 /**
@@ -101,19 +222,28 @@ export function useWasmKernels(on: boolean): boolean {
 /** The parts of tfjs-backend-wasm 4.22's backend the kernels use (checked before every use). */
 export interface WasmBackendInternals {
   dataIdMap: { get(id: object): { memoryOffset?: number } | undefined };
-  wasm: { HEAPU8: Uint8Array };
+  wasm: { HEAPU8: Uint8Array; _malloc(bytes: number): number; _free(pointer: number): void; asm?: { memory?: unknown }; wasmMemory?: unknown };
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
 }
 
 /** The wasm backend's internals, or null if this is not a backend the kernels know how to use. */
 export function wasmInternals(backend: unknown): WasmBackendInternals | null {
   const b = backend as Partial<WasmBackendInternals> | null;
-  return b && b.dataIdMap && b.wasm?.HEAPU8 && typeof b.makeOutput === 'function' ? (b as WasmBackendInternals) : null;
+  return b && b.dataIdMap && b.wasm?.HEAPU8 && typeof b.wasm._malloc === 'function' && typeof b.wasm._free === 'function' && typeof b.makeOutput === 'function' ? (b as WasmBackendInternals) : null;
 }
 
 /** Whether a kernel can run now: wasm backend, kernels on and loaded, float32 inputs. */
 export function kernelsUsable(...inputs: tf.Tensor[]): boolean {
-  return tf.getBackend() === 'wasm' && wasmKernelsActive() && inputs.every((t) => t.dtype === 'float32') && wasmInternals(tf.backend()) !== null;
+  if (tf.getBackend() !== 'wasm' || !enabled || !inputs.every((t) => t.dtype === 'float32')) return false;
+  const wb = wasmInternals(tf.backend());
+  return wb !== null && kernelsFor(wb) !== null;
+}
+
+/** Where a tensor's values start in the wasm backend's heap (bytes). */
+export function heapOffset(backend: WasmBackendInternals, t: tf.TensorInfo): number {
+  const offset = backend.dataIdMap.get(t.dataId)?.memoryOffset;
+  if (typeof offset !== 'number') throw new Error("@dl/core's wasm kernels: an input is not in the wasm backend's memory");
+  return offset;
 }
 
 /** A float32 tensor's values in the wasm backend's heap (a view: valid until the heap next grows). */
@@ -121,15 +251,4 @@ export function heapView(backend: WasmBackendInternals, t: tf.TensorInfo, size: 
   const offset = backend.dataIdMap.get(t.dataId)?.memoryOffset;
   if (typeof offset !== 'number') throw new Error("@dl/core's wasm kernels: an input is not in the wasm backend's memory");
   return new Float32Array(backend.wasm.HEAPU8.buffer, offset, size);
-}
-
-/**
- * The module's memory from `__heap_base` on, grown to hold at least `floats` floats: returns the view
- * and the float index where the caller's space starts (16-byte aligned).
- */
-export function reserve(k: Kernels, floats: number): { mine: Float32Array; start: number } {
-  const base = ((k.exports.__heap_base.value as number) + 15) & ~15;
-  const bytes = base + 4 * floats;
-  if (bytes > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((bytes - k.memory.buffer.byteLength) / 65536));
-  return { mine: new Float32Array(k.memory.buffer), start: base / 4 };
 }

@@ -63,8 +63,8 @@ type NodeWorker = { unref(): void; ref(): void };
 
 /** The package's own factory, kept to restore it. */
 let packageFactory: FactoryEntry | null = null;
-/** The thread count the registered wasm factory was set up for; null when it is the package's untouched. */
-let configured: number | null = null;
+/** The thread counts the registered wasm factory was set up for (`threads/tfjsThreads`); null when it is the package's untouched. */
+let configured: string | null = null;
 
 /** What {@link configureWasmThreads} did. */
 export interface WasmThreadsSetup {
@@ -77,10 +77,11 @@ export interface WasmThreadsSetup {
 }
 
 /**
- * Registers the wasm backend factory that gives `threads` threads, disposing an initialised wasm backend
- * set up for another count. Call after `@tensorflow/tfjs-backend-wasm` is loaded, before `tf.setBackend`.
+ * Registers the wasm backend factory that gives `threads` threads (`tfjsThreads` of them to tfjs's own
+ * kernels, XNNPACK's pool), disposing an initialised wasm backend set up for other counts. Call after
+ * `@tensorflow/tfjs-backend-wasm` is loaded, before `tf.setBackend`.
  */
-export async function configureWasmThreads(threads: number): Promise<WasmThreadsSetup> {
+export async function configureWasmThreads(threads: number, tfjsThreads = threads): Promise<WasmThreadsSetup> {
   const engine = tf.engine() as unknown as Engine;
   packageFactory ??= engine.registryFactory.wasm ?? null;
   if (packageFactory == null) throw new Error('useBackend: @tensorflow/tfjs-backend-wasm registered no wasm backend');
@@ -89,20 +90,22 @@ export async function configureWasmThreads(threads: number): Promise<WasmThreads
     warning = `wasm threads need SharedArrayBuffer, which browsers give only to cross-origin isolated pages (serve them with 'Cross-Origin-Opener-Policy: same-origin' and 'Cross-Origin-Embedder-Policy: require-corp'); running 1 thread instead of ${threads}`;
     threads = 1;
   }
+  if (threads === 1) tfjsThreads = 1;
+  const key = `${threads}/${tfjsThreads}`;
   // Node's default is one thread (tfjs never uses threads there); a browser's default depends on the page.
-  if (configured === threads || (configured === null && isNode && threads === 1)) {
-    configured = threads;
+  if (configured === key || (configured === null && isNode && threads === 1)) {
+    configured = key;
     return { threads, reinitialised: false, warning };
   }
   const pkg = await importAtRuntime<WasmPackage>('@tensorflow/tfjs-backend-wasm').catch(() => null);
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threads > 1);
   // In a bundle the package cannot be imported by name here: tfjs then picks its default count.
-  pkg?.setThreadsCount(threads);
+  pkg?.setThreadsCount(tfjsThreads);
   const reinitialised = engine.registry.wasm != null;
   tf.removeBackend('wasm');
-  const factory: FactoryEntry['factory'] = isNode && threads > 1 ? () => createNodeThreadedBackend(threads) : packageFactory.factory;
+  const factory: FactoryEntry['factory'] = isNode && threads > 1 ? () => createNodeThreadedBackend(tfjsThreads) : packageFactory.factory;
   tf.registerBackend('wasm', factory, packageFactory.priority);
-  configured = threads;
+  configured = key;
   return { threads, reinitialised, warning };
 }
 
@@ -128,8 +131,11 @@ function crossOriginIsolated(): boolean {
 
 type Fs = { readFileSync(p: string): Uint8Array };
 
-/** Starts the threaded SIMD build in Node with `threads` threads and wraps it in the package's `BackendWasm`. */
-async function createNodeThreadedBackend(threads: number): Promise<tf.KernelBackend> {
+/**
+ * Starts the threaded SIMD build in Node (its memory is shared, so @dl/core's kernels can use threads of
+ * their own) with `tfjsThreads` threads for XNNPACK's pool, and wraps it in the package's `BackendWasm`.
+ */
+async function createNodeThreadedBackend(tfjsThreads: number): Promise<tf.KernelBackend> {
   const out = '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd';
   const missing = (e: unknown) => new Error(`useBackend: wasm threads need ${out}.js and .worker.js from @tensorflow/tfjs-backend-wasm: ${(e as Error).message.split('\n')[0]}`);
   const [fs, pkg, glue, worker] = await Promise.all([
@@ -169,7 +175,7 @@ async function createNodeThreadedBackend(threads: number): Promise<tf.KernelBack
           // backend.cc caps the threadpool at emscripten_num_logical_cores() / 2 (it assumes two hardware
           // threads per core), so on 2 logical processors it never runs more than one thread. Report twice
           // the threads asked for; the count was checked against the processors available.
-          imports.env.emscripten_num_logical_cores = () => 2 * threads;
+          imports.env.emscripten_num_logical_cores = () => 2 * tfjsThreads;
           const bytes = fs.readFileSync(wasmFile) as Uint8Array<ArrayBuffer>;
           WebAssembly.instantiate(bytes, imports as WebAssembly.Imports).then((r) => receive(r.instance, r.module), failed);
           return {};
@@ -193,8 +199,8 @@ async function createNodeThreadedBackend(threads: number): Promise<tf.KernelBack
     disposeData: cwrap('dispose_data', null, ['number']),
     dispose: cwrap('dispose', null, []),
   };
-  pkg.setThreadsCount(threads);
-  const backend = new pkg.BackendWasm(module); // creates XNNPACK's threadpool: threads − 1 pthreads
+  pkg.setThreadsCount(tfjsThreads);
+  const backend = new pkg.BackendWasm(module); // creates XNNPACK's threadpool: tfjsThreads − 1 pthreads
   // emscripten refs a worker while it runs a pthread, and XNNPACK's pool threads run until disposal, so
   // they would keep Node alive after the program ends. They only work while the main thread waits in a
   // kernel, so they need not: unref them, and keep them unref'd.

@@ -6,4 +6,4 @@ import { useBackend } from '@dl/core';
 const report = await useBackend('wasm', { threads: Number(process.argv[2] ?? 2) });
 const a = tf.ones([64, 64]);
 const sum = (await tf.sum(tf.matMul(a, a)).data())[0];
-console.log(JSON.stringify({ backend: report.name, threads: report.threads, sum }));
+console.log(JSON.stringify({ backend: report.name, threads: report.threads, kernelThreads: report.kernelThreads, sum }));

@@ -112,7 +112,7 @@ describe('backend switches', () => {
   });
 
   it('rejects unknown option keys, naming the valid ones', async () => {
-    await assertNoLeaks(() => expect(useBackend('cpu', { cpuFallback: false } as never)).rejects.toThrow(/useBackend: options.cpuFallback must be one of the known options \(order, nodeWebGPU, cpuFallbacks, threads\)/));
+    await assertNoLeaks(() => expect(useBackend('cpu', { cpuFallback: false } as never)).rejects.toThrow(/useBackend: options.cpuFallback must be one of the known options \(order, nodeWebGPU, cpuFallbacks, threads, tfjsThreads\)/));
   });
 
   it("useBackend('cpu') does not print tfjs-backend-cpu's install-tfjs-node banner", async () => {

@@ -4,38 +4,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { matMul, Rng, useWasmKernels, wasmKernelsActive } from '../src/index.js';
 import { assertClose, assertNoLeaks, backendTolerance } from '../src/testing.js';
+import { checkMatMul } from './helpers.js';
 import { KERNEL_SOURCES_SHA256 } from '../src/wasm/kernels-wasm.js';
-import { setGemmChunkFloats } from '../src/wasm-gemm.js';
 
 const randn = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
-
-/** tf.matMul with both operands broadcast to the output's batch shape explicitly: the reference. */
-function reference(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor {
-  const la = a.shape.slice(0, -2);
-  const lb = b.shape.slice(0, -2);
-  const lead = la.reduce((x, y) => x * y, 1) >= lb.reduce((x, y) => x * y, 1) && la.length >= lb.length ? la : lb;
-  const full = (x: tf.Tensor) => (x.shape.slice(0, -2).join() === lead.join() ? x : tf.broadcastTo(x, [...lead, ...x.shape.slice(-2)]));
-  return tf.matMul(full(a), full(b), ta, tb);
-}
-
-/** Checks matMul's value and both gradients against the reference for one configuration. */
-async function check(sa: number[], sb: number[], ta: boolean, tb: boolean, seed: number, label: string): Promise<void> {
-  const a = randn(sa, seed);
-  const b = randn(sb, seed + 1);
-  const want = tf.tidy(() => reference(a, b, ta, tb));
-  const up = randn(want.shape, seed + 2); // weights every output element differently
-  const got = matMul(a, b, ta, tb);
-  expect(got.shape, label).toEqual(want.shape);
-  await assertClose(got, await want.data(), backendTolerance(), `${label}: value`);
-  const loss = (fn: typeof reference) => (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(fn(x, y, ta, tb), up));
-  const [ga, gb] = tf.grads(loss(matMul))([a, b]);
-  const [wa, wb] = tf.grads(loss(reference))([a, b]);
-  expect(ga.shape, label).toEqual(sa);
-  expect(gb.shape, label).toEqual(sb);
-  await assertClose(ga, await wa.data(), backendTolerance(), `${label}: da`);
-  await assertClose(gb, await wb.data(), backendTolerance(), `${label}: db`);
-  tf.dispose([a, b, want, up, got, ga, gb, wa, wb]);
-}
 
 describe('matMul: randomised sweep (the SIMD kernel on wasm, tfjs elsewhere)', () => {
   it('is active on wasm', () => {
@@ -60,17 +32,7 @@ describe('matMul: randomised sweep (the SIMD kernel on wasm, tfjs elsewhere)', (
     return { i, sa, sb, ta, tb };
   });
   it.each(cases)('case $i: a $sa, b $sb, ta $ta, tb $tb', async ({ i, sa, sb, ta, tb }) => {
-    await assertNoLeaks(() => check(sa, sb, ta, tb, 100 + 3 * i, `case ${i}`));
-  });
-
-  it('runs a batch larger than its copy budget in chunks, with the same result', async () => {
-    const previous = setGemmChunkFloats(500); // 3 × 5 × 9 floats per batch element: 5 elements per chunk
-    try {
-      await assertNoLeaks(() => check([17, 5, 9], [17, 7, 9], false, true, 7, 'chunked'));
-      await assertNoLeaks(() => check([9, 5], [17, 7, 9], true, true, 8, 'chunked, shared a'));
-    } finally {
-      setGemmChunkFloats(previous);
-    }
+    await assertNoLeaks(() => checkMatMul(sa, sb, ta, tb, 100 + 3 * i, `case ${i}`));
   });
 
   it.runIf(tf.getBackend() === 'wasm')('computes only the gradients the tape needs (no dX for an input without one)', async () => {

@@ -77,6 +77,16 @@ describe('useBackend wasm threads: options', () => {
     await expect(useBackend('auto', { order: ['cpu'], threads: 1 })).rejects.toThrow(/options\.threads/);
     await expect(useBackend('wasm', { thread: 2 } as never)).rejects.toThrow(/threads/);
   });
+
+  it('rejects tfjsThreads without threads, not a positive integer, or above threads', async () => {
+    const active = tf.getBackend();
+    await expect(useBackend('wasm', { tfjsThreads: 1 })).rejects.toThrow(/options\.tfjsThreads must be a positive integer, given with options\.threads, got 1/);
+    for (const bad of [0, 1.5, '1']) {
+      await expect(useBackend('wasm', { threads: 1, tfjsThreads: bad as never })).rejects.toThrow(/options\.tfjsThreads must be a positive integer/);
+    }
+    await expect(useBackend('wasm', { threads: 1, tfjsThreads: 2 })).rejects.toThrow(/options\.tfjsThreads must be a positive integer ≤ threads \(1\), got 2/);
+    expect(tf.getBackend()).toBe(active);
+  });
 });
 
 describe.skipIf(limit < 2)('useBackend wasm threads: results', () => {
@@ -85,8 +95,19 @@ describe.skipIf(limit < 2)('useBackend wasm threads: results', () => {
     expect(single).toMatchObject({ name: 'wasm', threads: 1, summary: 'wasm, 1 thread' });
     const one = await compute();
     const multi = await useBackend('wasm', { threads: 2 });
-    expect(multi).toMatchObject({ name: 'wasm', threads: 2, summary: 'wasm, 2 threads' });
+    expect(multi).toMatchObject({ name: 'wasm', threads: 2, kernelThreads: 2, summary: 'wasm, 2 threads' });
     expect(tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')).toBe(true);
+    const two = await compute();
+    for (const key of Object.keys(one)) await assertClose(two[key], one[key], { atol: 1e-5, rtol: 1e-5 }, key);
+  });
+
+  it('tfjsThreads: 1 keeps XNNPACK on one thread while @dl/core\'s products use both (same results)', async () => {
+    const one = await (async () => {
+      await useBackend('wasm', { threads: 1 });
+      return compute();
+    })();
+    const report = await useBackend('wasm', { threads: 2, tfjsThreads: 1 });
+    expect(report).toMatchObject({ name: 'wasm', threads: 1, kernelThreads: 2, summary: "wasm, 2 threads (tfjs's kernels: 1)" });
     const two = await compute();
     for (const key of Object.keys(one)) await assertClose(two[key], one[key], { atol: 1e-5, rtol: 1e-5 }, key);
   });
@@ -113,6 +134,6 @@ describe.skipIf(limit < 2)('useBackend wasm threads: results', () => {
     const r = spawnSync(process.execPath, [script, '2'], { encoding: 'utf8', timeout: 60_000 });
     expect(r.signal, 'killed by the timeout: the process did not exit').toBeNull();
     expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toEqual({ backend: 'wasm', threads: 2, sum: 64 * 64 * 64 });
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toEqual({ backend: 'wasm', threads: 2, kernelThreads: 2, sum: 64 * 64 * 64 });
   });
 });

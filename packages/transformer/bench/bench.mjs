@@ -4,7 +4,8 @@
 // tokens/s for greedy and beam search (4 beams), with and without the KV cache, at 32 / 128 / 512
 // generated tokens. Prints medians and ratios; asserts nothing.
 // Env: BENCH_BACKENDS (default "cpu,wasm"; add webgpu for Dawn), BENCH_LENGTHS (default "32,128,512"),
-// BENCH_STEPS (training steps timed, default 8), BENCH_TORCH=0 to skip PyTorch.
+// BENCH_STEPS (training steps timed, default 8), BENCH_TORCH=0 to skip PyTorch, BENCH_THREADS (wasm:
+// `useBackend('wasm', { threads })`, e.g. 2) and BENCH_TFJS_THREADS (its `tfjsThreads`).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -66,12 +67,14 @@ console.log(`@dl/transformer bench — ${new Date().toISOString().slice(0, 10)},
 console.log(`GPT ${CFG.nLayer} layers × ${CFG.nHead} heads × ${CFG.nEmbd}, context ${CFG.blockSize}, batch ${BATCH} (AdamW, clip 1)`);
 console.log(torch.skipped ? `PyTorch: skipped (${torch.skipped})` : `PyTorch ${torch.torch} CPU (${torch.threads} threads${torch.blas ? `, ${torch.blas}` : ''}): ${fmt(torch.ms)} ms/step, ${fmt(tokens / (torch.ms / 1000), 0)} tokens/s`);
 for (const name of backends) {
-  const r = await useBackend(name);
+  const threads = name === 'wasm' && process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
+  const tfjsThreads = threads !== undefined && process.env.BENCH_TFJS_THREADS ? Number(process.env.BENCH_TFJS_THREADS) : undefined;
+  const r = await useBackend(name, threads === undefined ? {} : tfjsThreads === undefined ? { threads } : { threads, tfjsThreads });
   if (r.name !== name) {
     console.log(`\n${name}: unavailable (${r.summary})`);
     continue;
   }
-  console.log(`\n== ${name} ==`);
+  console.log(`\n== ${r.summary.replace(/ \((?!tfjs).*\)$/, '')} ==`);
   const ms = await trainStep();
   const ratio = torch.ms ? ` (${fmt(ms / torch.ms)}× PyTorch's time)` : '';
   console.log(`training: ${fmt(ms)} ms/step, ${fmt(tokens / (ms / 1000), 0)} tokens/s${ratio}`);

@@ -5,7 +5,7 @@
 // p·v and their gradients all take that path. This file is the replacement for those products: B is
 // packed into panels of 8 columns (transposing on the way when asked), A is read row by row (packed
 // first when transposed), and a 4 × 8 register tile accumulates C with 128-bit SIMD. The build script
-// (scripts/build-gemm-wasm.sh) compiles it with clang into src/generated/gemm-wasm.ts.
+// (scripts/build-wasm-kernels.mjs) compiles it with clang into src/wasm/kernels-wasm.ts.
 //
 // No libc: the caller (src/wasm-gemm.ts) owns the memory and passes every pointer.
 #include <wasm_simd128.h>
@@ -31,10 +31,10 @@ static void pack_b(const float *b, int k, int n, int tb, float *bp) {
   }
 }
 
-// A's transpose: the k × m operand `a` becomes m × k rows in `ap`.
-static void pack_a_transposed(const float *a, int k, int m, float *ap) {
+// Rows i0 .. i1-1 of A's transpose: the k × m operand `a` gives (i1 - i0) × k rows in `ap`.
+static void pack_a_transposed(const float *a, int k, int m, int i0, int i1, float *ap) {
   for (int p = 0; p < k; p++)
-    for (int i = 0; i < m; i++) ap[i * k + p] = a[p * m + i];
+    for (int i = i0; i < i1; i++) ap[(i - i0) * k + p] = a[p * m + i];
 }
 
 // C[rows × cols] (row stride ldc) = A[rows × k] (row stride lda) · one packed panel of B. rows ≤ MR and
@@ -75,12 +75,13 @@ static void tile(int k, const float *a, int lda, const float *bp, float *c, int 
     for (int j = 0; j < cols; j++) c[i * ldc + j] = t[i * NR + j];
 }
 
-// C[s] = op(A[s]) · op(B[s]) for s = 0..batch-1, every matrix row-major and contiguous: A[s] is m × k
-// (k × m when ta), B[s] is k × n (n × k when tb), C[s] is m × n. `scratch` holds
-// ⌈n / 8⌉·8·k floats, plus m·k more when ta. Batch index s of A and B advances by strideA / strideB
-// floats (0 broadcasts one matrix over the batch).
-EXPORT("gemm")
-void gemm(int batch, int m, int n, int k, const float *a, int ta, int strideA, const float *b, int tb, int strideB, float *c, float *scratch) {
+// Rows i0 .. i1-1 of C[s] = op(A[s]) · op(B[s]) for s = 0..batch-1, every matrix row-major and
+// contiguous: A[s] is m × k (k × m when ta), B[s] is k × n (n × k when tb), C[s] is m × n. `scratch` holds
+// ⌈n / 8⌉·8·k floats, plus (i1 - i0)·k more when ta. Batch index s of A and B advances by strideA / strideB
+// floats (0 broadcasts one matrix over the batch). Threads (src/wasm-pool.ts) each take a band of rows or
+// a range of the batch, with scratch of their own.
+EXPORT("gemm_rows")
+void gemm_rows(int batch, int m, int n, int k, const float *a, int ta, int strideA, const float *b, int tb, int strideB, float *c, float *scratch, int i0, int i1) {
   int panels = (n + NR - 1) / NR;
   float *bp = scratch;
   float *ap = scratch + panels * NR * k;
@@ -89,14 +90,20 @@ void gemm(int batch, int m, int n, int k, const float *a, int ta, int strideA, c
     const float *bs = b + s * strideB;
     float *cs = c + s * m * n;
     if (s == 0 || strideB != 0) pack_b(bs, k, n, tb, bp);
-    if (ta && (s == 0 || strideA != 0)) pack_a_transposed(as, k, m, ap);
-    const float *rows = ta ? ap : as;
-    for (int i = 0; i < m; i += MR) {
-      int r = m - i < MR ? m - i : MR;
+    if (ta && (s == 0 || strideA != 0)) pack_a_transposed(as, k, m, i0, i1, ap);
+    for (int i = i0; i < i1; i += MR) {
+      int r = i1 - i < MR ? i1 - i : MR;
+      const float *arow = ta ? ap + (i - i0) * k : as + i * k; // row i of op(A)
       for (int j = 0; j < panels; j++) {
         int w = n - j * NR < NR ? n - j * NR : NR;
-        tile(k, rows + i * k, k, bp + j * k * NR, cs + i * n + j * NR, n, r, w);
+        tile(k, arow, k, bp + j * k * NR, cs + i * n + j * NR, n, r, w);
       }
     }
   }
+}
+
+// All of C: gemm_rows over rows 0 .. m-1 (`scratch`: ⌈n / 8⌉·8·k floats, plus m·k more when ta).
+EXPORT("gemm")
+void gemm(int batch, int m, int n, int k, const float *a, int ta, int strideA, const float *b, int tb, int strideB, float *c, float *scratch) {
+  gemm_rows(batch, m, n, k, a, ta, strideA, b, tb, strideB, c, scratch, 0, m);
 }
