@@ -31,6 +31,7 @@ export { Module, ModuleList, type StateDict, type LoadResult } from './module.js
 export { matMul, linear } from './matmul.js';
 export { useWasmKernelThreads, useWasmKernels, wasmKernelsActive, wasmKernelThreads } from './wasm-kernels.js';
 export { indexSelect } from './index-select.js';
+export { split } from './split.js';
 export { Linear, type LinearOptions } from './layers/linear.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
 export { LayerNorm, type LayerNormOptions } from './layers/layer-norm.js';

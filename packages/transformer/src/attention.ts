@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { KVCache, LinearAttentionState, rejectRenamedOptions, scaledDotProductAttention, type AttentionFn } from '@dl/attention';
-import { checkShape, DLArgumentError, Linear, linear, Module, xavierUniform, type Initializer, type Rng } from '@dl/core';
+import { checkShape, DLArgumentError, Linear, linear, Module, split, xavierUniform, type Initializer, type Rng } from '@dl/core';
 import { applyRotary } from './positions/rotary.js';
 
 /** How parameters are named: PyTorch's `nn.MultiheadAttention` or GPT-2's `c_attn` / `c_proj`. */
@@ -152,7 +152,7 @@ export class Attention extends Module {
     const [B, L] = x.shape;
     const { nHeads: H, nKVHeads: KV, headDim: hd } = this;
     const y = linear(tf.reshape(x, [B * L, this.dModel]) , this.inWeight, this.inBias); // [B·L, (H + 2KV)·hd]
-    const [q, k, v] = tf.split(y, [H * hd, KV * hd, KV * hd], 1); // [B·L, ·]
+    const [q, k, v] = split(y, [H * hd, KV * hd, KV * hd], 1); // [B·L, ·] (block copies on wasm)
     const heads = (t: tf.Tensor, n: number) => tf.transpose(tf.reshape(t, [B, L, n, hd]), [0, 2, 1, 3]); // [B, n, L, hd]
     return [heads(q, H), heads(k, KV), heads(v, KV)];
   }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { gelu, linear, type Linear, silu } from '@dl/core';
+import { gelu, linear, type Linear, silu, split } from '@dl/core';
 
 /**
  * The position-wise feed-forward activation: `relu` (Vaswani et al.), `gelu` (BERT, exact erf),
@@ -34,7 +34,7 @@ function activate(a: Activation, x: tf.Tensor): tf.Tensor {
       return silu(x);
     case 'swiglu':
     case 'geglu': {
-      const [value, gate] = tf.split(x, 2, -1); // [n, F] each
+      const [value, gate] = split(x, 2, -1); // [n, F] each
       return tf.mul(value, a === 'swiglu' ? silu(gate) : gelu(gate)); // [n, F]
     }
   }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkNumber, checkShape, DLArgumentError } from '@dl/core';
+import { checkInt, checkNumber, checkShape, DLArgumentError, split } from '@dl/core';
 
 /**
  * Rotary position embedding (RoPE, Su et al. 2021): rotates each (xᵢ, xᵢ₊d/2) pair of a query or key
@@ -39,7 +39,7 @@ export function applyRotary(x: tf.Tensor, offset = 0, base = 10000): tf.Tensor {
     }
   }
   return tf.tidy(() => {
-    const [a, b] = tf.split(x, 2, -1); // [B, H, L, d/2] each
+    const [a, b] = split(x, 2, -1); // [B, H, L, d/2] each
     const rotated = tf.concat([tf.neg(b), a], -1); // [B, H, L, d]
     return tf.add(tf.mul(x, tf.tensor2d(cos, [L, d])), tf.mul(rotated, tf.tensor2d(sin, [L, d]))); // [B, H, L, d]
   });
