@@ -4,6 +4,7 @@ import { installCpuFallbacks } from './kernel-fallbacks.js';
 import { checkKeys, DLArgumentError } from './errors.js';
 import { importAtRuntime } from './runtime-import.js';
 import { useWasmKernelThreads, wasmKernelThreads } from './wasm-kernels.js';
+import { installWasmSum } from './wasm-sum.js';
 import { poolSupported } from './wasm-pool.js';
 import { activeWasmThreads, checkThreadsOption, configureWasmThreads, resolveWasmThreads, restorePackageWasm } from './wasm-threads.js';
 
@@ -289,6 +290,7 @@ async function switchBackend(name: BackendName | 'auto', order: BackendName[], o
         }
         const fallbackKernels = options.cpuFallbacks === false || n === 'tensorflow' || n === 'webgpu' || n === 'webgl' ? [] : installCpuFallbacks(n);
         const failed = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
+        if (n === 'wasm') installWasmSum();
         // In Node, @dl/core's own kernels (the matrix products) get the same count (browsers: tfjs's only).
         if (n === 'wasm' && state.threads !== undefined && poolSupported()) await useWasmKernelThreads(state.threads);
         const threads = n === 'wasm' && options.threads !== undefined ? activeWasmThreads() : undefined;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { heapOffset, heapView, kernelsFor, kernelsUsable, scratchFor, wasmInternals, type Kernels, type WasmBackendInternals } from './wasm-kernels.js';
 import { runParts, type GemmPart } from './wasm-pool.js';
+import { installWasmSum } from './wasm-sum.js';
 
 // Matrix products for tfjs's wasm backend in @dl/core's WebAssembly SIMD module (src/wasm/gemm.c).
 // tfjs 4.22's wasm BatchMatMul is fast (~15–20 GFLOP/s) only for a plain 2-D product and runs every
@@ -100,6 +101,7 @@ let registered = false;
 function register(): void {
   if (registered) return;
   registered = true;
+  installWasmSum(); // the bias gradients of the products' layers sum over leading axes
   tf.registerKernel({ kernelName: KERNEL, backendName: 'wasm', kernelFunc: kernel as unknown as tf.KernelFunc });
   tf.registerGradient({
     kernelName: KERNEL,

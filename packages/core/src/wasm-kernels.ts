@@ -4,8 +4,8 @@ import { MAX_KERNEL_THREADS, poolSupported, startPool, stopPool, type KernelPool
 import { KERNELS_SHARED_WASM_BASE64, KERNELS_WASM_BASE64 } from './wasm/kernels-wasm.js';
 
 // @dl/core's own WebAssembly SIMD kernels for tfjs's wasm backend (C sources in src/wasm/, one module
-// of ~5 KB built by scripts/build-wasm-kernels.mjs): matrix products (wasm-gemm.ts) and GELU
-// (wasm-gelu.ts). The module is instantiated on the backend's own memory, so a kernel reads its inputs
+// of ~7 KB built by scripts/build-wasm-kernels.mjs): matrix products (wasm-gemm.ts), GELU
+// (wasm-gelu.ts) and sums over leading axes (wasm-sum.ts). The module is instantiated on the backend's own memory, so a kernel reads its inputs
 // and writes its output where tfjs keeps them: no copies. Its stack and the products' packing scratch
 // are blocks of the backend's malloc. With tfjs-backend-wasm's threaded build that memory is shared, and
 // a pool of workers (wasm-pool.ts) instantiates the module on it too, splitting the products.
@@ -16,6 +16,7 @@ export interface KernelExports {
   gemm(batch: number, m: number, n: number, k: number, a: number, ta: number, strideA: number, b: number, tb: number, strideB: number, c: number, scratch: number): void;
   gelu(n: number, x: number, y: number): void;
   gelu_grad(n: number, x: number, dy: number, dx: number): void;
+  sum_rows(rows: number, cols: number, x: number, out: number): void;
   __stack_pointer: WebAssembly.Global;
 }
 

@@ -1,0 +1,70 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { Rng, useBackend, useWasmKernels } from '../src/index.js';
+import { assertClose, assertNoLeaks } from '../src/testing.js';
+import { wasmSumInstalled } from '../src/wasm-sum.js';
+
+// On wasm, @dl/core wraps tfjs's Sum kernel: float32 sums over leading axes run in its SIMD module. They
+// must equal tfjs's own kernel (the same code with the kernels off) for any shape, axes and keepDims;
+// everything else (other axes, int32, all axes) must still reach tfjs's kernel.
+describe('tf.sum over leading axes (wasm: @dl/core module)', () => {
+  it.runIf(tf.getBackend() === 'wasm')('is installed by useBackend on wasm', async () => {
+    await useBackend('wasm');
+    expect(wasmSumInstalled()).toBe(true);
+  });
+
+  const rng = new Rng(3);
+  const int = (lo: number, hi: number) => lo + Math.floor(rng.uniform() * (hi - lo + 1));
+  const cases = Array.from({ length: 40 }, (_, i) => {
+    const shape = Array.from({ length: int(1, 4) }, () => int(0, 9) || 1);
+    if (i % 10 === 9) shape[0] = 0; // an empty batch
+    const k = int(1, shape.length); // leading axes; k = rank is the full sum (tfjs's own path)
+    const axes = Array.from({ length: k }, (_, a) => a);
+    const axis = i % 4 === 1 ? axes.map((a) => a - shape.length).reverse() : i % 4 === 2 && k === 1 ? 0 : axes; // negative, unsorted, scalar
+    const keepDims = i % 3 === 0;
+    const dtype = i % 7 === 6 ? ('int32' as const) : ('float32' as const);
+    return { i, shape, axis, keepDims, dtype };
+  });
+  it.each(cases)('case $i: $dtype $shape, axis $axis, keepDims $keepDims', async ({ shape, axis, keepDims, dtype }) => {
+    await assertNoLeaks(async () => {
+      const x = tf.tidy(() => tf.cast(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 9), dtype === 'int32' ? 10 : 1), dtype));
+      const got = tf.sum(x, axis, keepDims);
+      const previous = useWasmKernels(false);
+      const want = tf.sum(x, axis, keepDims);
+      useWasmKernels(previous);
+      expect(got.shape).toEqual(want.shape);
+      expect(got.dtype).toBe(want.dtype);
+      await assertClose(got, await want.data(), { atol: 1e-5, rtol: 1e-5 }, 'sum');
+      tf.dispose([x, got, want]);
+    });
+  });
+
+  it('non-leading axes still give the right sums (tfjs kernel)', async () => {
+    await assertNoLeaks(async () => {
+      const x = tf.tensor3d([[[1, 2], [3, 4]], [[5, 6], [7, 8]]]); // [2, 2, 2]
+      const s1 = tf.sum(x, 1); // [[4, 6], [12, 14]]
+      const s02 = tf.sum(x, [0, 2]); // [1+2+5+6, 3+4+7+8]
+      expect(Array.from(await s1.data())).toEqual([4, 6, 12, 14]);
+      expect(Array.from(await s02.data())).toEqual([14, 22]);
+      const s01 = tf.sum(x, [0, 1], true); // leading: [[[16, 20]]]
+      expect(s01.shape).toEqual([1, 1, 2]);
+      expect(Array.from(await s01.data())).toEqual([16, 20]);
+      tf.dispose([x, s1, s02, s01]);
+    });
+  });
+
+  it("a bias gradient through tf.add's broadcast matches the kernels-off gradient", async () => {
+    await assertNoLeaks(async () => {
+      const y = tf.randomNormal([96, 40], 0, 1, 'float32', 1);
+      const b = tf.randomNormal([40], 0, 1, 'float32', 2);
+      const up = tf.randomNormal([96, 40], 0, 1, 'float32', 3);
+      const grad = () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.add(y, t), up)))(b); // Σ_rows up
+      const got = grad();
+      const previous = useWasmKernels(false);
+      const want = grad();
+      useWasmKernels(previous);
+      await assertClose(got, await want.data(), { atol: 1e-5, rtol: 1e-5 }, 'db');
+      tf.dispose([y, b, up, got, want]);
+    });
+  });
+});
