@@ -2,9 +2,8 @@
 // backend; gelu.c: GELU and its gradient; reduce.c: sums over leading axes) with clang into one
 // WebAssembly module, written to src/wasm/kernels-wasm.ts: the bytes as base64 and the SHA-256 of each C
 // source they came from (a test checks that they still match, so an edit of a .c file without rerunning
-// this script fails CI). Needs
-// clang and lld with the wasm32 target (Debian: apt-get install clang lld); building the package does
-// not, the generated file is committed.
+// this script fails CI). Needs clang and lld with the wasm32 target (Debian: apt-get install clang lld);
+// building the package does not, the generated file is committed.
 //   node scripts/build-wasm-kernels.mjs
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

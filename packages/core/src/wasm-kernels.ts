@@ -4,11 +4,12 @@ import { MAX_KERNEL_THREADS, poolSupported, startPool, stopPool, type KernelPool
 import { KERNELS_SHARED_WASM_BASE64, KERNELS_WASM_BASE64 } from './wasm/kernels-wasm.js';
 
 // @dl/core's own WebAssembly SIMD kernels for tfjs's wasm backend (C sources in src/wasm/, one module
-// of ~7 KB built by scripts/build-wasm-kernels.mjs): matrix products (wasm-gemm.ts), GELU
-// (wasm-gelu.ts) and sums over leading axes (wasm-sum.ts). The module is instantiated on the backend's own memory, so a kernel reads its inputs
-// and writes its output where tfjs keeps them: no copies. Its stack and the products' packing scratch
-// are blocks of the backend's malloc. With tfjs-backend-wasm's threaded build that memory is shared, and
-// a pool of workers (wasm-pool.ts) instantiates the module on it too, splitting the products.
+// of ~7 KB built by scripts/build-wasm-kernels.mjs): matrix products (wasm-gemm.ts), GELU (wasm-gelu.ts)
+// and sums over leading axes (wasm-sum.ts). The module is instantiated on the backend's own memory, so a
+// kernel reads its inputs and writes its output where tfjs keeps them: no copies. Its stack and the
+// products' packing scratch are blocks of the backend's malloc. With tfjs-backend-wasm's threaded build
+// that memory is shared, and a pool of workers (wasm-pool.ts) instantiates the module on it too,
+// splitting the products.
 
 /** What the module exports. */
 export interface KernelExports {
