@@ -292,7 +292,13 @@ async function switchBackend(name: BackendName | 'auto', order: BackendName[], o
         const failed = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
         if (n === 'wasm') installWasmSum();
         // In Node, @dl/core's own kernels (the matrix products) get the same count (browsers: tfjs's only).
-        if (n === 'wasm' && state.threads !== undefined && poolSupported()) await useWasmKernelThreads(state.threads);
+        if (n === 'wasm' && state.threads !== undefined && poolSupported()) {
+          // A pool that cannot start (no worker_threads here, say) leaves the products on one thread.
+          await useWasmKernelThreads(state.threads).catch((e: Error) => {
+            state.threadsWarning = `@dl/core's kernel threads could not start (${e.message.split('\n')[0]}); its products run on one thread`;
+            console.warn(`useBackend: ${state.threadsWarning}`);
+          });
+        }
         const threads = n === 'wasm' && options.threads !== undefined ? activeWasmThreads() : undefined;
         const kernelThreads = threads === undefined ? undefined : Math.max(threads, wasmKernelThreads());
         const label = threads === undefined ? n : `${n}, ${kernelThreads} thread${kernelThreads === 1 ? '' : 's'}${kernelThreads !== threads ? ` (tfjs's kernels: ${threads})` : ''}`;
