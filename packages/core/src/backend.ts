@@ -4,7 +4,7 @@ import { installCpuFallbacks } from './kernel-fallbacks.js';
 import { checkKeys, DLArgumentError } from './errors.js';
 import { importAtRuntime } from './runtime-import.js';
 import { useWasmKernelThreads, wasmKernelThreads } from './wasm-kernels.js';
-import { installWasmSum } from './wasm-sum.js';
+import { installWasmSegmentSum, installWasmSum } from './wasm-sum.js';
 import { poolSupported } from './wasm-pool.js';
 import { activeWasmThreads, checkThreadsOption, configureWasmThreads, resolveWasmThreads, restorePackageWasm } from './wasm-threads.js';
 
@@ -290,7 +290,10 @@ async function switchBackend(name: BackendName | 'auto', order: BackendName[], o
         }
         const fallbackKernels = options.cpuFallbacks === false || n === 'tensorflow' || n === 'webgpu' || n === 'webgl' ? [] : installCpuFallbacks(n);
         const failed = attempts.filter((a) => !a.ok).map((a) => `${a.name}: ${a.reason}`);
-        if (n === 'wasm') installWasmSum();
+        if (n === 'wasm') {
+          installWasmSum();
+          installWasmSegmentSum(); // wraps the cpu fallback just registered
+        }
         // In Node, @dl/core's own kernels (the matrix products) get the same count (browsers: tfjs's only).
         if (n === 'wasm' && state.threads !== undefined && poolSupported()) {
           // A pool that cannot start (no worker_threads here, say) leaves the products on one thread.

@@ -18,6 +18,7 @@ export interface KernelExports {
   gelu(n: number, x: number, y: number): void;
   gelu_grad(n: number, x: number, dy: number, dx: number): void;
   sum_rows(rows: number, cols: number, x: number, out: number): void;
+  segment_sum_rows(n: number, width: number, segments: number, x: number, ids: number, out: number): void;
   __stack_pointer: WebAssembly.Global;
 }
 

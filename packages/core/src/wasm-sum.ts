@@ -6,6 +6,8 @@ import { heapOffset, kernelsFor, wasmInternals, wasmKernelsActive, type WasmBack
 // 768 × 512 values): every bias gradient (dy summed over the batch rows) and LayerNorm's gain and shift
 // gradients take that path. @dl/core wraps tfjs's wasm Sum kernel: float32 sums over leading axes run
 // in the module (one pass, four columns at a time), everything else goes to tfjs's kernel unchanged.
+// The same goes for UnsortedSegmentSum (the gradient of a gather), which tfjs-backend-wasm lacks: the
+// kernel registered for it (@dl/core's cpu fallback) is wrapped, and float32 sums run in the module.
 
 let installed = false;
 
@@ -25,6 +27,45 @@ export function installWasmSum(): void {
   installed = true;
   tf.unregisterKernel('Sum', 'wasm');
   tf.registerKernel({ ...original, kernelFunc: (args) => sumLeading(args) ?? original.kernelFunc(args) });
+}
+
+let segmentsInstalled = false;
+
+/**
+ * Wraps the wasm `UnsortedSegmentSum` kernel (@dl/core's cpu fallback, registered by `useBackend`) so
+ * that float32 segment sums run in @dl/core's module (package-internal). Idempotent; a no-op while no
+ * such kernel is registered.
+ */
+export function installWasmSegmentSum(): void {
+  if (segmentsInstalled) return;
+  const original = tf.getKernel('UnsortedSegmentSum', 'wasm');
+  if (!original) return;
+  segmentsInstalled = true;
+  tf.unregisterKernel('UnsortedSegmentSum', 'wasm');
+  tf.registerKernel({ ...original, kernelFunc: (args) => segmentSum(args) ?? original.kernelFunc(args) });
+}
+
+/** Whether the wasm UnsortedSegmentSum kernel is wrapped (package-internal: tests use it). */
+export function wasmSegmentSumInstalled(): boolean {
+  return segmentsInstalled;
+}
+
+/** The segment sum in the module, or null when the wrapped kernel should run. */
+function segmentSum({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | null {
+  const x = inputs.x as tf.TensorInfo;
+  const ids = inputs.segmentIds as tf.TensorInfo;
+  const segments = attrs?.numSegments as number;
+  // tfjs's op takes 1-D ids, one per row of x (its first axis).
+  if (x.dtype !== 'float32' || ids.dtype !== 'int32' || !wasmKernelsActive() || ids.shape.length !== 1 || x.shape.length < 1 || ids.shape[0] !== x.shape[0]) return null;
+  const wb = wasmInternals(backend) as WasmBackendInternals | null;
+  const g = wb ? kernelsFor(wb) : null;
+  if (!wb || !g) return null;
+  const n = ids.shape[0];
+  const rest = x.shape.slice(1);
+  const width = rest.reduce((a, b) => a * b, 1);
+  const out = wb.makeOutput([segments, ...rest], 'float32'); // allocates: offsets after this
+  if (segments * width > 0) g.exports.segment_sum_rows(n, width, segments, n * width > 0 ? heapOffset(wb, x) : 0, n > 0 ? heapOffset(wb, ids) : 0, heapOffset(wb, out));
+  return out;
 }
 
 /** The sum in the module, or null when tfjs's kernel should run (not float32, not leading axes, kernels off). */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { Rng, useBackend, useWasmKernels } from '../src/index.js';
 import { assertClose, assertNoLeaks } from '../src/testing.js';
-import { wasmSumInstalled } from '../src/wasm-sum.js';
+import { wasmSegmentSumInstalled, wasmSumInstalled } from '../src/wasm-sum.js';
 
 // On wasm, @dl/core wraps tfjs's Sum kernel: float32 sums over leading axes run in its SIMD module. They
 // must equal tfjs's own kernel (the same code with the kernels off) for any shape, axes and keepDims;
@@ -65,6 +65,54 @@ describe('tf.sum over leading axes (wasm: @dl/core module)', () => {
       useWasmKernels(previous);
       await assertClose(got, await want.data(), { atol: 1e-5, rtol: 1e-5 }, 'db');
       tf.dispose([y, b, up, got, want]);
+    });
+  });
+});
+
+// tfjs-backend-wasm has no UnsortedSegmentSum: useBackend registers @dl/core's cpu fallback for it and
+// wraps that, so float32 sums run in the module. They must equal the fallback (kernels off).
+describe('tf.unsortedSegmentSum (wasm: @dl/core module; the gradient of a gather)', () => {
+  it.runIf(tf.getBackend() === 'wasm')('is installed by useBackend on wasm', async () => {
+    await useBackend('wasm');
+    expect(wasmSegmentSumInstalled()).toBe(true);
+  });
+
+  const rng = new Rng(5);
+  const int = (lo: number, hi: number) => lo + Math.floor(rng.uniform() * (hi - lo + 1));
+  const cases = Array.from({ length: 30 }, (_, i) => {
+    const idsShape = [int(1, 9)]; // tfjs's op takes one id per row of x
+    const shape = [...idsShape, ...Array.from({ length: int(0, 3) }, () => int(1, 7))];
+    const segments = int(1, 8);
+    // Mostly in range; every fifth case has ids past numSegments, which are dropped.
+    const ids = Array.from({ length: idsShape.reduce((a, b) => a * b, 1) }, () => int(0, i % 5 === 4 ? segments + 2 : segments - 1));
+    return { i, shape, idsShape, ids, segments };
+  });
+  it.each(cases)('case $i: x $shape, ids $ids into $segments segments', async ({ shape, ids, segments }) => {
+    await assertNoLeaks(async () => {
+      const x = tf.randomNormal(shape, 0, 1, 'float32', 4);
+      const seg = tf.tensor1d(ids, 'int32'); // [rows of x]
+      const got = tf.unsortedSegmentSum(x, seg, segments);
+      const previous = useWasmKernels(false);
+      const want = tf.unsortedSegmentSum(x, seg, segments);
+      useWasmKernels(previous);
+      expect(got.shape).toEqual(want.shape);
+      await assertClose(got, await want.data(), { atol: 1e-5, rtol: 1e-5 }, 'segment sum');
+      tf.dispose([x, seg, got, want]);
+    });
+  });
+
+  it("an embedding's gradient (tf.gather's) matches the kernels-off gradient", async () => {
+    await assertNoLeaks(async () => {
+      const table = tf.randomNormal([11, 6], 0, 1, 'float32', 1); // [vocab, dim]
+      const ids = tf.tensor1d([3, 0, 3, 10, 7, 3, 1], 'int32'); // repeats add up
+      const up = tf.randomNormal([7, 6], 0, 1, 'float32', 2);
+      const grad = () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), up)))(table); // [11, 6]
+      const got = grad();
+      const previous = useWasmKernels(false);
+      const want = grad();
+      useWasmKernels(previous);
+      await assertClose(got, await want.data(), { atol: 1e-6, rtol: 1e-6 }, 'd table');
+      tf.dispose([table, ids, up, got, want]);
     });
   });
 });
