@@ -9,11 +9,20 @@ import { heapOffset, kernelsFor, wasmInternals, wasmKernelsActive, type WasmBack
 // The same goes for UnsortedSegmentSum (the gradient of a gather), which tfjs-backend-wasm lacks: the
 // kernel registered for it (@dl/core's cpu fallback) is wrapped, and float32 sums run in the module.
 
-let installed = false;
+const wrapped = new Set<string>();
 
-/** Whether tfjs's wasm Sum kernel is wrapped (package-internal: tests use it). */
-export function wasmSumInstalled(): boolean {
-  return installed;
+/**
+ * Replaces the wasm kernel `name` with one that runs `fast` first and the original kernel whenever `fast`
+ * returns null. Idempotent; a no-op while no such kernel is registered. Returns whether it is wrapped.
+ */
+function wrapKernel(name: string, fast: (args: Parameters<tf.KernelFunc>[0]) => tf.TensorInfo | null): boolean {
+  if (wrapped.has(name)) return true;
+  const original = tf.getKernel(name, 'wasm');
+  if (!original) return false;
+  wrapped.add(name);
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({ ...original, kernelFunc: (args) => fast(args) ?? original.kernelFunc(args) });
+  return true;
 }
 
 /**
@@ -21,15 +30,13 @@ export function wasmSumInstalled(): boolean {
  * (package-internal: `useBackend('wasm')` and the first use of the kernels install it). Idempotent.
  */
 export function installWasmSum(): void {
-  if (installed) return;
-  const original = tf.getKernel('Sum', 'wasm');
-  if (!original) return; // tfjs-backend-wasm not loaded
-  installed = true;
-  tf.unregisterKernel('Sum', 'wasm');
-  tf.registerKernel({ ...original, kernelFunc: (args) => sumLeading(args) ?? original.kernelFunc(args) });
+  wrapKernel('Sum', sumLeading);
 }
 
-let segmentsInstalled = false;
+/** Whether tfjs's wasm Sum kernel is wrapped (package-internal: tests use it). */
+export function wasmSumInstalled(): boolean {
+  return wrapped.has('Sum');
+}
 
 /**
  * Wraps the wasm `UnsortedSegmentSum` kernel (@dl/core's cpu fallback, registered by `useBackend`) so
@@ -37,17 +44,12 @@ let segmentsInstalled = false;
  * such kernel is registered.
  */
 export function installWasmSegmentSum(): void {
-  if (segmentsInstalled) return;
-  const original = tf.getKernel('UnsortedSegmentSum', 'wasm');
-  if (!original) return;
-  segmentsInstalled = true;
-  tf.unregisterKernel('UnsortedSegmentSum', 'wasm');
-  tf.registerKernel({ ...original, kernelFunc: (args) => segmentSum(args) ?? original.kernelFunc(args) });
+  wrapKernel('UnsortedSegmentSum', segmentSum);
 }
 
 /** Whether the wasm UnsortedSegmentSum kernel is wrapped (package-internal: tests use it). */
 export function wasmSegmentSumInstalled(): boolean {
-  return segmentsInstalled;
+  return wrapped.has('UnsortedSegmentSum');
 }
 
 /** The segment sum in the module, or null when the wrapped kernel should run. */
