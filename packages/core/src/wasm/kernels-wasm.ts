@@ -5,7 +5,7 @@
 export const KERNEL_SOURCES_SHA256: Record<string, string> = {
   'gemm.c': '465653e77258e99f8667562f1e556e95dfd4d4526539702ee2c906f9f94e0fbd',
   'gelu.c': '9dcb4bc49c80bb40edc4a1a7c15ab1766b37dd7ad1c0edba131d850851539eff',
-  'reduce.c': '7aa09aeb76df56e9ccec98e9b7ea1e09bf9fa54fde069d8e6aadd428e62505cd',
+  'reduce.c': '7d1ef46068fe1789523ad21e39ff94ef5874d3ea7f6d90996dd3246074db4214',
 };
 
 /** The WebAssembly module (7750 bytes), base64. */
