@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DLArgumentError } from './errors.js';
 import { isTensor } from './tensor-check.js';
-import { kernelsUsable, wasmInternals, type WasmBackendInternals } from './wasm-kernels.js';
+import { HEAP_BYTES, kernelsUsable, wasmInternals, type HeapInternals } from './wasm-kernels.js';
 
 // Rows of a tensor along one axis by a list of indices (PyTorch's `index_select`). Beam search reorders
 // every cached key and value this way at every step; tfjs 4.22's wasm GatherV2 copies element by element
@@ -9,11 +9,6 @@ import { kernelsUsable, wasmInternals, type WasmBackendInternals } from './wasm-
 // blocks with `copyWithin` inside the backend's heap.
 
 const KERNEL = 'DLIndexSelect';
-const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
-
-interface HeapInternals extends WasmBackendInternals {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
 
 function kernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const wb = wasmInternals(backend) as HeapInternals;
@@ -23,7 +18,7 @@ function kernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; bac
   const shape = [...x.shape];
   const rows = shape[axis];
   const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
-  const bytesPerRow = shape.slice(axis + 1).reduce((a, b) => a * b, 1) * BYTES[x.dtype];
+  const bytesPerRow = shape.slice(axis + 1).reduce((a, b) => a * b, 1) * HEAP_BYTES[x.dtype];
   shape[axis] = indices.length;
   const out = wb.makeOutput(shape, x.dtype); // allocates: read the offsets only after this
   const src = wb.dataIdMap.get(x.dataId)?.memoryOffset as number;
@@ -93,7 +88,7 @@ export function indexSelect(x: tf.Tensor, indices: readonly number[] | Int32Arra
   if (!(Array.isArray(indices) || indices instanceof Int32Array) || list.some((i) => !Number.isInteger(i) || i < 0 || i >= rows)) {
     throw new DLArgumentError('indexSelect', 'indices', `integers in [0, ${rows}) (x's axis ${ax})`, indices);
   }
-  if (BYTES[x.dtype] !== undefined && tf.getBackend() === 'wasm' && kernelsUsable() && list.length > 0) {
+  if (HEAP_BYTES[x.dtype] !== undefined && tf.getBackend() === 'wasm' && kernelsUsable() && list.length > 0) {
     register();
     return tf.engine().runKernel(KERNEL, { x }, { axis: ax, indices: list }) as tf.Tensor;
   }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DLArgumentError } from './errors.js';
 import { isTensor } from './tensor-check.js';
-import { kernelsUsable, wasmInternals, type WasmBackendInternals } from './wasm-kernels.js';
+import { HEAP_BYTES, kernelsUsable, wasmInternals, type HeapInternals } from './wasm-kernels.js';
 
 // Consecutive pieces of a tensor along one axis (PyTorch's `torch.split`, tfjs's `tf.split`). A
 // Transformer splits its fused q/k/v projection, a SwiGLU its value and gate, rotary embeddings their two
@@ -11,11 +11,6 @@ import { kernelsUsable, wasmInternals, type WasmBackendInternals } from './wasm-
 // `copyWithin` inside the backend's heap.
 
 const KERNEL = 'DLSplit';
-const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
-
-interface HeapInternals extends WasmBackendInternals {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
 
 function kernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
   const wb = wasmInternals(backend) as HeapInternals;
@@ -23,7 +18,7 @@ function kernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; bac
   const axis = attrs?.axis as number;
   const sizes = attrs?.sizes as number[];
   const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
-  const bytesPerIndex = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1) * BYTES[x.dtype];
+  const bytesPerIndex = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1) * HEAP_BYTES[x.dtype];
   const rowBytes = x.shape[axis] * bytesPerIndex; // one outer row of x
   const outs = sizes.map((size) => wb.makeOutput(x.shape.map((d, i) => (i === axis ? size : d)), x.dtype)); // allocates: offsets after this
   const src = wb.dataIdMap.get(x.dataId)?.memoryOffset as number;
@@ -91,7 +86,7 @@ export function split(x: tf.Tensor, sizes: number | number[], axis = 0): tf.Tens
     }
     pieces = sizes.map((s) => (s === -1 ? length - sum : s));
   }
-  if (BYTES[x.dtype] !== undefined && kernelsUsable()) {
+  if (HEAP_BYTES[x.dtype] !== undefined && kernelsUsable()) {
     register();
     return tf.engine().runKernel(KERNEL, { x }, { sizes: pieces, axis: ax }) as unknown as tf.Tensor[];
   }

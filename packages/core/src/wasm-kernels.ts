@@ -229,6 +229,14 @@ export interface WasmBackendInternals {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
 }
 
+/** Bytes per element of the dtypes the block-copy kernels (indexSelect, split) move in the heap. */
+export const HEAP_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
+/** The backend's internals with `makeOutput` for any dtype (the block-copy kernels' outputs). */
+export interface HeapInternals extends WasmBackendInternals {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
 /** The wasm backend's internals, or null if this is not a backend the kernels know how to use. */
 export function wasmInternals(backend: unknown): WasmBackendInternals | null {
   const b = backend as Partial<WasmBackendInternals> | null;

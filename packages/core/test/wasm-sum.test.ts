@@ -87,7 +87,7 @@ describe('tf.unsortedSegmentSum (wasm: @dl/core module; the gradient of a gather
     const segments = int(1, 8);
     // Mostly in range; every fifth case has ids past numSegments, which are dropped.
     const ids = Array.from({ length: idsShape.reduce((a, b) => a * b, 1) }, () => int(0, i % 5 === 4 ? segments + 2 : segments - 1));
-    return { i, shape, idsShape, ids, segments };
+    return { i, shape, ids, segments };
   });
   it.each(cases)('case $i: x $shape, ids $ids into $segments segments', async ({ shape, ids, segments }) => {
     await assertNoLeaks(async () => {
