@@ -15,9 +15,10 @@ Parts (default: mlp; 'all' runs every part):
   attention    @dl/attention: time and peak memory of every attention variant, heatmaps of their patterns
   cnn          @dl/cnn: LeNet-5 on MNIST, FCN-8s segmentation, YOLOv1 detection (--only=lenet,fcn,yolo)
   decode       @dl/decode: greedy, beam search, sampling, streaming and copying on a toy language model
-  transformer  @dl/transformer (--only=g2p,g2p-lstm,copy,charlm):
+  transformer  @dl/transformer (--only=g2p,g2p-lstm,g2p-ensemble,copy,charlm):
                  g2p       grapheme-to-phoneme on CMUdict, encoder-decoder Transformer + beam search
                  g2p-lstm  the same task with an LSTM encoder-decoder and additive attention
+                 g2p-ensemble  the two decoding together (beam search over averaged probabilities)
                  copy      copying sentences with unseen names: pointer-generator vs a plain model
                  charlm    a character-level GPT on Moby Dick beside PyTorch (samples with top-p)
 
@@ -30,6 +31,9 @@ Options:
                    configuration, for apps/web or your own code (default dir: out/checkpoints/)
   --init-from=f    g2p: start from the weights of a --save file (e.g. apps/web/public/models/
                    g2p-transformer.safetensors) and keep training them (checkpoints in .runs/g2p-continued)
+  --members=a,b    g2p-ensemble: the model files to combine (default: the shipped Transformer and
+                   .runs/g2p-lstm/g2p-lstm.safetensors; with --quick, the quick runs' models)
+  --weights=1,1    g2p-ensemble: one weight per member (default equal)
   --help           this text
 
 Long runs checkpoint to apps/node-demo/.runs/ and resume where they stopped; figures and plots (PNG)
@@ -64,6 +68,8 @@ const options = {
   only: flag('only') ? String(flag('only')).split(',') : undefined,
   save: flag('save') === true ? DEFAULT_SAVE_DIR : flag('save'),
   initFrom: typeof flag('init-from') === 'string' ? flag('init-from') : undefined,
+  members: typeof flag('members') === 'string' ? flag('members').split(',') : undefined,
+  weights: typeof flag('weights') === 'string' ? flag('weights').split(',').map(Number) : undefined,
 };
 for (const part of parts) {
   const file = new URL(`./parts/${part}.mjs`, import.meta.url);

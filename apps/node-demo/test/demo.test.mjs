@@ -97,6 +97,15 @@ check('transformer: the LSTM + additive-attention G2P baseline learns (held-out 
   assert.ok(per < 80, `held-out PER ${per} %`);
 });
 
+check('transformer: the quick G2P Transformer and LSTM decode as an ensemble (both members and the ensemble scored on the held-out words)', async () => {
+  // node:test runs the checks of a file in order, so the two quick runs above have written their models.
+  const { stdout: text } = await run(process.execPath, [main, 'transformer', '--only=g2p-ensemble', '--quick', '--backend=wasm'], { timeout: PART_LIMIT_MS, maxBuffer: 1 << 26 });
+  const rows = [...text.matchAll(/^ {2}(member \d|ensemble of 2).* WER +([\d.]+) % +PER +([\d.]+) %/gm)];
+  assert.deepEqual(rows.map((r) => r[1]), ['member 1', 'member 2', 'ensemble of 2'], text);
+  const per = Number(rows[2][3]);
+  assert.ok(per < 80, `ensemble held-out PER ${per} %`);
+});
+
 check('transformer: the pointer-generator copies unseen names (> 80 % of names, plain model 0 %) and draws its copy attention', async () => {
   const { stdout: text } = await run(process.execPath, [main, 'transformer', '--only=copy', '--quick', '--backend=wasm'], { timeout: PART_LIMIT_MS, maxBuffer: 1 << 26 });
   const copied = number(text, /^\| pointer-generator \| beam 4 \| [\d.]+ % \| ([\d.]+) % \|$/m, 'names copied by the pointer-generator');
@@ -108,7 +117,7 @@ check('transformer: the pointer-generator copies unseen names (> 80 % of names, 
 
 check('--help lists every part and option', async () => {
   const { stdout: text } = await run(process.execPath, [main, '--help'], { timeout: 60_000 });
-  for (const p of ['mlp', 'optim', 'attention', 'cnn', 'decode', 'transformer', 'g2p-lstm', 'charlm', '--backend', '--quick', '--only']) assert.ok(text.includes(p), `--help does not mention ${p}`);
+  for (const p of ['mlp', 'optim', 'attention', 'cnn', 'decode', 'transformer', 'g2p-lstm', 'g2p-ensemble', 'charlm', '--backend', '--quick', '--only', '--members', '--weights']) assert.ok(text.includes(p), `--help does not mention ${p}`);
 });
 
 check('transformer: the character-level GPT learns Moby Dick (validation loss ≥ 0.5 below ln 89 after the quick run) and samples', async () => {

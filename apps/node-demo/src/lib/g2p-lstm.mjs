@@ -8,10 +8,11 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import * as tf from '@tensorflow/tfjs-core';
 import { warmupCosine } from '@dl/optim';
 import { RNNEncoderDecoder, Trainer } from '@dl/transformer';
-import { LETTERS, PHONES, batcher, encodePron, encodeWord, errorRates, g2pSplits, padBatch, trainingPairs } from './cmudict.mjs';
+import { BOS, EOS, LETTERS, PHONES, batcher, encodePron, encodeWord, errorRates, g2pSplits, padBatch, trainingPairs } from './cmudict.mjs';
 import { attentionHeatmapPng, lossCurvePng } from './charts.mjs';
 import { predict, trainG2PModel } from './g2p.mjs';
 import { progressBar } from './progress.mjs';
+import { saveModel } from './save.mjs';
 
 /**
  * The LSTM models. The full one has 1.46 M parameters, close to the Transformer's 1.4 M, and uses the same
@@ -41,10 +42,11 @@ function buildModel(c) {
 
 /**
  * Trains the LSTM encoder-decoder and evaluates it. A run resumes from `runDir/checkpoint.safetensors`
- * when that file exists.
- * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, evalBeams?: number }} options
+ * when that file exists. The trained model is written to `runDir/g2p-lstm.safetensors` (and to `save`
+ * when given) with its configuration in the metadata, for the ensemble run and for loading elsewhere.
+ * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, evalBeams?: number, save?: string }} options
  */
-export async function runG2PLSTM({ quick = false, runDir, outDir, epochs, evalBeams = 4, log = console.log }) {
+export async function runG2PLSTM({ quick = false, runDir, outDir, epochs, evalBeams = 4, save, log = console.log }) {
   const c = { ...(quick ? G2P_LSTM_CONFIGS.quick : G2P_LSTM_CONFIGS.full) };
   if (epochs) c.epochs = epochs;
   const { train, valid, test } = g2pSplits(quick, log);
@@ -92,6 +94,8 @@ export async function runG2PLSTM({ quick = false, runDir, outDir, epochs, evalBe
   const trainMinutes = history.trainSeconds / 60;
   const result = { greedy: greedyRates, beam, steps: trainer.step, trainMinutes, backend: tf.getBackend() };
   writeFileSync(`${runDir}/result.json`, JSON.stringify(result, null, 2));
+  const meta = { model: 'RNNEncoderDecoder', config: model.config, letters: LETTERS, phones: PHONES, specials: { pad: 0, bos: BOS, eos: EOS }, heldOut: { wer: beam.wer, per: beam.per, beams: evalBeams } };
+  for (const dir of save ? [runDir, save] : [runDir]) await saveModel(dir, 'g2p-lstm', model, meta);
   trainer.dispose();
   model.dispose();
   log(

@@ -35,7 +35,11 @@ function buildModel(c) {
   });
 }
 
-/** Decodes `entries` in batches with greedy search or beam search; returns phoneme lists (best first). */
+/**
+ * Decodes `entries` in batches with greedy search or beam search; returns phoneme lists (best first).
+ * `model` is anything with `eval()` and `decoding(src) → { step, state }`: a model of @dl/transformer, or
+ * an ensemble of them (see g2p-ensemble.mjs).
+ */
 export async function predict(model, entries, { numBeams = 1, batchSize = 128, numReturn = 1, onBatch } = {}) {
   model.eval();
   const out = [];
@@ -46,7 +50,7 @@ export async function predict(model, entries, { numBeams = 1, batchSize = 128, n
     const prompts = part.map(() => [BOS]);
     const common = { state, eosTokenId: EOS, maxNewTokens: 32 };
     const r = numBeams === 1 ? await greedy(step, prompts, common) : await beamSearch(step, prompts, { ...common, numBeams, numReturnSequences: numReturn });
-    state.dispose();
+    for (const s of Array.isArray(state) ? state : [state]) s.dispose(); // an ensemble's state: one per member
     for (const hyps of r.sequences) out.push(numReturn === 1 ? decodePron(hyps[0].tokens) : hyps.map((h) => ({ pron: decodePron(h.tokens), score: h.score })));
     onBatch?.(Math.min(i + batchSize, entries.length));
   }
@@ -188,7 +192,9 @@ export async function runG2P({ quick = false, runDir, outDir, epochs, save, eval
   const smooth = (pts, k = 50) => pts.map(([s], i) => [s, pts.slice(Math.max(0, i - k + 1), i + 1).reduce((a, [, v]) => a + v, 0) / Math.min(i + 1, k)]);
   writeFileSync(`${outDir}/g2p-loss.png`, await lossCurvePng({ 'training loss (50-step mean)': smooth(history.losses) }, { title: 'G2P Transformer: label-smoothed cross-entropy', yTitle: 'loss (nats per phoneme)' }));
   tf.dispose([logits, attention, ...crossWeights]);
-  if (save) await saveModel(save, 'g2p-transformer', model, { model: 'EncoderDecoder', config: model.config, letters: LETTERS, phones: PHONES, specials: { pad: 0, bos: BOS, eos: EOS }, heldOut: { wer: beam.wer, per: beam.per, beams: evalBeams } });
+  // The run directory always gets the model (an ensemble run reads it from there); --save also writes it elsewhere.
+  const meta = { model: 'EncoderDecoder', config: model.config, letters: LETTERS, phones: PHONES, specials: { pad: 0, bos: BOS, eos: EOS }, heldOut: { wer: beam.wer, per: beam.per, beams: evalBeams } };
+  for (const dir of save ? [runDir, save] : [runDir]) await saveModel(dir, 'g2p-transformer', model, meta);
   trainer.dispose();
   model.dispose();
   return { greedy: greedyRates, beam, steps: trainer.step, trainMinutes: history.trainSeconds / 60 };

@@ -1,7 +1,7 @@
 // @dl/transformer demos: grapheme-to-phoneme on CMUdict with the Transformer encoder-decoder (beam search)
 // and with the LSTM + additive-attention baseline, and a character-level GPT on Moby Dick (against
 // PyTorch, samples with temperature and top-p), and the copy task with a pointer-generator.
-// `--only=g2p,g2p-lstm,copy,charlm` picks sub-runs. Full runs
+// `--only=g2p,g2p-lstm,g2p-ensemble,copy,charlm` picks sub-runs. Full runs
 // take hours on a CPU: they checkpoint to apps/node-demo/.runs/ and resume where they stopped.
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
@@ -10,8 +10,8 @@ import { runG2P } from '../lib/g2p.mjs';
 const OUT = fileURLToPath(new URL('../../out/transformer', import.meta.url));
 const RUNS = fileURLToPath(new URL('../../.runs/', import.meta.url));
 
-/** @param {{ quick?: boolean, only?: string[], epochs?: number, save?: string, initFrom?: string }} options */
-export async function run({ quick = false, only, epochs, save, initFrom } = {}) {
+/** @param {{ quick?: boolean, only?: string[], epochs?: number, save?: string, initFrom?: string, members?: string[], weights?: number[] }} options */
+export async function run({ quick = false, only, epochs, save, initFrom, members, weights } = {}) {
   const want = (name) => !only || only.includes(name);
   if (want('g2p')) {
     console.log('\ngrapheme-to-phoneme (CMUdict), encoder-decoder Transformer');
@@ -22,7 +22,17 @@ export async function run({ quick = false, only, epochs, save, initFrom } = {}) 
   if (want('g2p-lstm')) {
     console.log('\ngrapheme-to-phoneme (CMUdict), LSTM encoder-decoder with additive attention (the RNN baseline)');
     const { runG2PLSTM } = await import('../lib/g2p-lstm.mjs');
-    await runG2PLSTM({ quick, epochs, runDir: `${RUNS}g2p-lstm${quick ? '-quick' : ''}`, outDir: OUT });
+    await runG2PLSTM({ quick, epochs, save, runDir: `${RUNS}g2p-lstm${quick ? '-quick' : ''}`, outDir: OUT });
+  }
+  if (want('g2p-ensemble')) {
+    console.log('\ngrapheme-to-phoneme (CMUdict), the Transformer and the LSTM decoding together (ensemble beam search)');
+    const { runG2PEnsemble } = await import('../lib/g2p-ensemble.mjs');
+    // Default members: the models the two runs above wrote (quick), or the shipped Transformer and the
+    // LSTM run's model (full runs); --members=a.safetensors,b.safetensors picks others.
+    const defaults = quick
+      ? [`${RUNS}g2p-quick/g2p-transformer.safetensors`, `${RUNS}g2p-lstm-quick/g2p-lstm.safetensors`]
+      : [fileURLToPath(new URL('../../../web/public/models/g2p-transformer.safetensors', import.meta.url)), `${RUNS}g2p-lstm/g2p-lstm.safetensors`];
+    await runG2PEnsemble({ quick, members: members ?? defaults, weights });
   }
   if (want('copy')) {
     console.log('\ncopying with unseen names: pointer-generator vs a plain encoder-decoder');
