@@ -32,6 +32,8 @@ export { matMul, linear } from './matmul.js';
 export { useWasmKernelThreads, useWasmKernels, wasmKernelsActive, wasmKernelThreads } from './wasm-kernels.js';
 export { indexSelect } from './index-select.js';
 export { split } from './split.js';
+export { im2col, col2im, type PatchOptions } from './patches.js';
+export { maxPool2d, type MaxPoolOptions } from './max-pool.js';
 export { Linear, type LinearOptions } from './layers/linear.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
 export { LayerNorm, type LayerNormOptions } from './layers/layer-norm.js';

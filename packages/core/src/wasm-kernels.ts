@@ -19,6 +19,10 @@ export interface KernelExports {
   gelu_grad(n: number, x: number, dy: number, dx: number): void;
   sum_rows(rows: number, cols: number, x: number, out: number): void;
   segment_sum_rows(n: number, width: number, segments: number, x: number, ids: number, out: number): void;
+  im2col(...geometryThenPointers: number[]): void;
+  col2im(...geometryThenPointers: number[]): void;
+  max_pool(...geometryThenPointers: number[]): void;
+  max_pool_grad(n: number, hw: number, c: number, ohw: number, dy: number, idx: number, dx: number): void;
   __stack_pointer: WebAssembly.Global;
 }
 
