@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkKeys, DLArgumentError, kaimingNormal, kaimingUniform, Module, uniform, type Initializer, type Rng } from '@dl/core';
+import { checkInt, checkKeys, col2im, DLArgumentError, kaimingNormal, kaimingUniform, matMul, Module, uniform, wasmKernelsActive, type Initializer, type Rng } from '@dl/core';
 import { axisPadding, checkBool, checkPadding, dilateKernel, dims, effectiveKernel, optionKeys, pair, type Labelled, type Pair, type Padding2d } from './util.js';
 
 /** Options of {@link Conv2d}. */
@@ -71,7 +71,13 @@ function inputGradient(
   pads: [[number, number], [number, number]],
   pad: ExplicitPad,
 ): tf.Tensor4D {
-  const [kh, kw] = k.shape;
+  const [kh, kw, cin, cout] = k.shape;
+  if (tf.getBackend() === 'wasm' && wasmKernelsActive()) {
+    // col2im(g · Wᵀ): one product in @dl/core's matrix kernels and one scatter-add of patches, any stride.
+    const [n, oh, ow] = g.shape;
+    const rows = matMul(tf.reshape(g, [n * oh * ow, cout]), tf.reshape(k, [kh * kw * cin, cout]), false, true); // [N·oH·oW, kh·kw·in]
+    return col2im(tf.reshape(rows, [n, oh, ow, kh * kw * cin]) as tf.Tensor4D, xShape, { kernelSize: [kh, kw], stride, padding: pads }); // [N, H, W, in]
+  }
   const full = [kh - 1 - pads[0][0], kh - 1 - pads[0][1], kw - 1 - pads[1][0], kw - 1 - pads[1][1]];
   if (stride[0] !== 1 || stride[1] !== 1 || full.some((p) => p < 0)) return tf.conv2dTranspose(g, k, xShape, stride, pad); // [N, H, W, in]
   const flipped = tf.transpose(tf.reverse(k, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [kh, kw, out, in]
@@ -79,7 +85,78 @@ function inputGradient(
   return tf.conv2d(gp, flipped, 1, 'valid'); // [N, H, W, in]
 }
 
-/** Conv + bias + activation with the native forward, and the input and filter gradients as forward convolutions. */
+/**
+ * The filter gradient as a forward convolution: dW[i, j, c, o] = Σ_{n,r,q} xpad[n, i + s·r, j + s·q, c] ·
+ * g[n, r, q, o], a convolution with the batch as the channel axis and g as the filter, dilated by the stride.
+ */
+function filterGradient(x: tf.Tensor4D, g: tf.Tensor4D, kShape: number[], stride: [number, number], pads: [[number, number], [number, number]]): tf.Tensor4D {
+  const [kh, kw, cin, cout] = kShape;
+  const xt = tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D; // [in, H, W, N]
+  const gt = tf.transpose(g, [1, 2, 0, 3]) as tf.Tensor4D; // [oH, oW, N, out]
+  // The padding goes to the convolution (explicit), not through a padded copy of x.
+  const none = pads.every(([a, b]) => a === 0 && b === 0);
+  const full = tf.conv2d(xt, gt, 1, none ? 'valid' : ([[0, 0], pads[0], pads[1], [0, 0]] as tf.backend_util.ExplicitPadding), 'NHWC', stride); // [in, ≥kh, ≥kw, out]
+  const exact = full.shape[1] === kh && full.shape[2] === kw;
+  return tf.transpose(exact ? full : tf.slice(full, [0, 0, 0, 0], [cin, kh, kw, cout]), [1, 2, 0, 3]); // [kh, kw, in, out]
+}
+
+/** What `DLConv2D` carries besides its inputs. */
+interface ConvAttrs {
+  stride: [number, number];
+  pads: [[number, number], [number, number]];
+  pad: ExplicitPad;
+  activation: 'linear' | 'relu';
+}
+
+const CONV_KERNEL = 'DLConv2D';
+const convBackends = new Set<string>();
+
+/**
+ * `DLConv2D`: tfjs's own fused convolution kernel (bias and ReLU included) under a name whose gradient is
+ * ours, registered lazily per backend. A gradient registered for a kernel is computed input by input,
+ * and only for the inputs something needs: a network's first layer, whose input is data, gets no input
+ * gradient (tfjs's `customGrad` computes every input's gradient, and tfjs's conv2d gradient is ours to
+ * replace anyway, see `inputGradient`). Returns false where the backend has no FusedConv2D kernel.
+ */
+function registerConv(backendName: string): boolean {
+  if (convBackends.has(backendName)) return true;
+  const fused = tf.getKernel('FusedConv2D', backendName);
+  if (!fused) return false;
+  tf.registerKernel({
+    kernelName: CONV_KERNEL,
+    backendName,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const a = attrs as unknown as ConvAttrs;
+      return fused.kernelFunc({
+        inputs,
+        backend,
+        attrs: { strides: a.stride, pad: a.pad, dilations: [1, 1], dataFormat: 'NHWC', dimRoundingMode: undefined, activation: a.activation, leakyreluAlpha: 0 } as unknown as tf.NamedAttrMap,
+      });
+    },
+  });
+  if (convBackends.size === 0) {
+    tf.registerGradient({
+      kernelName: CONV_KERNEL,
+      inputsToSave: ['x', 'filter'],
+      outputsToSave: [true],
+      gradFunc: (dy, saved, attrs) => {
+        const [x, k, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+        const { stride, pads, pad, activation } = attrs as unknown as ConvAttrs;
+        // Made once here, outside the per-input scopes, so every input's gradient can use it.
+        const g = (activation === 'relu' ? tf.mul(dy as tf.Tensor, tf.cast(tf.greater(y, 0), 'float32')) : dy) as tf.Tensor4D; // [N, oH, oW, out]
+        return {
+          x: () => inputGradient(g, k, x.shape, stride, pads, pad), // [N, H, W, in]
+          filter: () => filterGradient(x, g, k.shape, stride, pads), // [kh, kw, in, out]
+          bias: () => tf.sum(g, [0, 1, 2]), // [out]
+        };
+      },
+    });
+  }
+  convBackends.add(backendName);
+  return true;
+}
+
+/** Conv + bias + activation with tfjs's fused forward kernel, and the gradients as forward convolutions (see `registerConv`). */
 function conv2dFastFilterGrad(
   x: tf.Tensor4D,
   k: tf.Tensor4D,
@@ -89,33 +166,10 @@ function conv2dFastFilterGrad(
   pad: ExplicitPad,
   activation: 'linear' | 'relu',
 ): tf.Tensor4D {
-  const b = bias ?? tf.zeros([k.shape[3]]);
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xx, kk, bb, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.GradSaveFunc];
-    const y = tf.fused.conv2d({ x: xx, filter: kk, strides: stride, pad, bias: bb, activation }); // [N, oH, oW, out]
-    save([xx, kk, y]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sk, sy] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-        const g = activation === 'relu' ? tf.mul(dy, tf.cast(tf.greater(sy, 0), 'float32')) : dy; // [N, oH, oW, out]
-        const [kh, kw, cin, cout] = sk.shape;
-        const dx = inputGradient(g as tf.Tensor4D, sk, sx.shape, stride, pads, pad); // [N, H, W, in]
-        // dW[i, j, c, o] = Σ_{n,r,q} xpad[n, i + s·r, j + s·q, c] · g[n, r, q, o]: a forward convolution
-        // with the batch as the channel axis and g as the filter, dilated by the stride.
-        const xp = tf.pad(sx, [[0, 0], pads[0], pads[1], [0, 0]]); // [N, Hp, Wp, in]
-        const xt = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D; // [in, Hp, Wp, N]
-        const gt = tf.transpose(g, [1, 2, 0, 3]) as tf.Tensor4D; // [oH, oW, N, out]
-        const full = tf.conv2d(xt, gt, 1, 'valid', 'NHWC', stride); // [in, ≥kh, ≥kw, out]
-        const dk = tf.transpose(tf.slice(full, [0, 0, 0, 0], [cin, kh, kw, cout]), [1, 2, 0, 3]); // [kh, kw, in, out]
-        const db = tf.sum(g, [0, 1, 2]); // [out]
-        return [dx, dk, db];
-      },
-    };
-  });
-  const y = f(x, k, b) as tf.Tensor4D;
-  if (!bias) b.dispose();
-  return y;
+  if (!registerConv(tf.getBackend())) return tf.fused.conv2d({ x, filter: k, strides: stride, pad, bias: bias ?? undefined, activation }); // [N, oH, oW, out]
+  const inputs: tf.NamedTensorMap = bias ? { x, filter: k, bias } : { x, filter: k };
+  const attrs: ConvAttrs = { stride, pads, pad, activation };
+  return tf.engine().runKernel(CONV_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D; // [N, oH, oW, out]
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkKeys, DLArgumentError, Module } from '@dl/core';
+import { checkKeys, DLArgumentError, maxPool2d, Module } from '@dl/core';
 import type { LayerGeometry } from './conv.js';
 import { applySpatialMatrices, checkBool, dims, optionKeys, pair, tapMatrix, type Labelled, type Pair } from './util.js';
 
@@ -105,10 +105,9 @@ export class MaxPool2d extends Pool2dBase {
    */
   forward(x: tf.Tensor): tf.Tensor4D {
     const { pads } = this.plan(x);
-    const any = pads.some(([a, b]) => a || b);
-    if (tf.getBackend() === 'wasm') return maxPoolByWindows(x as tf.Tensor4D, this.kernelSize, this.stride, pads);
-    // tfjs's explicit padding ignores padded cells (−∞), as PyTorch does.
-    return tf.maxPool(x as tf.Tensor4D, this.kernelSize, this.stride, any ? pads : 'valid'); // [N, H', W', C]
+    // @dl/core's maxPool2d: padding never wins and the gradient goes to each window's first largest value,
+    // as in PyTorch (on wasm in @dl/core's SIMD module; tfjs 4.22's wasm MaxPoolGrad is wrong for some inputs).
+    return maxPool2d(x as tf.Tensor4D, { kernelSize: this.kernelSize, stride: this.stride, padding: [pads[1], pads[2]] }); // [N, H', W', C]
   }
 }
 
@@ -120,36 +119,6 @@ export interface AvgPool2dOptions extends Pool2dOptions {
 
 const AVG_KEYS = optionKeys<AvgPool2dOptions>()(['stride', 'padding', 'ceilMode', 'countIncludePad']);
 
-const LOWEST = -3.4028234663852886e38;
-
-/**
- * Max pooling from plain differentiable ops (reshape + max for non-overlapping windows, gathers + max
- * otherwise). Used on wasm, whose native MaxPoolGrad kernel (tfjs 4.22) returns wrong gradients for some
- * inputs (caught by the PyTorch parity tests); the forward values are identical to `tf.maxPool`.
- */
-function maxPoolByWindows(x: tf.Tensor4D, k: [number, number], s: [number, number], pads: [number, number][]): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [n, h, w, c] = x.shape;
-    const xp = pads.some(([a, b]) => a || b) ? tf.pad(x, pads, LOWEST) : x; // [N, Hp, Wp, C]
-    const hp = h + pads[1][0] + pads[1][1];
-    const wp = w + pads[2][0] + pads[2][1];
-    const oh = Math.floor((hp - k[0]) / s[0]) + 1;
-    const ow = Math.floor((wp - k[1]) / s[1]) + 1;
-    if (k[0] === s[0] && k[1] === s[1]) {
-      const cropped = tf.slice(xp, [0, 0, 0, 0], [n, oh * k[0], ow * k[1], c]); // [N, oh·kh, ow·kw, C]
-      return tf.max(tf.reshape(cropped, [n, oh, k[0], ow, k[1], c]), [2, 4]) as tf.Tensor4D; // [N, oh, ow, C]
-    }
-    let y: tf.Tensor | null = null;
-    for (let i = 0; i < k[0]; i++) {
-      const rows = tf.gather(xp, tf.tensor1d(Array.from({ length: oh }, (_, r) => i + r * s[0]), 'int32'), 1); // [N, oh, Wp, C]
-      for (let j = 0; j < k[1]; j++) {
-        const win = tf.gather(rows, tf.tensor1d(Array.from({ length: ow }, (_, q) => j + q * s[1]), 'int32'), 2); // [N, oh, ow, C]
-        y = y ? tf.maximum(y, win) : win;
-      }
-    }
-    return y as tf.Tensor4D;
-  });
-}
 
 /**
  * Average pooling over NHWC images, as `torch.nn.AvgPool2d` (including `count_include_pad` and

@@ -101,3 +101,27 @@ describe('training on the active backend', () => {
     });
   });
 });
+
+describe('convolution gradients', () => {
+  it('computes the input gradient only when something needs it (a first layer skips it)', async () => {
+    const { Conv2d } = await import('../src/index.js');
+    manualSeed(2);
+    const conv = new Conv2d(3, 4, 3, { padding: 1 });
+    const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 1);
+    const xv = tf.variable(x);
+    const kernels = async (vars: tf.Variable[]) => {
+      const info = await tf.profile(() => {
+        const { value, grads } = tf.variableGrads(() => tf.sum(conv.forward(xv)) as tf.Scalar, vars);
+        tf.dispose([value, ...Object.values(grads)]);
+      });
+      return info.kernels.length;
+    };
+    await assertNoLeaks(async () => {
+      const paramsOnly = await kernels(conv.parameters());
+      const withInput = await kernels([...conv.parameters(), xv]);
+      // The input's gradient is a padded, flipped-kernel convolution (or a transposed one): more kernels.
+      expect(withInput).toBeGreaterThan(paramsOnly);
+    });
+    tf.dispose([x, xv]);
+  });
+});
