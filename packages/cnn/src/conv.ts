@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkKeys, col2im, DLArgumentError, kaimingNormal, kaimingUniform, matMul, Module, uniform, wasmKernelsActive, type Initializer, type Rng } from '@dl/core';
+import { checkInt, checkKeys, col2im, DLArgumentError, kaimingNormal, kaimingUniform, matMul, Module, reluBackward, uniform, wasmKernelsActive, type Initializer, type Rng } from '@dl/core';
 import { axisPadding, checkBool, checkPadding, dilateKernel, dims, effectiveKernel, optionKeys, pair, type Labelled, type Pair, type Padding2d } from './util.js';
 
 /** Options of {@link Conv2d}. */
@@ -143,7 +143,7 @@ function registerConv(backendName: string): boolean {
         const [x, k, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
         const { stride, pads, pad, activation } = attrs as unknown as ConvAttrs;
         // Made once here, outside the per-input scopes, so every input's gradient can use it.
-        const g = (activation === 'relu' ? tf.mul(dy as tf.Tensor, tf.cast(tf.greater(y, 0), 'float32')) : dy) as tf.Tensor4D; // [N, oH, oW, out]
+        const g = (activation === 'relu' ? reluBackward(dy as tf.Tensor, y) : dy) as tf.Tensor4D; // [N, oH, oW, out]
         return {
           x: () => inputGradient(g, k, x.shape, stride, pads, pad), // [N, H, W, in]
           filter: () => filterGradient(x, g, k.shape, stride, pads), // [kh, kw, in, out]

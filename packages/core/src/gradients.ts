@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { gradConfigs } from './generated/tfjs-gradients.js';
+import { reluBackward } from './relu-backward.js';
 
 let registered = false;
 
@@ -27,11 +28,14 @@ function extremumGradient(axisAttr: 'reductionIndices' | 'axis'): tf.GradFunc {
  *   any axis but the last; the gradient of an inclusive/exclusive scan is the same scan of dy run the
  *   other way.
  * - Max, Min: the same gradient as tfjs's, without its broadcasting comparison (see `extremumGradient`).
+ * - Relu: the same gradient as tfjs's, in one pass on wasm (`reluBackward`).
  */
 const CORRECTED: tf.GradConfig[] = [
   // tfjs names the reduced axes `reductionIndices` for Max and `axis` for Min.
   { kernelName: 'Max', inputsToSave: ['x'], outputsToSave: [true], gradFunc: extremumGradient('reductionIndices') },
   { kernelName: 'Min', inputsToSave: ['x'], outputsToSave: [true], gradFunc: extremumGradient('axis') },
+  // ReLU: one pass on wasm (reluBackward) instead of dy · step(x).
+  { kernelName: 'Relu', inputsToSave: ['x'], gradFunc: (dy, saved) => ({ x: () => reluBackward(dy as tf.Tensor, saved[0]) }) },
   {
     kernelName: 'Cumsum',
     gradFunc: (dy, _saved, attrs) => {
@@ -46,7 +50,7 @@ const CORRECTED: tf.GradConfig[] = [
  * and optimizers work with only `@tensorflow/tfjs-core` and a backend installed: in plain Node (ESM and
  * CJS), under test runners and in browser bundles. Gradients already registered (for example by
  * `@tensorflow/tfjs` or `tfjs-node`) are left alone, except the few tfjs-core gets wrong (Cumsum along any
- * axis but the last) or slow on wasm (Max, Min), which are replaced. It is idempotent.
+ * axis but the last) or slow on wasm (Max, Min, Relu), which are replaced. It is idempotent.
  *
  * Importing `@dl/core` registers nothing (the package is side-effect free, so bundlers may drop a bare
  * `import '@dl/core'`). Registration happens on first use instead: {@link useBackend}, constructing any

@@ -22,6 +22,8 @@ export interface KernelExports {
   im2col(...geometryThenPointers: number[]): void;
   col2im(...geometryThenPointers: number[]): void;
   max_pool(...geometryThenPointers: number[]): void;
+  adam_step(n: number, g: number, m: number, v: number, b1: number, c1: number, b2: number, c2: number, eps: number, scale: number, mOut: number, vOut: number, u: number): void;
+  relu_grad(n: number, x: number, dy: number, dx: number): void;
   max_pool_grad(n: number, hw: number, c: number, ohw: number, dy: number, idx: number, dx: number): void;
   __stack_pointer: WebAssembly.Global;
 }

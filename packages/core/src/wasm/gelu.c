@@ -1,4 +1,5 @@
-// GELU (Hendrycks & Gimpel 2016, exact form) and its gradient for @dl/core on tfjs's wasm backend:
+// GELU (Hendrycks & Gimpel 2016, exact form) and its gradient for @dl/core on tfjs's wasm backend (and
+// ReLU's gradient, at the end):
 //   y  = x·Φ(x),  Φ(x) = ½(1 + erf(x/√2))
 //   dx = dy·(Φ(x) + x·φ(x)),  φ(x) = exp(−x²/2)/√(2π)
 // tfjs builds GELU from Erf, Exp and a dozen elementwise kernels, and wasm's Erf and Exp are scalar
@@ -86,4 +87,15 @@ void gelu_grad(int n, const float *x, const float *dy, float *dx) {
     if (count == 4) wasm_v128_store(dx + i, d);
     else store_part(dx + i, d, count);
   }
+}
+
+// ReLU's gradient: dx = dy where x > 0, else 0 (x is ReLU's input or its output: both are > 0 at the same
+// places). tfjs computes it as dy · step(x) through two broadcasting kernels (~1.6 ms for 64 × 28 × 28 × 6
+// values on wasm); this is one pass.
+EXPORT("relu_grad")
+void relu_grad(int n, const float *x, const float *dy, float *dx) {
+  int n4 = n & ~3;
+  v128_t zero = wasm_f32x4_splat(0);
+  for (int i = 0; i < n4; i += 4) wasm_v128_store(dx + i, wasm_v128_and(wasm_v128_load(dy + i), wasm_f32x4_gt(wasm_v128_load(x + i), zero)));
+  for (int i = n4; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : 0;
 }

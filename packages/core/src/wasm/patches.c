@@ -13,10 +13,15 @@
 
 #define EXPORT(name) __attribute__((export_name(name)))
 
+// n ≥ 4 values end with one vector at n − 4 (overlapping the last full one: harmless for copies and
+// stores of zeros), so short channel counts such as 6 need no scalar tail.
 static void copy(float *dst, const float *src, int n) {
-  int n4 = n & ~3;
-  for (int i = 0; i < n4; i += 4) wasm_v128_store(dst + i, wasm_v128_load(src + i));
-  for (int i = n4; i < n; i++) dst[i] = src[i];
+  if (n < 4) {
+    for (int i = 0; i < n; i++) dst[i] = src[i];
+    return;
+  }
+  for (int i = 0; i + 4 <= n; i += 4) wasm_v128_store(dst + i, wasm_v128_load(src + i));
+  wasm_v128_store(dst + n - 4, wasm_v128_load(src + n - 4));
 }
 
 static void add(float *dst, const float *src, int n) {
@@ -26,12 +31,14 @@ static void add(float *dst, const float *src, int n) {
 }
 
 static void zero(float *dst, int n) {
-  int n4 = n & ~3;
-  for (int i = 0; i < n4; i += 4) wasm_v128_store(dst + i, wasm_f32x4_splat(0));
-  for (int i = n4; i < n; i++) dst[i] = 0;
+  if (n < 4) {
+    for (int i = 0; i < n; i++) dst[i] = 0;
+    return;
+  }
+  for (int i = 0; i + 4 <= n; i += 4) wasm_v128_store(dst + i, wasm_f32x4_splat(0));
+  wasm_v128_store(dst + n - 4, wasm_f32x4_splat(0));
 }
 
-// cols[((b·oh + y)·ow + x)·kh·kw·c + (i·kw + j)·c + ch] = x[b, y·sh − pt + i·dh, x·sw − pl + j·dw, ch] (0 outside).
 // The geometry every function takes: n, h, w, c the input images; oh, ow the output pixels; kh, kw the
 // kernel; sh, sw the stride; dh, dw the dilation; pt, pl the top and left padding (bottom and right
 // follow from oh and ow).
@@ -47,13 +54,21 @@ void im2col(GEOMETRY, const float *x, float *cols) {
     for (int y = 0; y < oh; y++) {
       for (int xx = 0; xx < ow; xx++, out += row) {
         float *dst = out;
-        for (int i = 0; i < kh; i++) {
+        const int x0 = xx * sw - pl;
+        // The taps j0 ≤ j < j1 of a kernel row fall inside the image; with dw = 1 they are one run.
+        int j0 = 0, j1 = kw;
+        while (j0 < kw && x0 + j0 * dw < 0) j0++;
+        while (j1 > j0 && x0 + (j1 - 1) * dw >= w) j1--;
+        for (int i = 0; i < kh; i++, dst += kw * c) {
           int iy = y * sh - pt + i * dh;
-          for (int j = 0; j < kw; j++, dst += c) {
-            int ix = xx * sw - pl + j * dw;
-            if (iy < 0 || iy >= h || ix < 0 || ix >= w) zero(dst, c);
-            else copy(dst, img + (iy * w + ix) * c, c);
+          if (iy < 0 || iy >= h || j0 >= j1) {
+            zero(dst, kw * c);
+            continue;
           }
+          if (j0 > 0) zero(dst, j0 * c);
+          if (dw == 1) copy(dst + j0 * c, img + (iy * w + x0 + j0) * c, (j1 - j0) * c);
+          else for (int j = j0; j < j1; j++) copy(dst + j * c, img + (iy * w + x0 + j * dw) * c, c);
+          if (j1 < kw) zero(dst + j1 * c, (kw - j1) * c);
         }
       }
     }
@@ -97,7 +112,9 @@ void max_pool(GEOMETRY, const float *x, float *out, int *idx) {
         int x0 = xx * sw - pl;
         float *o = out + ((b * oh + y) * ow + xx) * c;
         int *oi = idx + ((b * oh + y) * ow + xx) * c;
-        for (int ch = 0; ch < c4; ch += 4) {
+        // c ≥ 4: the last vector starts at c − 4 (recomputing a few channels) instead of a scalar tail.
+        for (int cv = 0; cv < c4 + (c4 < c && c >= 4 ? 4 : 0); cv += 4) {
+          const int ch = cv < c4 ? cv : c - 4;
           v128_t best = wasm_f32x4_splat(-__builtin_inff());
           v128_t at = wasm_i32x4_splat(-1);
           for (int i = 0; i < kh; i++) {
@@ -117,7 +134,7 @@ void max_pool(GEOMETRY, const float *x, float *out, int *idx) {
           wasm_v128_store(o + ch, best);
           wasm_v128_store(oi + ch, at);
         }
-        for (int ch = c4; ch < c; ch++) {
+        for (int ch = c >= 4 ? c : c4; ch < c; ch++) {
           float best = -__builtin_inff();
           int at = -1;
           for (int i = 0; i < kh; i++) {

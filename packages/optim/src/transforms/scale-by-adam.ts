@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber } from '@dl/core';
+import { adamStep, checkNumber, wasmKernelsActive } from '@dl/core';
 import { bumpCounts, checkBool, checkHyper, checkKeys, groupCount, mapUpdates, nextScheduleStep, resolve, scalarMemo, scheduleStep, zerosLike, type GradientTransformation, type Hyper } from '../types.js';
 
 /** Options of {@link scaleByAdam}. */
@@ -22,7 +22,7 @@ export interface ScaleByAdamOptions {
  * u = (m_t / (1−β₁ᵗ)) / (√v_t / √(1−β₂ᵗ) + ε)
  *
  * computed as m_t·(√(1−β₂ᵗ)/(1−β₁ᵗ)) / (√v_t + ε√(1−β₂ᵗ)), which is the same number with fewer
- * full-size operations. Step counts are kept per parameter, like PyTorch's `state['step']`. β₁ and β₂ may
+ * full-size operations (on the wasm backend in one pass of @dl/core's `adamStep`, with the same float32 operations). Step counts are kept per parameter, like PyTorch's `state['step']`. β₁ and β₂ may
  * be schedules of the number of updates seen (as torch's `OneCycleLR` cycles β₁); each step uses their
  * current values, bias corrections included, as torch does.
  *
@@ -54,10 +54,17 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransform
       const vmax = max_exp_avg_sq?.slice();
       const counts = state.numbers.count;
       const c = scalarMemo();
+      // On wasm, @dl/core's adamStep does the eleven elementwise operations below in one pass (same numbers).
+      const fused = !vmax && tf.getBackend() === 'wasm' && wasmKernelsActive();
       const out = mapUpdates(updates, (g, i) => {
         const t = counts[i] + 1;
         const bc1 = 1 - b1 ** t;
         const bc2Sqrt = Math.sqrt(1 - b2 ** t);
+        if (fused && g.dtype === 'float32') {
+          const r = adamStep(g, exp_avg[i]!, exp_avg_sq[i]!, { beta1: b1, beta2: b2, epsilon: eps * bc2Sqrt, scale: bc2Sqrt / bc1 });
+          [m[i], v[i]] = [r.m, r.v];
+          return r.update; // [param shape]
+        }
         m[i] = tf.add(tf.mul(exp_avg[i]!, c(b1)), tf.mul(g, c(1 - b1))); // [param shape]
         v[i] = tf.add(tf.mul(exp_avg_sq[i]!, c(b2)), tf.mul(tf.square(g), c(1 - b2))); // [param shape]
         let second = v[i]!;
