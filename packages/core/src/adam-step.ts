@@ -19,6 +19,16 @@ export interface AdamStepOptions {
   scale: number;
 }
 
+/** What {@link adamStep} returns: new tensors, the caller's to dispose. */
+export interface AdamStepResult {
+  /** The new first moment m′. */
+  m: tf.Tensor;
+  /** The new second moment v′. */
+  v: tf.Tensor;
+  /** The step direction m′ / (√v′ + epsilon) · scale (multiply by the learning rate and subtract). */
+  update: tf.Tensor;
+}
+
 const KEYS = ['beta1', 'beta2', 'epsilon', 'scale'];
 
 let registered = false;
@@ -71,7 +81,7 @@ function register(): void {
  * const { m, v, update } = adamStep(g, zero, zero, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 * Math.sqrt(0.001), scale: Math.sqrt(0.001) / 0.1 });
  * ```
  */
-export function adamStep(g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, options: AdamStepOptions): { m: tf.Tensor; v: tf.Tensor; update: tf.Tensor } {
+export function adamStep(g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, options: AdamStepOptions): AdamStepResult {
   const where = 'adamStep';
   for (const [name, t] of [['g', g], ['m', m], ['v', v]] as const) {
     if (!isTensor(t)) throw new DLArgumentError(where, name, 'a tf.Tensor', t);

@@ -35,7 +35,7 @@ export { split } from './split.js';
 export { im2col, col2im, type PatchOptions } from './patches.js';
 export { maxPool2d, type MaxPoolOptions } from './max-pool.js';
 export { reluBackward } from './relu-backward.js';
-export { adamStep, type AdamStepOptions } from './adam-step.js';
+export { adamStep, type AdamStepOptions, type AdamStepResult } from './adam-step.js';
 export { Linear, type LinearOptions } from './layers/linear.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
 export { LayerNorm, type LayerNormOptions } from './layers/layer-norm.js';

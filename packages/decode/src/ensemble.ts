@@ -24,6 +24,14 @@ export interface EnsembleOptions {
   combine?: 'mean' | 'logMean';
 }
 
+/** What {@link ensemble} returns: pass both to a decoder. */
+export interface EnsembleDecoding {
+  /** The ensemble's step function: every member's step on the same tokens, their distributions combined. */
+  step: StepFn<unknown[]>;
+  /** The initial state: the members' states, in order. */
+  state: unknown[];
+}
+
 const ENSEMBLE_KEYS: readonly string[] = ['weights', 'combine'];
 
 /**
@@ -57,7 +65,7 @@ const ENSEMBLE_KEYS: readonly string[] = ['weights', 'combine'];
  * console.log(r.sequences[0][0].tokens); // [1, 3]: model a weighs twice as much
  * ```
  */
-export function ensemble(members: readonly EnsembleMember[], options: EnsembleOptions = {}): { step: StepFn<unknown[]>; state: unknown[] } {
+export function ensemble(members: readonly EnsembleMember[], options: EnsembleOptions = {}): EnsembleDecoding {
   const where = 'ensemble';
   if (!Array.isArray(members) || members.length === 0) throw new DLArgumentError(where, 'members', 'a non-empty list of { step, state }', members);
   for (const [i, m] of members.entries()) {

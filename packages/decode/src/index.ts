@@ -24,7 +24,7 @@ export type {
 } from './types.js';
 export { scoreMatrix, logSoftmaxRows, logSumExp, softmaxRow, argmaxRow, topKIndices } from './scores.js';
 export { gatherState } from './state.js';
-export { ensemble, type EnsembleMember, type EnsembleOptions } from './ensemble.js';
+export { ensemble, type EnsembleDecoding, type EnsembleMember, type EnsembleOptions } from './ensemble.js';
 export { greedy, type GreedyOptions } from './greedy.js';
 export { sample, sampleRow, samplingProcessors, type SampleOptions, type SamplingOptions } from './sample.js';
 export { beamSearch, type BeamSearchOptions } from './beam.js';
