@@ -12,7 +12,7 @@ async function train(fused: boolean): Promise<Float32Array[]> {
     const [w, b] = tf.tidy(() => [tf.variable(tf.randomNormal([7, 5], 0, 1, 'float32', 1)), tf.variable(tf.randomNormal([5], 0, 1, 'float32', 2))]);
     const x = tf.randomNormal([9, 7], 0, 1, 'float32', 3);
     const opt = new AdamW([w, b], { lr: 1e-2, weightDecay: 0.1, betas: [0.8, 0.95] });
-    for (let i = 0; i < 12; i++) (await opt.minimize(() => tf.mean(tf.square(tf.add(tf.matMul(x, w), b))) as tf.Scalar)).dispose();
+    for (let i = 0; i < 12; i++) (await opt.minimize(() => tf.mean(tf.square(tf.add(tf.matMul(x, w), b))) as tf.Scalar))?.dispose();
     const out = [(await w.data()) as Float32Array, (await b.data()) as Float32Array];
     opt.dispose();
     tf.dispose([w, b, x]);
