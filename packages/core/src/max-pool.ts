@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DLArgumentError } from './errors.js';
-import { args, geometry, type Geometry } from './patches.js';
+import { args, attrsOf, fromAttrs, geometry, type Geometry } from './patches.js';
 import { isTensor } from './tensor-check.js';
 import { heapOffset, kernelsFor, kernelsUsable, wasmInternals, type HeapInternals, type WasmBackendInternals } from './wasm-kernels.js';
 
@@ -22,9 +22,6 @@ export interface MaxPoolOptions {
 
 const KEYS = ['kernelSize', 'stride', 'padding'];
 const LOWEST = -3.4028234663852886e38;
-
-const attrsOf = (g: Geometry) => ({ geometry: g }) as unknown as tf.NamedAttrMap;
-const fromAttrs = (attrs: tf.NamedAttrMap | undefined) => (attrs as unknown as { geometry: Geometry }).geometry;
 
 function forwardKernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   const wb = wasmInternals(backend) as HeapInternals;

@@ -25,7 +25,6 @@ export interface PatchOptions {
 
 const KEYS = ['kernelSize', 'stride', 'padding', 'dilation'];
 
-
 /** The checked geometry of a patch extraction. */
 export interface Geometry {
   n: number;
@@ -51,6 +50,10 @@ function pair(where: string, name: string, v: unknown, min: number): [number, nu
   return [p[0], p[1]];
 }
 
+/**
+ * Checks patch (or pooling) options against an image shape `[N, H, W, C]` and returns the geometry: the
+ * output size, kernel, stride, dilation and padding as numbers (package-internal; max-pool.ts shares it).
+ */
 export function geometry(where: string, shape: readonly number[], options: PatchOptions, keys: readonly string[] = KEYS, defaultStride: unknown = 1): Geometry {
   if (options == null || typeof options !== 'object') throw new DLArgumentError(where, 'options', 'an object with kernelSize', options);
   checkKeys(where, options, keys);
@@ -60,9 +63,8 @@ export function geometry(where: string, shape: readonly number[], options: Patch
   const p = options.padding ?? 0;
   let pads: [[number, number], [number, number]];
   if (Array.isArray(p) && Array.isArray(p[0])) {
-    const [a, b] = [pair(where, 'padding[0]', p[0], 0), pair(where, 'padding[1]', p[1], 0)];
     if (p.length !== 2) throw new DLArgumentError(where, 'padding', '[[top, bottom], [left, right]]', p);
-    pads = [a, b];
+    pads = [pair(where, 'padding[0]', p[0], 0), pair(where, 'padding[1]', p[1], 0)];
   } else {
     const [ph, pw] = pair(where, 'padding', p, 0);
     pads = [[ph, ph], [pw, pw]];
@@ -79,9 +81,9 @@ export function geometry(where: string, shape: readonly number[], options: Patch
 /** Geometry as the module's arguments, after which come the two pointers. */
 export const args = (g: Geometry) => [g.n, g.h, g.w, g.c, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pads[0][0], g.pads[1][0]];
 
-/** The geometry travels to the kernels and gradients as the attribute `geometry`. */
-const attrsOf = (g: Geometry) => ({ geometry: g }) as unknown as tf.NamedAttrMap;
-const fromAttrs = (attrs: tf.NamedAttrMap | undefined) => (attrs as unknown as { geometry: Geometry }).geometry;
+/** The geometry travels to the kernels and gradients as the attribute `geometry` (max-pool.ts too). */
+export const attrsOf = (g: Geometry) => ({ geometry: g }) as unknown as tf.NamedAttrMap;
+export const fromAttrs = (attrs: tf.NamedAttrMap | undefined) => (attrs as unknown as { geometry: Geometry }).geometry;
 
 /** The options again, from a checked geometry (for the gradients). */
 function optionsOf(g: Geometry): PatchOptions {
@@ -103,8 +105,8 @@ let registered = false;
 function register(): void {
   if (registered) return;
   registered = true;
-  tf.registerKernel({ kernelName: 'DLIm2Col', backendName: 'wasm', kernelFunc: ((args: Parameters<tf.KernelFunc>[0]) => run('im2col', args)) as tf.KernelFunc });
-  tf.registerKernel({ kernelName: 'DLCol2Im', backendName: 'wasm', kernelFunc: ((args: Parameters<tf.KernelFunc>[0]) => run('col2im', args)) as tf.KernelFunc });
+  tf.registerKernel({ kernelName: 'DLIm2Col', backendName: 'wasm', kernelFunc: ((call: Parameters<tf.KernelFunc>[0]) => run('im2col', call)) as tf.KernelFunc });
+  tf.registerKernel({ kernelName: 'DLCol2Im', backendName: 'wasm', kernelFunc: ((call: Parameters<tf.KernelFunc>[0]) => run('col2im', call)) as tf.KernelFunc });
   // Each is the other's adjoint, so each one's gradient is the other.
   tf.registerGradient({
     kernelName: 'DLIm2Col',
