@@ -38,30 +38,34 @@ describe('adamStep', () => {
   });
 
   it.runIf(tf.getBackend() === 'wasm')("runs in @dl/core's module on wasm (one kernel), and as tfjs ops with it off", async () => {
-    const [g, m, v] = [tf.tensor1d([1, -2, 3]), tf.zeros([3]), tf.zeros([3])];
-    const info = await tf.profile(() => Object.values(adamStep(g, m, v, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, scale: 1 })));
-    expect(info.kernels.map((k) => k.name)).toEqual(['DLAdamStep']);
-    tf.dispose(info.result as tf.Tensor[]);
-    const previous = useWasmKernels(false);
-    try {
-      const r = adamStep(g, m, v, { beta1: 0.9, beta2: 0.999, epsilon: 0, scale: 1 });
-      const u = 0.1 / Math.sqrt(0.001); // m′ = 0.1·g, √v′ = √0.001·|g|: update = (0.1 / √0.001)·sign(g)
-      await assertClose(r.update, [u, -u, u], { atol: 0, rtol: 1e-6 });
-      tf.dispose([r.m, r.v, r.update]);
-    } finally {
-      useWasmKernels(previous);
-    }
-    tf.dispose([g, m, v]);
+    await assertNoLeaks(async () => {
+      const [g, m, v] = [tf.tensor1d([1, -2, 3]), tf.zeros([3]), tf.zeros([3])];
+      const info = await tf.profile(() => Object.values(adamStep(g, m, v, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, scale: 1 })));
+      expect(info.kernels.map((k) => k.name)).toEqual(['DLAdamStep']);
+      tf.dispose(info.result as tf.Tensor[]);
+      const previous = useWasmKernels(false);
+      try {
+        const r = adamStep(g, m, v, { beta1: 0.9, beta2: 0.999, epsilon: 0, scale: 1 });
+        const u = 0.1 / Math.sqrt(0.001); // m′ = 0.1·g, √v′ = √0.001·|g|: update = (0.1 / √0.001)·sign(g)
+        await assertClose(r.update, [u, -u, u], { atol: 0, rtol: 1e-6 });
+        tf.dispose([r.m, r.v, r.update]);
+      } finally {
+        useWasmKernels(previous);
+      }
+      tf.dispose([g, m, v]);
+    });
   });
 
-  it('rejects bad input before doing anything', () => {
-    const g = tf.zeros([3]);
-    const [short, ints] = [tf.zeros([2]), tf.zeros([3], 'int32')];
-    const o = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, scale: 1 };
-    expect(() => adamStep(g, short, g, o)).toThrow(/adamStep: m must be of g's shape \[3\]/);
-    expect(() => adamStep(g, g, g, { ...o, beta1: 1.5 })).toThrow(/beta1/);
-    expect(() => adamStep(g, g, g, { ...o, lr: 1 } as never)).toThrow(/lr.*beta1, beta2, epsilon, scale/s);
-    expect(() => adamStep(g, g, ints, o)).toThrow(/v must be a float32 tensor/);
-    tf.dispose([g, short, ints]);
+  it('rejects bad input before doing anything', async () => {
+    await assertNoLeaks(() => {
+      const g = tf.zeros([3]);
+      const [short, ints] = [tf.zeros([2]), tf.zeros([3], 'int32')];
+      const o = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, scale: 1 };
+      expect(() => adamStep(g, short, g, o)).toThrow(/adamStep: m must be of g's shape \[3\]/);
+      expect(() => adamStep(g, g, g, { ...o, beta1: 1.5 })).toThrow(/beta1/);
+      expect(() => adamStep(g, g, g, { ...o, lr: 1 } as never)).toThrow(/lr.*beta1, beta2, epsilon, scale/s);
+      expect(() => adamStep(g, g, ints, o)).toThrow(/v must be a float32 tensor/);
+      tf.dispose([g, short, ints]);
+    });
   });
 });

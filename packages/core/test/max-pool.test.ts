@@ -77,48 +77,58 @@ describe('maxPool2d', () => {
   });
 
   it.runIf(tf.getBackend() === 'wasm')("runs in @dl/core's module on wasm; NaN wins as in PyTorch; the double backward reads the winners", async () => {
-    const x = tf.tensor4d([1, NaN, 2, 3, 0, 4, -1, 5], [1, 2, 4, 1]);
-    const info = await tf.profile(() => tf.grad((v: tf.Tensor) => tf.sum(maxPool2d(v as tf.Tensor4D, { kernelSize: 2 })))(x));
-    expect(info.kernels.map((k) => k.name)).toEqual(expect.arrayContaining(['DLMaxPool', 'DLMaxPoolGrad']));
-    tf.dispose(info.result as tf.Tensor);
-    const y = maxPool2d(x, { kernelSize: 2 });
-    const v = Array.from(await y.data());
-    expect(Number.isNaN(v[0])).toBe(true);
-    expect(v[1]).toBe(5);
-    // f(v) = Σ u · ∂/∂x Σ (maxPool(x) · v) = Σ u[winner] · v, so ∂f/∂v = u at each window's winner.
-    const xs = tf.tensor4d([1, 6, 2, 3, 0, 4, -1, 5], [1, 2, 4, 1]);
-    const u = tf.tensor4d([10, 20, 30, 40, 50, 60, 70, 80], [1, 2, 4, 1]);
-    const dv = tf.grad((vv: tf.Tensor) => tf.sum(tf.mul(tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(maxPool2d(xx as tf.Tensor4D, { kernelSize: 2 }), vv)))(xs), u)))(tf.ones([1, 1, 2, 1]));
-    await assertClose(dv, [20, 80], { atol: 0, rtol: 0 }); // winners 6 (u = 20) and 5 (u = 80)
-    tf.dispose([x, y, xs, u, dv]);
+    await assertNoLeaks(async () => {
+      const x = tf.tensor4d([1, NaN, 2, 3, 0, 4, -1, 5], [1, 2, 4, 1]);
+      const info = await tf.profile(() => tf.grad((v: tf.Tensor) => tf.sum(maxPool2d(v as tf.Tensor4D, { kernelSize: 2 })))(x));
+      expect(info.kernels.map((k) => k.name)).toEqual(expect.arrayContaining(['DLMaxPool', 'DLMaxPoolGrad']));
+      tf.dispose(info.result as tf.Tensor);
+      const y = maxPool2d(x, { kernelSize: 2 });
+      const v = Array.from(await y.data());
+      expect(Number.isNaN(v[0])).toBe(true);
+      expect(v[1]).toBe(5);
+      // f(v) = Σ u · ∂/∂x Σ (maxPool(x) · v) = Σ u[winner] · v, so ∂f/∂v = u at each window's winner.
+      const xs = tf.tensor4d([1, 6, 2, 3, 0, 4, -1, 5], [1, 2, 4, 1]);
+      const u = tf.tensor4d([10, 20, 30, 40, 50, 60, 70, 80], [1, 2, 4, 1]);
+      const v0 = tf.ones([1, 1, 2, 1]);
+      const dv = tf.grad((vv: tf.Tensor) => tf.sum(tf.mul(tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(maxPool2d(xx as tf.Tensor4D, { kernelSize: 2 }), vv)))(xs), u)))(v0);
+      await assertClose(dv, [20, 80], { atol: 0, rtol: 0 }); // winners 6 (u = 20) and 5 (u = 80)
+      tf.dispose([x, y, xs, u, v0, dv]);
+    });
   });
 
   it.runIf(tf.getBackend() === 'wasm')('pools through plain ops with the module off (same values and gradients)', async () => {
-    const x = tf.randomNormal([2, 7, 6, 5], 0, 1, 'float32', 3) as tf.Tensor4D;
-    const options: MaxPoolOptions = { kernelSize: 3, stride: 2, padding: [[1, 1], [1, 0]] };
-    const run = () => tf.tidy(() => [maxPool2d(x, options), tf.grad((v: tf.Tensor) => tf.sum(tf.square(maxPool2d(v as tf.Tensor4D, options))))(x)]);
-    const [y1, g1] = run();
-    const previous = useWasmKernels(false);
-    try {
-      const [y2, g2] = run();
-      await assertClose(y2, await y1.data(), { atol: 0, rtol: 0 }, 'values');
-      await assertClose(g2, await g1.data(), { atol: 1e-6, rtol: 1e-6 }, 'gradient');
-      tf.dispose([y2, g2]);
-    } finally {
-      useWasmKernels(previous);
-    }
-    tf.dispose([x, y1, g1]);
+    await assertNoLeaks(async () => {
+      const x = tf.randomNormal([2, 7, 6, 5], 0, 1, 'float32', 3) as tf.Tensor4D;
+      const options: MaxPoolOptions = { kernelSize: 3, stride: 2, padding: [[1, 1], [1, 0]] };
+      const run = () => tf.tidy(() => [maxPool2d(x, options), tf.grad((v: tf.Tensor) => tf.sum(tf.square(maxPool2d(v as tf.Tensor4D, options))))(x)]);
+      const [y1, g1] = run();
+      const previous = useWasmKernels(false);
+      try {
+        const [y2, g2] = run();
+        await assertClose(y2, await y1.data(), { atol: 0, rtol: 0 }, 'values');
+        await assertClose(g2, await g1.data(), { atol: 1e-6, rtol: 1e-6 }, 'gradient');
+        tf.dispose([y2, g2]);
+      } finally {
+        useWasmKernels(previous);
+      }
+      tf.dispose([x, y1, g1]);
+    });
   });
 
-  it('rejects bad input before doing anything', () => {
-    const x = tf.zeros([1, 4, 4, 2]) as tf.Tensor4D;
-    expect(() => maxPool2d(x, { kernelSize: 0 })).toThrow(/maxPool2d: kernelSize must be an integer ≥ 1/);
-    expect(() => maxPool2d(x, { kernelSize: 2, dilation: 2 } as never)).toThrow(/dilation.*kernelSize, stride, padding/s);
-    expect(() => maxPool2d(x, { kernelSize: 2, padding: 2 })).toThrow(/padding must be such that every window \[2, 2\] reaches a pixel/);
-    expect(() => maxPool2d(x, { kernelSize: 2, padding: [[0, 2], [0, 0]] })).toThrow(/padding must be such that every window/);
-    expect(() => tf.dispose(maxPool2d(x, { kernelSize: 2, stride: 3, padding: [[0, 2], [0, 0]] }))).not.toThrow(); // PyTorch's ceil mode: bottom cells no window lies wholly in
-    expect(() => maxPool2d(x, { kernelSize: 5 })).toThrow(/kernelSize.*fits the padded 4 × 4 image/);
-    expect(() => maxPool2d(tf.zeros([4, 4, 2]) as never, { kernelSize: 2 })).toThrow(/x must be a 4-D NHWC tensor/);
-    x.dispose();
+  it('rejects bad input before doing anything', async () => {
+    // In a tidy: the inputs made for the checks are freed, and nothing else may be left behind.
+    await assertNoLeaks(() =>
+      tf.tidy(() => {
+        const x = tf.zeros([1, 4, 4, 2]) as tf.Tensor4D;
+        expect(() => maxPool2d(x, { kernelSize: 0 })).toThrow(/maxPool2d: kernelSize must be an integer ≥ 1/);
+        expect(() => maxPool2d(x, { kernelSize: 2, dilation: 2 } as never)).toThrow(/dilation.*kernelSize, stride, padding/s);
+        expect(() => maxPool2d(x, { kernelSize: 2, padding: 2 })).toThrow(/padding must be such that every window \[2, 2\] reaches a pixel/);
+        expect(() => maxPool2d(x, { kernelSize: 2, padding: [[0, 2], [0, 0]] })).toThrow(/padding must be such that every window/);
+        expect(() => tf.dispose(maxPool2d(x, { kernelSize: 2, stride: 3, padding: [[0, 2], [0, 0]] }))).not.toThrow(); // PyTorch's ceil mode: bottom cells no window lies wholly in
+        expect(() => maxPool2d(x, { kernelSize: 5 })).toThrow(/kernelSize.*fits the padded 4 × 4 image/);
+        expect(() => maxPool2d(tf.zeros([4, 4, 2]) as never, { kernelSize: 2 })).toThrow(/x must be a 4-D NHWC tensor/);
+        x.dispose();
+      }),
+    );
   });
 });

@@ -22,26 +22,30 @@ describe('reluBackward', () => {
   });
 
   it.runIf(tf.getBackend() === 'wasm')("runs in @dl/core's module on wasm, and through tfjs's ops with it off", async () => {
-    const x = tf.tensor1d([-1, 0, 2, 3, -4]);
-    const dy = tf.tensor1d([1, 2, 3, 4, 5]);
-    const info = await tf.profile(() => reluBackward(dy, x));
-    expect(info.kernels.map((k) => k.name)).toEqual(['DLReluGrad']);
-    tf.dispose(info.result as tf.Tensor);
-    const previous = useWasmKernels(false);
-    try {
-      const dx = reluBackward(dy, x);
-      await assertClose(dx, [0, 0, 3, 4, 0], { atol: 0, rtol: 0 });
-      dx.dispose();
-    } finally {
-      useWasmKernels(previous);
-    }
-    tf.dispose([x, dy]);
+    await assertNoLeaks(async () => {
+      const x = tf.tensor1d([-1, 0, 2, 3, -4]);
+      const dy = tf.tensor1d([1, 2, 3, 4, 5]);
+      const info = await tf.profile(() => reluBackward(dy, x));
+      expect(info.kernels.map((k) => k.name)).toEqual(['DLReluGrad']);
+      tf.dispose(info.result as tf.Tensor);
+      const previous = useWasmKernels(false);
+      try {
+        const dx = reluBackward(dy, x);
+        await assertClose(dx, [0, 0, 3, 4, 0], { atol: 0, rtol: 0 });
+        dx.dispose();
+      } finally {
+        useWasmKernels(previous);
+      }
+      tf.dispose([x, dy]);
+    });
   });
 
-  it('rejects a shape mismatch', () => {
-    const dy = tf.zeros([2, 3]);
-    const x = tf.zeros([3, 2]);
-    expect(() => reluBackward(dy, x)).toThrow(/reluBackward: x must be of dy's shape \[2, 3\]/);
-    tf.dispose([dy, x]);
+  it('rejects a shape mismatch', async () => {
+    await assertNoLeaks(() => {
+      const dy = tf.zeros([2, 3]);
+      const x = tf.zeros([3, 2]);
+      expect(() => reluBackward(dy, x)).toThrow(/reluBackward: x must be of dy's shape \[2, 3\]/);
+      tf.dispose([dy, x]);
+    });
   });
 });
