@@ -31,6 +31,8 @@ Options:
                    configuration, for apps/web or your own code (default dir: out/checkpoints/)
   --init-from=f    g2p: start from the weights of a --save file (e.g. apps/web/public/models/
                    g2p-transformer.safetensors) and keep training them (checkpoints in .runs/g2p-continued)
+  --seed=N         g2p, g2p-lstm: seed of the initialisation and batch order (default 1); another seed
+                   trains another ensemble member, checkpointed in .runs/g2p[-lstm]-seedN
   --members=a,b    g2p-ensemble: the model files to combine (default: the shipped Transformer and
                    .runs/g2p-lstm/g2p-lstm.safetensors; with --quick, the quick runs' models)
   --weights=1,1    g2p-ensemble: one weight per member (default equal)
@@ -70,7 +72,12 @@ const options = {
   initFrom: typeof flag('init-from') === 'string' ? flag('init-from') : undefined,
   members: typeof flag('members') === 'string' ? flag('members').split(',') : undefined,
   weights: typeof flag('weights') === 'string' ? flag('weights').split(',').map(Number) : undefined,
+  seed: typeof flag('seed') === 'string' ? Number(flag('seed')) : undefined,
 };
+if (options.seed !== undefined && !(Number.isInteger(options.seed) && options.seed >= 0)) {
+  console.error(`--seed must be a non-negative integer, got '${flag('seed')}'`);
+  process.exit(2);
+}
 for (const part of parts) {
   const file = new URL(`./parts/${part}.mjs`, import.meta.url);
   if (!existsSync(file)) {

@@ -23,7 +23,7 @@ export const G2P_LSTM_CONFIGS = {
   quick: { embeddingDim: 32, hiddenSize: 64, decoderHiddenSize: 128, attentionSize: 64, numEncoderLayers: 1, numDecoderLayers: 1, dropout: 0.1, epochs: 1, batchSize: 32, peakLr: 1e-2, warmupSteps: 10 },
 };
 
-function buildModel(c) {
+function buildModel(c, seed = 1) {
   return new RNNEncoderDecoder({
     srcVocabSize: LETTERS.length,
     tgtVocabSize: PHONES.length,
@@ -36,7 +36,7 @@ function buildModel(c) {
     cell: 'lstm',
     dropout: c.dropout,
     padId: 0,
-    seed: 1,
+    seed,
   });
 }
 
@@ -44,15 +44,16 @@ function buildModel(c) {
  * Trains the LSTM encoder-decoder and evaluates it. A run resumes from `runDir/checkpoint.safetensors`
  * when that file exists. The trained model is written to `runDir/g2p-lstm.safetensors` (and to `save`
  * when given) with its configuration in the metadata, for the ensemble run and for loading elsewhere.
- * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, evalBeams?: number, save?: string }} options
+ * `seed` (default 1) seeds the initialisation and the batch order.
+ * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, evalBeams?: number, save?: string, seed?: number }} options
  */
-export async function runG2PLSTM({ quick = false, runDir, outDir, epochs, evalBeams = 4, save, log = console.log }) {
+export async function runG2PLSTM({ quick = false, runDir, outDir, epochs, evalBeams = 4, save, seed = 1, log = console.log }) {
   const c = { ...(quick ? G2P_LSTM_CONFIGS.quick : G2P_LSTM_CONFIGS.full) };
   if (epochs) c.epochs = epochs;
   const { train, valid, test } = g2pSplits(quick, log);
   const pairs = trainingPairs(train);
-  const data = batcher(pairs, c.batchSize, 1);
-  const model = buildModel(c);
+  const data = batcher(pairs, c.batchSize, seed);
+  const model = buildModel(c, seed);
   log(
     `model: ${model.numParameters().toLocaleString('en')} parameters, bidirectional LSTM encoder ${c.numEncoderLayers} × ${c.hiddenSize}·2, ` +
       `LSTM decoder ${c.numDecoderLayers} × ${c.decoderHiddenSize} with additive attention; ${c.epochs} epochs × ${data.batchesPerEpoch} batches of ${c.batchSize}`,

@@ -19,7 +19,7 @@ export const G2P_CONFIGS = {
   quick: { dModel: 64, nHeads: 4, numEncoderLayers: 2, numDecoderLayers: 2, dimFeedforward: 256, epochs: 1, batchSize: 32, peakLr: 3e-3, warmupSteps: 30 },
 };
 
-function buildModel(c) {
+function buildModel(c, seed = 1) {
   return new EncoderDecoder({
     srcVocabSize: LETTERS.length,
     tgtVocabSize: PHONES.length,
@@ -31,7 +31,7 @@ function buildModel(c) {
     normFirst: true,
     dropout: 0.1,
     padId: 0,
-    seed: 1,
+    seed,
   });
 }
 
@@ -122,10 +122,11 @@ export async function trainG2PModel({ model, data, c, valid, runDir, quick, log,
  * Trains (resuming from `runDir/checkpoint.safetensors` when present) and evaluates. With `initFrom` (a
  * model file written by `--save`, e.g. the one apps/web ships) training starts from those weights instead
  * of a fresh initialisation: a continued run, with a fresh optimizer and its own warmup + cosine schedule
- * at half the peak learning rate.
- * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, save?: string, evalBeams?: number, initFrom?: string }} options
+ * at half the peak learning rate. `seed` (default 1) seeds the initialisation and the batch order:
+ * runs with other seeds give differently trained members for an ensemble.
+ * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, save?: string, evalBeams?: number, initFrom?: string, seed?: number }} options
  */
-export async function runG2P({ quick = false, runDir, outDir, epochs, save, evalBeams = 4, initFrom, log = console.log }) {
+export async function runG2P({ quick = false, runDir, outDir, epochs, save, evalBeams = 4, initFrom, seed = 1, log = console.log }) {
   const c = { ...(quick ? G2P_CONFIGS.quick : G2P_CONFIGS.full) };
   if (epochs) c.epochs = epochs;
   if (initFrom) {
@@ -140,8 +141,8 @@ export async function runG2P({ quick = false, runDir, outDir, epochs, save, eval
   }
   const { train, valid, test } = g2pSplits(quick, log);
   const pairs = trainingPairs(train);
-  const data = batcher(pairs, c.batchSize, 1);
-  const model = buildModel(c);
+  const data = batcher(pairs, c.batchSize, seed);
+  const model = buildModel(c, seed);
   if (initFrom) {
     await loadIntoModule(model, initFrom);
     log(`initialised from ${initFrom}; continued training at peak learning rate ${c.peakLr} (warmup ${c.warmupSteps} steps)`);

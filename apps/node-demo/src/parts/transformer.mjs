@@ -10,19 +10,21 @@ import { runG2P } from '../lib/g2p.mjs';
 const OUT = fileURLToPath(new URL('../../out/transformer', import.meta.url));
 const RUNS = fileURLToPath(new URL('../../.runs/', import.meta.url));
 
-/** @param {{ quick?: boolean, only?: string[], epochs?: number, save?: string, initFrom?: string, members?: string[], weights?: number[] }} options */
-export async function run({ quick = false, only, epochs, save, initFrom, members, weights } = {}) {
+/** @param {{ quick?: boolean, only?: string[], epochs?: number, save?: string, initFrom?: string, members?: string[], weights?: number[], seed?: number }} options */
+export async function run({ quick = false, only, epochs, save, initFrom, members, weights, seed = 1 } = {}) {
   const want = (name) => !only || only.includes(name);
+  // Another seed trains another model (an ensemble member) in a run directory of its own.
+  const seeded = seed === 1 ? '' : `-seed${seed}`;
   if (want('g2p')) {
     console.log('\ngrapheme-to-phoneme (CMUdict), encoder-decoder Transformer');
     // A continued run (--init-from) keeps its own checkpoints, apart from a run from scratch.
-    const runDir = `${RUNS}g2p${initFrom ? '-continued' : ''}${quick ? '-quick' : ''}`;
-    await runG2P({ quick, epochs, save, initFrom, runDir, outDir: OUT });
+    const runDir = `${RUNS}g2p${initFrom ? '-continued' : ''}${seeded}${quick ? '-quick' : ''}`;
+    await runG2P({ quick, epochs, save, initFrom, seed, runDir, outDir: OUT });
   }
   if (want('g2p-lstm')) {
     console.log('\ngrapheme-to-phoneme (CMUdict), LSTM encoder-decoder with additive attention (the RNN baseline)');
     const { runG2PLSTM } = await import('../lib/g2p-lstm.mjs');
-    await runG2PLSTM({ quick, epochs, save, runDir: `${RUNS}g2p-lstm${quick ? '-quick' : ''}`, outDir: OUT });
+    await runG2PLSTM({ quick, epochs, save, seed, runDir: `${RUNS}g2p-lstm${seeded}${quick ? '-quick' : ''}`, outDir: OUT });
   }
   if (want('g2p-ensemble')) {
     console.log('\ngrapheme-to-phoneme (CMUdict), the Transformer and the LSTM decoding together (ensemble beam search)');
