@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkKeys, DLArgumentError, kaimingUniform, Module, uniform, type Initializer, type Rng } from '@dl/core';
+import { convTranspose2dFull } from './conv-kernels.js';
 import { checkBool, dilateKernel, dims, effectiveKernel, optionKeys, pair, type Labelled, type Pair } from './util.js';
 
 /** Options of {@link ConvTranspose2d}. */
@@ -131,13 +132,12 @@ export class ConvTranspose2d extends Module implements Labelled {
       const fullH = (h - 1) * this.stride[0] + eh;
       const fullW = (w - 1) * this.stride[1] + ew;
       const g = this.groups;
-      const run = (xi: tf.Tensor4D, ki: tf.Tensor4D, outC: number) => tf.conv2dTranspose(xi, ki, [n, fullH, fullW, outC], this.stride, 'valid'); // [N, fullH, fullW, outC]
       let y: tf.Tensor4D;
-      if (g === 1) y = run(x as tf.Tensor4D, k, this.outChannels);
+      if (g === 1) y = convTranspose2dFull(x as tf.Tensor4D, k, this.stride); // [N, fullH, fullW, out]
       else {
         const xs = tf.split(x, g, 3); // g × [N, H, W, in/g]
         const ks = tf.split(k, g, 3); // g × [effH, effW, out/g, in/g]
-        y = tf.concat(xs.map((xi, i) => run(xi as tf.Tensor4D, ks[i] as tf.Tensor4D, this.outChannels / g)), 3); // [N, fullH, fullW, out]
+        y = tf.concat(xs.map((xi, i) => convTranspose2dFull(xi as tf.Tensor4D, ks[i] as tf.Tensor4D, this.stride)), 3); // [N, fullH, fullW, out]
       }
       // Crop `padding` from the top/left; the bottom/right keeps outputPadding extra rows (zeros past the end).
       const [ph, pw] = this.padding;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkKeys, col2im, DLArgumentError, kaimingNormal, kaimingUniform, matMul, Module, reluBackward, uniform, wasmKernelsActive, type Initializer, type Rng } from '@dl/core';
+import { checkInt, checkKeys, DLArgumentError, kaimingNormal, kaimingUniform, Module, uniform, type Initializer, type Rng } from '@dl/core';
+import { fusedConv2d, ownConvKernels, type ExplicitPad } from './conv-kernels.js';
 import { axisPadding, checkBool, checkPadding, dilateKernel, dims, effectiveKernel, optionKeys, pair, type Labelled, type Pair, type Padding2d } from './util.js';
 
 /** Options of {@link Conv2d}. */
@@ -46,133 +47,6 @@ function defaultInits(fanIn: number, fanOut: number): { weight: Initializer; bia
 }
 
 /**
- * Backends whose filter gradient is slow (tfjs-backend-cpu's Conv2DBackpropFilter is a scalar loop,
- * ~25× the forward pass for LeNet) or missing (wasm, which then runs the same cpu loop): on these the
- * filter gradient is computed as one forward convolution (batch as channels, the output gradient as the
- * filter), which their Conv2D kernels do fast.
- */
-const FAST_FILTER_GRAD = new Set(['cpu', 'wasm']);
-
-/** What the tfjs ops get: 'valid' or explicit `[[0, 0], [top, bottom], [left, right], [0, 0]]`, never one number. */
-type ExplicitPad = 'valid' | [[number, number], [number, number], [number, number], [number, number]];
-
-/**
- * The gradient of a convolution with respect to its input. With stride 1 and padding p ≤ k − 1 it is a
- * forward convolution of the output gradient, padded by k − 1 − p, with the kernel flipped in space and
- * its in/out axes swapped (dx[h, w, c] = Σ g[h + p − i, w + p − j, o] · k[i, j, c, o]). On wasm that forward
- * convolution is 1.6× and 4× faster than the `Conv2DBackpropInput` kernel for LeNet's two layers (`tf.profile`).
- * Otherwise tfjs's `conv2dTranspose` is used.
- */
-function inputGradient(
-  g: tf.Tensor4D,
-  k: tf.Tensor4D,
-  xShape: [number, number, number, number],
-  stride: [number, number],
-  pads: [[number, number], [number, number]],
-  pad: ExplicitPad,
-): tf.Tensor4D {
-  const [kh, kw, cin, cout] = k.shape;
-  if (tf.getBackend() === 'wasm' && wasmKernelsActive()) {
-    // col2im(g · Wᵀ): one product in @dl/core's matrix kernels and one scatter-add of patches, any stride.
-    const [n, oh, ow] = g.shape;
-    const rows = matMul(tf.reshape(g, [n * oh * ow, cout]), tf.reshape(k, [kh * kw * cin, cout]), false, true); // [N·oH·oW, kh·kw·in]
-    return col2im(tf.reshape(rows, [n, oh, ow, kh * kw * cin]) as tf.Tensor4D, xShape, { kernelSize: [kh, kw], stride, padding: pads }); // [N, H, W, in]
-  }
-  const full = [kh - 1 - pads[0][0], kh - 1 - pads[0][1], kw - 1 - pads[1][0], kw - 1 - pads[1][1]];
-  if (stride[0] !== 1 || stride[1] !== 1 || full.some((p) => p < 0)) return tf.conv2dTranspose(g, k, xShape, stride, pad); // [N, H, W, in]
-  const flipped = tf.transpose(tf.reverse(k, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [kh, kw, out, in]
-  const gp = tf.pad(g, [[0, 0], [full[0], full[1]], [full[2], full[3]], [0, 0]]); // [N, H + kh − 1, W + kw − 1, out]
-  return tf.conv2d(gp, flipped, 1, 'valid'); // [N, H, W, in]
-}
-
-/**
- * The filter gradient as a forward convolution: dW[i, j, c, o] = Σ_{n,r,q} xpad[n, i + s·r, j + s·q, c] ·
- * g[n, r, q, o], a convolution with the batch as the channel axis and g as the filter, dilated by the stride.
- */
-function filterGradient(x: tf.Tensor4D, g: tf.Tensor4D, kShape: number[], stride: [number, number], pads: [[number, number], [number, number]]): tf.Tensor4D {
-  const [kh, kw, cin, cout] = kShape;
-  const xt = tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D; // [in, H, W, N]
-  const gt = tf.transpose(g, [1, 2, 0, 3]) as tf.Tensor4D; // [oH, oW, N, out]
-  // The padding goes to the convolution (explicit), not through a padded copy of x.
-  const none = pads.every(([a, b]) => a === 0 && b === 0);
-  const full = tf.conv2d(xt, gt, 1, none ? 'valid' : ([[0, 0], pads[0], pads[1], [0, 0]] as tf.backend_util.ExplicitPadding), 'NHWC', stride); // [in, ≥kh, ≥kw, out]
-  const exact = full.shape[1] === kh && full.shape[2] === kw;
-  return tf.transpose(exact ? full : tf.slice(full, [0, 0, 0, 0], [cin, kh, kw, cout]), [1, 2, 0, 3]); // [kh, kw, in, out]
-}
-
-/** What `DLConv2D` carries besides its inputs. */
-interface ConvAttrs {
-  stride: [number, number];
-  pads: [[number, number], [number, number]];
-  pad: ExplicitPad;
-  activation: 'linear' | 'relu';
-}
-
-const CONV_KERNEL = 'DLConv2D';
-const convBackends = new Set<string>();
-
-/**
- * `DLConv2D`: tfjs's own fused convolution kernel (bias and ReLU included) under a name whose gradient is
- * ours, registered lazily per backend. A gradient registered for a kernel is computed input by input,
- * and only for the inputs something needs: a network's first layer, whose input is data, gets no input
- * gradient (tfjs's `customGrad` computes every input's gradient, and tfjs's conv2d gradient is ours to
- * replace anyway, see `inputGradient`). Returns false where the backend has no FusedConv2D kernel.
- */
-function registerConv(backendName: string): boolean {
-  if (convBackends.has(backendName)) return true;
-  const fused = tf.getKernel('FusedConv2D', backendName);
-  if (!fused) return false;
-  tf.registerKernel({
-    kernelName: CONV_KERNEL,
-    backendName,
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const a = attrs as unknown as ConvAttrs;
-      return fused.kernelFunc({
-        inputs,
-        backend,
-        attrs: { strides: a.stride, pad: a.pad, dilations: [1, 1], dataFormat: 'NHWC', dimRoundingMode: undefined, activation: a.activation, leakyreluAlpha: 0 } as unknown as tf.NamedAttrMap,
-      });
-    },
-  });
-  if (convBackends.size === 0) {
-    tf.registerGradient({
-      kernelName: CONV_KERNEL,
-      inputsToSave: ['x', 'filter'],
-      outputsToSave: [true],
-      gradFunc: (dy, saved, attrs) => {
-        const [x, k, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-        const { stride, pads, pad, activation } = attrs as unknown as ConvAttrs;
-        // Made once here, outside the per-input scopes, so every input's gradient can use it.
-        const g = (activation === 'relu' ? reluBackward(dy as tf.Tensor, y) : dy) as tf.Tensor4D; // [N, oH, oW, out]
-        return {
-          x: () => inputGradient(g, k, x.shape, stride, pads, pad), // [N, H, W, in]
-          filter: () => filterGradient(x, g, k.shape, stride, pads), // [kh, kw, in, out]
-          bias: () => tf.sum(g, [0, 1, 2]), // [out]
-        };
-      },
-    });
-  }
-  convBackends.add(backendName);
-  return true;
-}
-
-/** Conv + bias + activation with tfjs's fused forward kernel, and the gradients as forward convolutions (see `registerConv`). */
-function conv2dFastFilterGrad(
-  x: tf.Tensor4D,
-  k: tf.Tensor4D,
-  bias: tf.Tensor | null,
-  stride: [number, number],
-  pads: [[number, number], [number, number]],
-  pad: ExplicitPad,
-  activation: 'linear' | 'relu',
-): tf.Tensor4D {
-  if (!registerConv(tf.getBackend())) return tf.fused.conv2d({ x, filter: k, strides: stride, pad, bias: bias ?? undefined, activation }); // [N, oH, oW, out]
-  const inputs: tf.NamedTensorMap = bias ? { x, filter: k, bias } : { x, filter: k };
-  const attrs: ConvAttrs = { stride, pads, pad, activation };
-  return tf.engine().runKernel(CONV_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D; // [N, oH, oW, out]
-}
-
-/**
  * The convolution every conv layer runs: NHWC `x`, kernel `[kh, kw, in/groups, out]`, explicit padding,
  * any stride and dilation (dilation through a zero-stuffed kernel, since tfjs has no dilated conv
  * gradient), groups by splitting (depthwise through `tf.depthwiseConv2d`), bias and a fused ReLU.
@@ -205,8 +79,9 @@ export function conv2dNHWC(
     const pad: ExplicitPad = none ? 'valid' : [[0, 0], pads[0], pads[1], [0, 0]];
     const inC = x.shape[3];
     const outC = weight.shape[3] as number;
+    const own = ownConvKernels(tf.getBackend());
     if (groups === 1) {
-      if (FAST_FILTER_GRAD.has(tf.getBackend())) return conv2dFastFilterGrad(x, k, bias, stride, pads, pad, activation); // [N, oH, oW, out]
+      if (own) return fusedConv2d(x, k, bias, stride, pads, pad, activation); // [N, oH, oW, out]
       return tf.fused.conv2d({ x, filter: k, strides: stride, pad, bias: bias ?? undefined, activation }); // [N, oH, oW, out]
     }
     let y: tf.Tensor4D;
@@ -217,7 +92,9 @@ export function conv2dNHWC(
     } else {
       const xs = tf.split(x, groups, 3); // groups × [N, H, W, in/g]
       const ks = tf.split(k, groups, 3); // groups × [effH, effW, in/g, out/g]
-      y = tf.concat(xs.map((xi, i) => tf.conv2d(xi as tf.Tensor4D, ks[i] as tf.Tensor4D, stride, pad)), 3); // [N, oH, oW, out]
+      // Each group is a convolution of its own; DLConv2D's where tfjs's filter gradient is slow (cpu, wasm).
+      const one = (xi: tf.Tensor4D, ki: tf.Tensor4D) => (own ? fusedConv2d(xi, ki, null, stride, pads, pad, 'linear') : tf.conv2d(xi, ki, stride, pad)); // [N, oH, oW, out/g]
+      y = tf.concat(xs.map((xi, i) => one(xi as tf.Tensor4D, ks[i] as tf.Tensor4D)), 3); // [N, oH, oW, out]
     }
     if (bias) y = tf.add(y, bias);
     return activation === 'relu' ? tf.relu(y) : y;

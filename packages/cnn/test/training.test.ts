@@ -126,4 +126,26 @@ describe('convolution gradients', () => {
     });
     tf.dispose([x, xv]);
   });
+
+  // tfjs's Conv2DBackpropFilter is a scalar loop on cpu and, missing on wasm, the same loop there: a grouped
+  // Conv2d (4 groups of 16 channels on 16 × 28 × 28 images) took 24 s a step on wasm through it, a
+  // ConvTranspose2d 5 s. Both now compute their filter gradients as forward convolutions or products.
+  it.runIf(['cpu', 'wasm'].includes(tf.getBackend()))("grouped and transposed convolutions never run tfjs's Conv2DBackpropFilter", async () => {
+    const { Conv2d, ConvTranspose2d } = await import('../src/index.js');
+    manualSeed(3);
+    const layers = [new Conv2d(8, 8, 3, { padding: 1, groups: 2 }), new ConvTranspose2d(8, 4, 4, { stride: 2, padding: 1 }), new ConvTranspose2d(8, 4, 3, { stride: 2, groups: 2 })];
+    const xv = tf.variable(tf.randomNormal([2, 6, 6, 8], 0, 1, 'float32', 1));
+    await assertNoLeaks(async () => {
+      for (const layer of layers) {
+        const info = await tf.profile(() => {
+          const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(layer.forward(xv))) as tf.Scalar, [...layer.parameters(), xv]);
+          tf.dispose([value, ...Object.values(grads)]);
+        });
+        const names = new Set(info.kernels.map((k) => k.name));
+        expect(names.has('Conv2DBackpropFilter'), layer.describe()).toBe(false);
+      }
+    });
+    xv.dispose();
+    layers.forEach((l) => l.dispose());
+  });
 });
