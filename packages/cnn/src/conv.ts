@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, checkKeys, DLArgumentError, kaimingNormal, kaimingUniform, Module, uniform, type Initializer, type Rng } from '@dl/core';
+import { checkInt, checkKeys, depthwiseConv2d, DLArgumentError, kaimingNormal, kaimingUniform, Module, uniform, type Initializer, type Rng } from '@dl/core';
 import { fusedConv2d, ownConvKernels, type ExplicitPad } from './conv-kernels.js';
 import { axisPadding, checkBool, checkPadding, dilateKernel, dims, effectiveKernel, optionKeys, pair, type Labelled, type Pair, type Padding2d } from './util.js';
 
@@ -49,7 +49,7 @@ function defaultInits(fanIn: number, fanOut: number): { weight: Initializer; bia
 /**
  * The convolution every conv layer runs: NHWC `x`, kernel `[kh, kw, in/groups, out]`, explicit padding,
  * any stride and dilation (dilation through a zero-stuffed kernel, since tfjs has no dilated conv
- * gradient), groups by splitting (depthwise through `tf.depthwiseConv2d`), bias and a fused ReLU.
+ * gradient), groups by splitting (depthwise through @dl/core's `depthwiseConv2d`), bias and a fused ReLU.
  *
  * @example
  * ```ts
@@ -72,24 +72,25 @@ export function conv2dNHWC(
   activation: 'linear' | 'relu' = 'linear',
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const k = dilateKernel(weight, dilation); // [effH, effW, in/g, out]
     // Always 'valid' or explicit: given one number, tfjs sizes both axes from the kernel's height and
     // stride, which is wrong for non-square kernels and unequal strides or dilations.
     const none = pads[0][0] === 0 && pads[0][1] === 0 && pads[1][0] === 0 && pads[1][1] === 0;
     const pad: ExplicitPad = none ? 'valid' : [[0, 0], pads[0], pads[1], [0, 0]];
     const inC = x.shape[3];
     const outC = weight.shape[3] as number;
-    const own = ownConvKernels(tf.getBackend());
-    if (groups === 1) {
-      if (own) return fusedConv2d(x, k, bias, stride, pads, pad, activation); // [N, oH, oW, out]
-      return tf.fused.conv2d({ x, filter: k, strides: stride, pad, bias: bias ?? undefined, activation }); // [N, oH, oW, out]
-    }
     let y: tf.Tensor4D;
-    if (weight.shape[2] === 1 && groups === inC) {
+    if (groups > 1 && weight.shape[2] === 1 && groups === inC) {
       // Depthwise: PyTorch's output channel o reads input channel ⌊o / m⌋, tfjs's is c·m + j: the same order.
-      const dw = tf.reshape(k, [k.shape[0], k.shape[1], inC, outC / inC]) as tf.Tensor4D; // [effH, effW, in, m]
-      y = tf.depthwiseConv2d(x, dw, stride, pad); // [N, oH, oW, out]
+      // @dl/core's depthwiseConv2d takes the dilation itself and has fast gradients on wasm.
+      const dw = tf.reshape(weight, [weight.shape[0] as number, weight.shape[1] as number, inC, outC / inC]) as tf.Tensor4D; // [kh, kw, in, m]
+      y = depthwiseConv2d(x, dw, { stride, padding: pads, dilation }); // [N, oH, oW, out]
     } else {
+      const k = dilateKernel(weight, dilation); // [effH, effW, in/g, out]
+      const own = ownConvKernels(tf.getBackend());
+      if (groups === 1) {
+        if (own) return fusedConv2d(x, k, bias, stride, pads, pad, activation); // [N, oH, oW, out]
+        return tf.fused.conv2d({ x, filter: k, strides: stride, pad, bias: bias ?? undefined, activation }); // [N, oH, oW, out]
+      }
       const xs = tf.split(x, groups, 3); // groups × [N, H, W, in/g]
       const ks = tf.split(k, groups, 3); // groups × [effH, effW, in/g, out/g]
       // Each group is a convolution of its own; DLConv2D's where tfjs's filter gradient is slow (cpu, wasm).

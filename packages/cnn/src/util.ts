@@ -1,7 +1,7 @@
 // Internal helpers shared by the layers: argument normalisation, padding arithmetic, kernel dilation,
 // interpolation matrices and a gradient stop. Not exported from the package.
 import * as tf from '@tensorflow/tfjs-core';
-import { checkInt, DLArgumentError } from '@dl/core';
+import { checkInt, dilateKernel as dilateKernelCore, DLArgumentError } from '@dl/core';
 
 /**
  * The option names of `T` for `checkKeys`, written out once: the compiler rejects a name `T` lacks and
@@ -76,25 +76,8 @@ export function axisPadding(mode: 'same' | 'valid' | [[number, number], [number,
 /** Size of a dilated kernel: d·(k − 1) + 1. */
 export const effectiveKernel = (k: number, d: number): number => d * (k - 1) + 1;
 
-/**
- * Inserts d − 1 zeros between the taps of a `[kh, kw, a, b]` kernel, giving `[dh(kh−1)+1, dw(kw−1)+1, a, b]`.
- * A convolution with it equals a dilated convolution; unlike tfjs's `dilations` it has gradients
- * (tfjs 4.22 refuses dilation > 1 in the gradient of conv2d) and works together with stride > 1.
- */
-export function dilateKernel(w: tf.Tensor, [dh, dw]: [number, number]): tf.Tensor4D {
-  if (dh === 1 && dw === 1) return w as tf.Tensor4D;
-  return tf.tidy(() => {
-    const [kh, kw, a, b] = w.shape;
-    const eh = effectiveKernel(kh, dh);
-    const ew = effectiveKernel(kw, dw);
-    // Rows: [kh, 1, kw·a·b] padded to [kh, dh, kw·a·b]; at most rank 4 (WebGPU's pad stops there).
-    const rows = tf.pad(tf.reshape(w, [kh, 1, kw * a * b]), [[0, 0], [0, dh - 1], [0, 0]]); // [kh, dh, kw·a·b]
-    const wr = tf.slice(tf.reshape(rows, [kh * dh, kw, a * b]), [0, 0, 0], [eh, kw, a * b]); // [effH, kw, a·b]
-    const cols = tf.pad(tf.reshape(wr, [eh, kw, 1, a * b]), [[0, 0], [0, 0], [0, dw - 1], [0, 0]]); // [effH, kw, dw, a·b]
-    const wc = tf.slice(tf.reshape(cols, [eh, kw * dw, a * b]), [0, 0, 0], [eh, ew, a * b]); // [effH, effW, a·b]
-    return tf.reshape(wc, [eh, ew, a, b]) as tf.Tensor4D; // [effH, effW, a, b]
-  });
-}
+/** Zero taps between a kernel's (see @dl/core's `dilateKernel`), taking any tensor the layers hold as their weight. */
+export const dilateKernel = (w: tf.Tensor, dilation: [number, number]): tf.Tensor4D => dilateKernelCore(w as tf.Tensor4D, dilation);
 
 /**
  * Applies `[outH, inH]` and `[outW, inW]` matrices along the spatial axes of NHWC `x`: y = Mh · x · Mwᵀ

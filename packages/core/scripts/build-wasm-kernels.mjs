@@ -1,6 +1,6 @@
 // Compiles the C kernels in src/wasm/ (gemm.c: the matrix products of @dl/core's matMul on tfjs's wasm
 // backend; gelu.c: GELU and its gradient; reduce.c: sums over leading axes; patches.c: im2col and
-// col2im, max pooling; optim.c: Adam's step) with clang into one
+// col2im, max pooling, depthwise-convolution gradients; optim.c: Adam's step) with clang into one
 // WebAssembly module, written to src/wasm/kernels-wasm.ts: the bytes as base64 and the SHA-256 of each C
 // source they came from (a test checks that they still match, so an edit of a .c file without rerunning
 // this script fails CI). Needs clang and lld with the wasm32 target (Debian: apt-get install clang lld);

@@ -34,6 +34,8 @@ export { indexSelect } from './index-select.js';
 export { split } from './split.js';
 export { im2col, col2im, type PatchOptions } from './patches.js';
 export { maxPool2d, type MaxPoolOptions } from './max-pool.js';
+export { depthwiseConv2d, type DepthwiseConv2dOptions } from './depthwise-conv.js';
+export { dilateKernel } from './dilate-kernel.js';
 export { reluBackward } from './relu-backward.js';
 export { adamStep, type AdamStepOptions, type AdamStepResult } from './adam-step.js';
 export { Linear, type LinearOptions } from './layers/linear.js';

@@ -25,6 +25,8 @@ export interface KernelExports {
   adam_step(n: number, g: number, m: number, v: number, b1: number, c1: number, b2: number, c2: number, eps: number, scale: number, mOut: number, vOut: number, u: number): void;
   relu_grad(n: number, x: number, dy: number, dx: number): void;
   max_pool_grad(n: number, hw: number, c: number, ohw: number, dy: number, idx: number, dx: number): void;
+  depthwise_filter_grad(...geometryMultiplierThenPointers: number[]): void;
+  depthwise_input_grad(...geometryMultiplierThenPointers: number[]): void;
   __stack_pointer: WebAssembly.Global;
 }
 

@@ -1,4 +1,5 @@
-// Image patches for @dl/core's im2col / col2im, and max pooling, on tfjs's wasm backend, in WebAssembly SIMD.
+// Image patches for @dl/core's im2col / col2im, max pooling and the gradients of depthwise convolutions,
+// on tfjs's wasm backend, in WebAssembly SIMD.
 //
 // A convolution is a matrix product once every output pixel's receptive field is laid out as one row
 // (im2col): [N·oH·oW, kh·kw·C] × [kh·kw·C, out]. Its input gradient is the transpose: the rows of
@@ -171,5 +172,81 @@ void max_pool_grad(int n, int hw, int c, int ohw, const float *dy, const int *id
         int i = at[p * c + ch];
         if (i >= 0) img[i * c + ch] += g[p * c + ch];
       }
+  }
+}
+
+// dst[i] += a[i] · b[i], four at a time.
+static void add_product(float *dst, const float *a, const float *b, int n) {
+  int n4 = n & ~3;
+  for (int i = 0; i < n4; i += 4) {
+    v128_t p = wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i));
+    wasm_v128_store(dst + i, wasm_f32x4_add(wasm_v128_load(dst + i), p));
+  }
+  for (int i = n4; i < n; i++) dst[i] += a[i] * b[i];
+}
+
+// The gradients of a depthwise convolution (each channel ch convolved with its own m filters; output
+// channel ch·m + mm, tfjs's and PyTorch's order) with a [kh, kw, c, m] kernel. They walk the windows as
+// im2col does, without laying the patches out: the filter gradient accumulates in a kh·kw·c·m block
+// that stays in cache, and the input gradient adds each window's share back like col2im.
+
+// dwt[i, j, ch, mm] = Σ over images and output pixels of x[b, y·sh − pt + i·dh, x·sw − pl + j·dw, ch] · g[b, y, x, ch·m + mm].
+EXPORT("depthwise_filter_grad")
+void depthwise_filter_grad(GEOMETRY, int m, const float *x, const float *g, float *dwt) {
+  const int cm = c * m;
+  zero(dwt, kh * kw * cm);
+  for (int b = 0; b < n; b++) {
+    const float *img = x + b * h * w * c;
+    for (int y = 0; y < oh; y++) {
+      for (int xx = 0; xx < ow; xx++) {
+        const float *gp = g + ((b * oh + y) * ow + xx) * cm;
+        for (int i = 0; i < kh; i++) {
+          int iy = y * sh - pt + i * dh;
+          if (iy < 0 || iy >= h) continue;
+          for (int j = 0; j < kw; j++) {
+            int ix = xx * sw - pl + j * dw;
+            if (ix < 0 || ix >= w) continue;
+            const float *xp = img + (iy * w + ix) * c;
+            float *d = dwt + (i * kw + j) * cm;
+            if (m == 1) add_product(d, xp, gp, c);
+            else
+              for (int ch = 0; ch < c; ch++)
+                for (int mm = 0; mm < m; mm++) d[ch * m + mm] += xp[ch] * gp[ch * m + mm];
+          }
+        }
+      }
+    }
+  }
+}
+
+// dx[b, iy, ix, ch] = Σ over the windows that read (iy, ix) of Σ_mm g[b, y, x, ch·m + mm] · wt[i, j, ch, mm].
+EXPORT("depthwise_input_grad")
+void depthwise_input_grad(GEOMETRY, int m, const float *g, const float *wt, float *dx) {
+  const int cm = c * m;
+  zero(dx, n * h * w * c);
+  for (int b = 0; b < n; b++) {
+    float *img = dx + b * h * w * c;
+    for (int y = 0; y < oh; y++) {
+      for (int xx = 0; xx < ow; xx++) {
+        const float *gp = g + ((b * oh + y) * ow + xx) * cm;
+        for (int i = 0; i < kh; i++) {
+          int iy = y * sh - pt + i * dh;
+          if (iy < 0 || iy >= h) continue;
+          for (int j = 0; j < kw; j++) {
+            int ix = xx * sw - pl + j * dw;
+            if (ix < 0 || ix >= w) continue;
+            float *xp = img + (iy * w + ix) * c;
+            const float *wp = wt + (i * kw + j) * cm;
+            if (m == 1) add_product(xp, gp, wp, c);
+            else
+              for (int ch = 0; ch < c; ch++) {
+                float s = 0;
+                for (int mm = 0; mm < m; mm++) s += gp[ch * m + mm] * wp[ch * m + mm];
+                xp[ch] += s;
+              }
+          }
+        }
+      }
+    }
   }
 }
