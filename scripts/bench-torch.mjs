@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `pnpm bench:torch`: @dl against PyTorch (CPU) on this machine, in the same run: fp32 matmul, an MLP and
 // LeNet-5 training step (Adam), attention forward and forward+backward, multi-head attention, a GPT
-// training step (nanoGPT's CPU configuration) and ResNet-18 forward. PyTorch's column comes from one
+// training step (nanoGPT's CPU configuration), ResNet-18 forward, and depthwise, grouped and transposed
+// convolution layers forward+backward. PyTorch's column comes from one
 // Python process (scripts/bench_torch.py); @dl runs here on each backend asked for. Every figure is the
 // median of --repeats timed runs after --warmup untimed ones, PyTorch's and @dl's calls alternating so a
 // busy machine slows both alike; ratios are @dl ÷ PyTorch (time, or GFLOP/s for matmul). Nothing is asserted about times; the @dl side must not leak tensors (the live
@@ -82,6 +83,7 @@ const MM_N = quick ? 128 : 1024;
 const MHA = quick ? { embed: 64, heads: 8, n: 32, batch: 1 } : { embed: 512, heads: 8, n: 256, batch: 1 };
 const RESNET = { size: quick ? 32 : 224, batch: 1 };
 const TRAIN_BATCH = quick ? 8 : 64;
+const CONV_N = quick ? 2 : 16;
 
 const workloads = [
   { id: 'matmul', kind: 'matmul', n: MM_N, label: `fp32 matmul ${MM_N}×${MM_N}`, unit: 'GFLOP/s', target: { min: 0.25 } },
@@ -92,6 +94,12 @@ const workloads = [
   { id: 'mha', kind: 'mha', ...MHA, label: `multi-head attention d=${MHA.embed}, ${MHA.heads} heads, N=${MHA.n}, fwd+bwd` },
   { id: 'gpt', kind: 'gpt', config: GPT_CFG, batch: GPT_BATCH, label: `GPT train step (${GPT_CFG.nLayer} layers, ${GPT_CFG.nHead} heads, width ${GPT_CFG.nEmbd}, context ${GPT_CFG.blockSize}, batch ${GPT_BATCH}, AdamW, clip 1)`, target: { max: 3 } },
   { id: 'resnet18', kind: 'resnet18', ...RESNET, label: `ResNet-18 forward, batch 1, ${RESNET.size}×${RESNET.size}` },
+  // Convolutions besides the plain one: a layer's forward and backward (input gradient included).
+  ...[
+    { id: 'conv-depthwise', name: 'depthwise Conv2d 64 ch, 3×3', layer: { cin: 64, cout: 64, k: 3, stride: 1, padding: 1, groups: 64, transposed: false }, input: [CONV_N, 28, 28] },
+    { id: 'conv-grouped', name: 'grouped Conv2d 64→64, 4 groups, 3×3', layer: { cin: 64, cout: 64, k: 3, stride: 1, padding: 1, groups: 4, transposed: false }, input: [CONV_N, 28, 28] },
+    { id: 'conv-transposed', name: 'ConvTranspose2d 32→16, 4×4, stride 2', layer: { cin: 32, cout: 16, k: 4, stride: 2, padding: 1, groups: 1, transposed: true }, input: [CONV_N, 14, 14] },
+  ].map(({ name, input, ...c }) => ({ ...c, kind: 'conv', input, label: `${name} fwd+bwd, ${input[0]}×${input[1]}×${input[2]}` })),
 ];
 const only = args.only ? String(args.only).split(',').filter(Boolean) : null;
 const chosen = only ? workloads.filter((w) => only.some((p) => w.id === p || w.id.startsWith(p))) : workloads;
@@ -256,6 +264,25 @@ function builders({ tf, core, optim, attention, cnn, transformer }) {
         dispose: () => {
           trainer.dispose();
           gpt.dispose();
+        },
+      };
+    },
+    conv: (w) => {
+      core.manualSeed(0);
+      const { cin, cout, k, stride, padding, groups, transposed } = w.layer;
+      const layer = transposed ? new cnn.ConvTranspose2d(cin, cout, k, { stride, padding, groups }) : new cnn.Conv2d(cin, cout, k, { stride, padding, groups });
+      const x = tf.tidy(() => tf.variable(tf.randomNormal([w.input[0], w.input[1], w.input[2], cin], 0, 1, 'float32', 1))); // NHWC
+      const dy = tf.tidy(() => tf.randomNormal(layer.forward(x).shape, 0, 1, 'float32', 2));
+      const vars = [...layer.parameters(true), x];
+      return {
+        run: async () => {
+          const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.forward(x), dy)), vars);
+          await Promise.all(Object.values(grads).map((t) => t.data()));
+          tf.dispose([value, ...Object.values(grads)]);
+        },
+        dispose: () => {
+          layer.dispose();
+          tf.dispose([x, dy]);
         },
       };
     },

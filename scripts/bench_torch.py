@@ -118,6 +118,24 @@ def mha(w):
     return fwd_bwd
 
 
+def conv(w):
+    # One convolution layer, forward and backward with the input's gradient (as inside a network).
+    L = w['layer']
+    if L['transposed']:
+        m = nn.ConvTranspose2d(L['cin'], L['cout'], L['k'], stride=L['stride'], padding=L['padding'], groups=L['groups'])
+    else:
+        m = nn.Conv2d(L['cin'], L['cout'], L['k'], stride=L['stride'], padding=L['padding'], groups=L['groups'])
+    n, h, wd = w['input']
+    x = torch.randn(n, L['cin'], h, wd, requires_grad=True)
+    dy = torch.randn(m(x).shape)
+
+    def fwd_bwd():
+        m.zero_grad(set_to_none=True)
+        x.grad = None
+        m(x).backward(dy)
+    return fwd_bwd
+
+
 def gpt(w):
     # The nanoGPT model of packages/transformer/bench (imported after torch, so its thread settings in
     # os.environ have no effect here: this process keeps PyTorch's defaults or --torch-threads).
@@ -196,7 +214,7 @@ def matmul(w):
     return lambda: a @ b
 
 
-KINDS = {'matmul': matmul, 'mlp': mlp, 'lenet': lenet, 'attention': attention, 'mha': mha, 'gpt': gpt, 'resnet18': resnet18}
+KINDS = {'matmul': matmul, 'mlp': mlp, 'lenet': lenet, 'attention': attention, 'mha': mha, 'conv': conv, 'gpt': gpt, 'resnet18': resnet18}
 
 
 def blas_info():
