@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkKeys, checkNumber, DLArgumentError } from './errors.js';
 import { isTensor } from './tensor-check.js';
-import { heapOffset, kernelsFor, kernelsUsable, wasmInternals, type WasmBackendInternals } from './wasm-kernels.js';
+import { kernelsUsable, runElementwise } from './wasm-kernels.js';
 
 // One Adam step of one parameter in one pass on tfjs's wasm backend (src/wasm/optim.c): the same float32
 // operations, in the same order, as the eleven tfjs kernels @dl/optim's scaleByAdam would run, so the
@@ -40,18 +40,9 @@ function register(): void {
     kernelName: 'DLAdamStep',
     backendName: 'wasm',
     kernelFunc: (({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: tf.NamedAttrMap }) => {
-      const wb = wasmInternals(backend) as WasmBackendInternals;
-      const k = kernelsFor(wb)!;
-      const g = inputs.g as tf.TensorInfo;
-      const n = g.shape.reduce((a, b) => a * b, 1);
-      const outs = [0, 1, 2].map(() => wb.makeOutput(g.shape, 'float32')); // allocates: offsets after this
       const c = attrs as unknown as { b1: number; c1: number; b2: number; c2: number; eps: number; scale: number };
-      if (n > 0) {
-        const [m, v] = [inputs.m, inputs.v].map((t) => heapOffset(wb, t as tf.TensorInfo));
-        const [mo, vo, u] = outs.map((o) => heapOffset(wb, o));
-        k.exports.adam_step(n, heapOffset(wb, g), m, v, c.b1, c.c1, c.b2, c.c2, c.eps, c.scale, mo, vo, u);
-      }
-      return outs;
+      const ins = [inputs.g, inputs.m, inputs.v] as tf.TensorInfo[];
+      return runElementwise(backend, ins, 3, (k, n, [g, m, v], [mo, vo, u]) => k.adam_step(n, g, m, v, c.b1, c.c1, c.b2, c.c2, c.eps, c.scale, mo, vo, u));
     }) as unknown as tf.KernelFunc,
   });
 }

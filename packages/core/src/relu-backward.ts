@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DLArgumentError } from './errors.js';
 import { isTensor } from './tensor-check.js';
-import { heapOffset, kernelsFor, kernelsUsable, wasmInternals, type WasmBackendInternals } from './wasm-kernels.js';
+import { kernelsUsable, runElementwise } from './wasm-kernels.js';
 
 // ReLU's gradient in one pass on tfjs's wasm backend (src/wasm/gelu.c's relu_grad): tfjs computes it as
 // dy · step(x), two broadcasting kernels. @dl/core registers it as the gradient of tfjs's Relu kernel
@@ -16,15 +16,8 @@ function register(): void {
   tf.registerKernel({
     kernelName: 'DLReluGrad',
     backendName: 'wasm',
-    kernelFunc: (({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => {
-      const wb = wasmInternals(backend) as WasmBackendInternals;
-      const k = kernelsFor(wb)!;
-      const x = inputs.x as tf.TensorInfo;
-      const n = x.shape.reduce((a, b) => a * b, 1);
-      const out = wb.makeOutput(x.shape, 'float32'); // allocates: offsets after this
-      if (n > 0) k.exports.relu_grad(n, heapOffset(wb, x), heapOffset(wb, inputs.dy as tf.TensorInfo), heapOffset(wb, out));
-      return out;
-    }) as unknown as tf.KernelFunc,
+    kernelFunc: (({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) =>
+      runElementwise(backend, [inputs.x as tf.TensorInfo, inputs.dy as tf.TensorInfo], 1, (k, n, [x, dy], [out]) => k.relu_grad(n, x, dy, out))[0]) as unknown as tf.KernelFunc,
   });
   // Second order: linear in dy (the same mask); zero almost everywhere in x.
   tf.registerGradient({ kernelName: 'DLReluGrad', inputsToSave: ['x'], gradFunc: (up, saved) => ({ dy: () => reluBackward(up as tf.Tensor, saved[0]), x: () => tf.zerosLike(saved[0]) }) });

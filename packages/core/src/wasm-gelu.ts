@@ -1,22 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, kernelsFor, kernelsUsable, wasmInternals, type Kernels, type WasmBackendInternals } from './wasm-kernels.js';
+import { kernelsUsable, runElementwise } from './wasm-kernels.js';
 
 // Exact GELU on tfjs's wasm backend in @dl/core's SIMD module (src/wasm/gelu.c): one kernel forward
 // (DLGelu) and one backward (DLGeluGrad) instead of tfjs's Erf, Exp and a dozen elementwise kernels,
 // whose Erf and Exp are scalar libm calls on wasm (~2–3 ms each for nanoGPT's 768 × 512 activations).
-
-/** Runs `name` (gelu or gelu_grad) of the module over n floats of the inputs into a new output tensor, in the backend's memory. */
-function elementwise(backend: unknown, name: 'gelu' | 'gelu_grad', inputs: tf.TensorInfo[], shape: number[]): tf.TensorInfo {
-  const wb = wasmInternals(backend) as WasmBackendInternals;
-  const k = kernelsFor(wb) as Kernels;
-  const n = shape.reduce((a, b) => a * b, 1);
-  const out = wb.makeOutput(shape, 'float32'); // allocates: read the offsets after this
-  if (n === 0) return out;
-  const [x, dy] = inputs.map((t) => heapOffset(wb, t));
-  if (name === 'gelu') k.exports.gelu(n, x, heapOffset(wb, out));
-  else k.exports.gelu_grad(n, x, dy, heapOffset(wb, out));
-  return out;
-}
 
 let registered = false;
 
@@ -27,13 +14,13 @@ function register(): void {
   tf.registerKernel({
     kernelName: 'DLGelu',
     backendName: 'wasm',
-    kernelFunc: (({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => elementwise(backend, 'gelu', [inputs.x as tf.TensorInfo], (inputs.x as tf.TensorInfo).shape)) as unknown as tf.KernelFunc,
+    kernelFunc: (({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) => runElementwise(backend, [inputs.x as tf.TensorInfo], 1, (k, n, [x], [y]) => k.gelu(n, x, y))[0]) as unknown as tf.KernelFunc,
   });
   tf.registerKernel({
     kernelName: 'DLGeluGrad',
     backendName: 'wasm',
     kernelFunc: (({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backend: unknown }) =>
-      elementwise(backend, 'gelu_grad', [inputs.x as tf.TensorInfo, inputs.dy as tf.TensorInfo], (inputs.x as tf.TensorInfo).shape)) as unknown as tf.KernelFunc,
+      runElementwise(backend, [inputs.x as tf.TensorInfo, inputs.dy as tf.TensorInfo], 1, (k, n, [x, dy], [dx]) => k.gelu_grad(n, x, dy, dx))[0]) as unknown as tf.KernelFunc,
   });
   // d/dx [x·Φ(x)] = Φ(x) + x·φ(x): DLGeluGrad(x, dy) = dy·(Φ(x) + x·φ(x)).
   tf.registerGradient({ kernelName: 'DLGelu', inputsToSave: ['x'], gradFunc: (dy, saved) => ({ x: () => geluGrad(saved[0], dy as tf.Tensor) }) });

@@ -271,3 +271,19 @@ export function heapView(backend: WasmBackendInternals, t: tf.TensorInfo, size: 
   if (typeof offset !== 'number') throw new Error("@dl/core's wasm kernels: an input is not in the wasm backend's memory");
   return new Float32Array(backend.wasm.HEAPU8.buffer, offset, size);
 }
+
+/**
+ * Runs an elementwise function of the module inside a wasm kernel: makes `outputs` float32 tensors of the
+ * first input's shape, then, when they are not empty, calls `call` with the module's exports, the element
+ * count and the heap offsets of the inputs and outputs. The offsets are read after every output is
+ * allocated, since an allocation may grow (and move) the heap (package-internal).
+ */
+export function runElementwise(backend: unknown, inputs: tf.TensorInfo[], outputs: number, call: (k: KernelExports, n: number, ins: number[], outs: number[]) => void): tf.TensorInfo[] {
+  const wb = wasmInternals(backend) as WasmBackendInternals;
+  const k = kernelsFor(wb)!;
+  const shape = inputs[0].shape;
+  const n = shape.reduce((a, b) => a * b, 1);
+  const outs = Array.from({ length: outputs }, () => wb.makeOutput(shape, 'float32')); // allocates: offsets after this
+  if (n > 0) call(k.exports, n, inputs.map((t) => heapOffset(wb, t)), outs.map((o) => heapOffset(wb, o)));
+  return outs;
+}
