@@ -3,8 +3,9 @@ import { col2im, matMul, reluBackward, wasmKernelsActive } from '@dl/core';
 
 // The convolution kernels @dl/cnn registers with tfjs on the cpu and wasm backends, where tfjs's own
 // gradients are slow: `DLConv2D` (Conv2d, groups 1 or each group of a grouped one) and `DLConvTranspose2D`
-// (ConvTranspose2d). Each runs tfjs's forward kernel under a name whose gradient is ours: computed input
-// by input, only where something needs it, the filter gradient as one forward convolution.
+// (ConvTranspose2d on cpu; on wasm a transposed convolution is col2im(x · Wᵀ) in @dl/core's kernels). Each
+// runs tfjs's forward kernel under a name whose gradient is ours: computed input by input, only where
+// something needs it, the filter gradient as one forward convolution.
 
 /**
  * Backends whose filter gradient is slow (tfjs-backend-cpu's Conv2DBackpropFilter is a scalar loop,
@@ -23,11 +24,11 @@ export function ownConvKernels(backend: string): boolean {
 export type ExplicitPad = 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 
 /**
- * The gradient of a convolution with respect to its input. With stride 1 and padding p ≤ k − 1 it is a
- * forward convolution of the output gradient, padded by k − 1 − p, with the kernel flipped in space and
- * its in/out axes swapped (dx[h, w, c] = Σ g[h + p − i, w + p − j, o] · k[i, j, c, o]). On wasm that forward
- * convolution is 1.6× and 4× faster than the `Conv2DBackpropInput` kernel for LeNet's two layers (`tf.profile`).
- * Otherwise tfjs's `conv2dTranspose` is used.
+ * The gradient of a convolution with respect to its input. On wasm with @dl/core's kernels it is
+ * col2im(g · Wᵀ), any stride. Otherwise, with stride 1 and padding p ≤ k − 1, a forward convolution of the
+ * output gradient, padded by k − 1 − p, with the kernel flipped in space and its in/out axes swapped
+ * (dx[h, w, c] = Σ g[h + p − i, w + p − j, o] · k[i, j, c, o]), which tfjs's Conv2D kernels run faster than
+ * its `Conv2DBackpropInput`; else tfjs's `conv2dTranspose`.
  */
 function inputGradient(
   g: tf.Tensor4D,
