@@ -11,6 +11,7 @@ import { HEAP_BYTES, kernelsUsable, wasmInternals, type HeapInternals } from './
 // `copyWithin` inside the backend's heap.
 
 const KERNEL = 'DLSplit';
+const CONCAT_KERNEL = 'DLConcat';
 
 function kernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
   const wb = wasmInternals(backend) as HeapInternals;
@@ -33,14 +34,66 @@ function kernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; bac
   return outs;
 }
 
+/** The inverse: pieces (inputs '0', '1', …) side by side along `axis`, row blocks again (tfjs's wasm Concat of inner axes goes element by element too). */
+function concatKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const wb = wasmInternals(backend) as HeapInternals;
+  const pieces = Object.keys(inputs)
+    .sort((a, b) => Number(a) - Number(b))
+    .map((k) => inputs[k] as tf.TensorInfo);
+  const axis = attrs?.axis as number;
+  const first = pieces[0];
+  const outer = first.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const bytesPerIndex = first.shape.slice(axis + 1).reduce((a, b) => a * b, 1) * HEAP_BYTES[first.dtype];
+  const length = pieces.reduce((a, p) => a + p.shape[axis], 0);
+  const rowBytes = length * bytesPerIndex; // one outer row of the result
+  const out = wb.makeOutput(first.shape.map((d, i) => (i === axis ? length : d)), first.dtype); // allocates: offsets after this
+  const dst = wb.dataIdMap.get(out.dataId)?.memoryOffset as number;
+  const heap = wb.wasm.HEAPU8;
+  let start = 0; // bytes into each outer row where the current piece goes
+  for (const p of pieces) {
+    const bytes = p.shape[axis] * bytesPerIndex;
+    const src = wb.dataIdMap.get(p.dataId)?.memoryOffset as number;
+    if (bytes > 0) for (let o = 0; o < outer; o++) heap.copyWithin(dst + o * rowBytes + start, src + o * bytes, src + (o + 1) * bytes);
+    start += bytes;
+  }
+  return out;
+}
+
+/** Pieces of one dtype side by side along `axis` with the DLConcat kernel (each piece's gradient: its part, by DLSplit). */
+function concatPieces(pieces: tf.Tensor[], axis: number): tf.Tensor {
+  const inputs: tf.NamedTensorMap = {};
+  pieces.forEach((p, i) => (inputs[String(i)] = p));
+  return tf.engine().runKernel(CONCAT_KERNEL, inputs, { axis, sizes: pieces.map((p) => p.shape[axis]) }) as tf.Tensor;
+}
+
 let registered = false;
 
 function register(): void {
   if (registered) return;
   registered = true;
   tf.registerKernel({ kernelName: KERNEL, backendName: 'wasm', kernelFunc: kernel as unknown as tf.KernelFunc });
-  // The gradient puts the pieces' gradients back side by side.
-  tf.registerGradient({ kernelName: KERNEL, gradFunc: (dy, _saved, attrs) => ({ x: () => tf.concat(dy as tf.Tensor[], attrs.axis as number) }) });
+  tf.registerKernel({ kernelName: CONCAT_KERNEL, backendName: 'wasm', kernelFunc: concatKernel as unknown as tf.KernelFunc });
+  // The gradient puts the pieces' gradients back side by side (as row blocks while the kernels are on).
+  tf.registerGradient({
+    kernelName: KERNEL,
+    gradFunc: (dy, _saved, attrs) => ({
+      x: () => {
+        const parts = Array.isArray(dy) ? dy : [dy]; // one piece: tfjs passes its gradient alone
+        const axis = attrs.axis as number;
+        return kernelsUsable() && parts.every((p) => p.dtype === parts[0].dtype) ? concatPieces(parts, axis) : tf.concat(parts, axis);
+      },
+    }),
+  });
+  tf.registerGradient({
+    kernelName: CONCAT_KERNEL,
+    gradFunc: (dy, _saved, attrs) => {
+      const g = dy as tf.Tensor;
+      const axis = attrs.axis as number;
+      const sizes = attrs.sizes as number[];
+      const parts = split(g, sizes, axis);
+      return Object.fromEntries(parts.map((p, i) => [String(i), () => p]));
+    },
+  });
 }
 
 /**
@@ -86,6 +139,8 @@ export function split(x: tf.Tensor, sizes: number | number[], axis = 0): tf.Tens
     }
     pieces = sizes.map((s) => (s === -1 ? length - sum : s));
   }
+  // One piece is x itself (tfjs 4.22's gradient of a one-piece tf.split fails: it passes concat a lone tensor).
+  if (pieces.length === 1) return [tf.clone(x)];
   if (HEAP_BYTES[x.dtype] !== undefined && kernelsUsable()) {
     register();
     return tf.engine().runKernel(KERNEL, { x }, { sizes: pieces, axis: ax }) as unknown as tf.Tensor[];

@@ -287,3 +287,25 @@ export function runElementwise(backend: unknown, inputs: tf.TensorInfo[], output
   if (n > 0) call(k.exports, n, inputs.map((t) => heapOffset(wb, t)), outs.map((o) => heapOffset(wb, o)));
   return outs;
 }
+
+const wrapped = new Set<string>();
+
+/**
+ * Replaces the wasm kernel `name` with one that runs `fast` first and the original kernel whenever `fast`
+ * returns null. Idempotent; a no-op while no such kernel is registered. Returns whether it is wrapped
+ * (package-internal: wasm-sum.ts and wasm-identity.ts use it).
+ */
+export function wrapKernel(name: string, fast: (args: Parameters<tf.KernelFunc>[0]) => tf.TensorInfo | null): boolean {
+  if (wrapped.has(name)) return true;
+  const original = tf.getKernel(name, 'wasm');
+  if (!original) return false;
+  wrapped.add(name);
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({ ...original, kernelFunc: (args) => fast(args) ?? original.kernelFunc(args) });
+  return true;
+}
+
+/** Whether the wasm kernel `name` is wrapped by {@link wrapKernel} (package-internal: tests use it). */
+export function kernelWrapped(name: string): boolean {
+  return wrapped.has(name);
+}

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, kernelsFor, wasmInternals, wasmKernelsActive, type WasmBackendInternals } from './wasm-kernels.js';
+import { heapOffset, kernelsFor, kernelWrapped, wasmInternals, wasmKernelsActive, wrapKernel, type WasmBackendInternals } from './wasm-kernels.js';
 
 // Sums over leading axes on tfjs's wasm backend in @dl/core's SIMD module (src/wasm/reduce.c). tfjs 4.22's
 // wasm Sum reduces only innermost axes natively and transposes the input first otherwise (~2–3 ms for
@@ -8,22 +8,6 @@ import { heapOffset, kernelsFor, wasmInternals, wasmKernelsActive, type WasmBack
 // in the module (one pass, four columns at a time), everything else goes to tfjs's kernel unchanged.
 // The same goes for UnsortedSegmentSum (the gradient of a gather), which tfjs-backend-wasm lacks: the
 // kernel registered for it (@dl/core's cpu fallback) is wrapped, and float32 sums run in the module.
-
-const wrapped = new Set<string>();
-
-/**
- * Replaces the wasm kernel `name` with one that runs `fast` first and the original kernel whenever `fast`
- * returns null. Idempotent; a no-op while no such kernel is registered. Returns whether it is wrapped.
- */
-function wrapKernel(name: string, fast: (args: Parameters<tf.KernelFunc>[0]) => tf.TensorInfo | null): boolean {
-  if (wrapped.has(name)) return true;
-  const original = tf.getKernel(name, 'wasm');
-  if (!original) return false;
-  wrapped.add(name);
-  tf.unregisterKernel(name, 'wasm');
-  tf.registerKernel({ ...original, kernelFunc: (args) => fast(args) ?? original.kernelFunc(args) });
-  return true;
-}
 
 /**
  * Wraps tfjs's wasm `Sum` kernel so that float32 sums over leading axes run in @dl/core's module
@@ -35,7 +19,7 @@ export function installWasmSum(): void {
 
 /** Whether tfjs's wasm Sum kernel is wrapped (package-internal: tests use it). */
 export function wasmSumInstalled(): boolean {
-  return wrapped.has('Sum');
+  return kernelWrapped('Sum');
 }
 
 /**
@@ -49,7 +33,7 @@ export function installWasmSegmentSum(): void {
 
 /** Whether the wasm UnsortedSegmentSum kernel is wrapped (package-internal: tests use it). */
 export function wasmSegmentSumInstalled(): boolean {
-  return wrapped.has('UnsortedSegmentSum');
+  return kernelWrapped('UnsortedSegmentSum');
 }
 
 /** The segment sum in the module, or null when the wrapped kernel should run. */

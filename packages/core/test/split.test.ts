@@ -78,6 +78,34 @@ describe('split', () => {
     });
   });
 
+  it("puts the pieces' gradients back along any axis (on wasm as DLConcat's row blocks), to second order", async () => {
+    const rng = new Rng(17);
+    const int = (lo: number, hi: number) => lo + Math.floor(rng.uniform() * (hi - lo + 1));
+    for (let i = 0; i < 12; i++) {
+      const shape = Array.from({ length: int(1, 4) }, () => int(1, 6));
+      const axis = int(0, shape.length - 1);
+      const n = int(1, 3);
+      const sizes = Array.from({ length: Math.min(n, shape[axis]) }, () => 1); // pieces of ≥ 1 (tfjs's own gradient of an empty piece fails)
+      for (let left = shape[axis] - sizes.length; left > 0; left--) sizes[int(0, sizes.length - 1)]++;
+      await assertNoLeaks(async () => {
+        const x = tf.randomNormal(shape, 0, 1, 'float32', i);
+        const ups = sizes.map((size, j) => tf.randomNormal(shape.map((d, a) => (a === axis ? size : d)), 0, 1, 'float32', 50 + j));
+        // f(x) = Σ_j Σ (piece_j² · up_j): first and second derivatives go back through the split's gradient.
+        const f = (pieces: (t: tf.Tensor) => tf.Tensor[]) => (t: tf.Tensor) => tf.addN(pieces(t).map((p, j) => tf.sum(tf.mul(tf.square(p), ups[j]))));
+        const grad2 = (pieces: (t: tf.Tensor) => tf.Tensor[]) => tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.grad(f(pieces))(t))))(x);
+        const info = await tf.profile(() => tf.grad(f((t) => split(t, sizes, axis)))(x));
+        if (tf.getBackend() === 'wasm' && sizes.length > 1) expect(info.kernels.some((k) => k.name === 'DLConcat'), `${shape} axis ${axis} sizes ${sizes}`).toBe(true);
+        const reference = (t: tf.Tensor) => (sizes.length === 1 ? [tf.clone(t)] : tf.split(t, sizes, axis)); // tfjs's one-piece split has no working gradient
+        const want = tf.grad(f(reference))(x);
+        await assertClose(info.result as tf.Tensor, await want.data(), { atol: 1e-5, rtol: 1e-5 }, `gradient, ${shape} axis ${axis} sizes ${sizes}`);
+        const got2 = grad2((t) => split(t, sizes, axis));
+        const want2 = grad2(reference);
+        await assertClose(got2, await want2.data(), { atol: 1e-4, rtol: 1e-4 }, `second order, ${shape} axis ${axis} sizes ${sizes}`);
+        tf.dispose([x, ...ups, info.result as tf.Tensor, want, got2, want2]);
+      });
+    }
+  });
+
   it('rejects bad sizes and axes naming the argument, before doing anything', async () => {
     await assertNoLeaks(() => {
       const x = tf.zeros([3, 4]);
