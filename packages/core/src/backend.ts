@@ -4,7 +4,7 @@ import { installCpuFallbacks } from './kernel-fallbacks.js';
 import { checkKeys, DLArgumentError } from './errors.js';
 import { importAtRuntime } from './runtime-import.js';
 import { useWasmKernelThreads, wasmKernelThreads } from './wasm-kernels.js';
-import { installWasmIdentity } from './wasm-identity.js';
+import { installWasmSharedBuffers } from './wasm-shared-buffers.js';
 import { installWasmSegmentSum, installWasmSum } from './wasm-sum.js';
 import { poolSupported } from './wasm-pool.js';
 import { activeWasmThreads, checkThreadsOption, configureWasmThreads, resolveWasmThreads, restorePackageWasm } from './wasm-threads.js';
@@ -294,7 +294,7 @@ async function switchBackend(name: BackendName | 'auto', order: BackendName[], o
         if (n === 'wasm') {
           installWasmSum();
           installWasmSegmentSum(); // wraps the cpu fallback just registered
-          installWasmIdentity();
+          installWasmSharedBuffers();
         }
         // In Node, @dl/core's own kernels (the matrix products) get the same count (browsers: tfjs's only).
         if (n === 'wasm' && state.threads !== undefined && poolSupported()) {

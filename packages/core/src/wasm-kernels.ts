@@ -293,7 +293,7 @@ const wrapped = new Set<string>();
 /**
  * Replaces the wasm kernel `name` with one that runs `fast` first and the original kernel whenever `fast`
  * returns null. Idempotent; a no-op while no such kernel is registered. Returns whether it is wrapped
- * (package-internal: wasm-sum.ts and wasm-identity.ts use it).
+ * (package-internal: wasm-sum.ts and wasm-shared-buffers.ts use it).
  */
 export function wrapKernel(name: string, fast: (args: Parameters<tf.KernelFunc>[0]) => tf.TensorInfo | null): boolean {
   if (wrapped.has(name)) return true;
