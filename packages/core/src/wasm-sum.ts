@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, kernelsFor, kernelWrapped, wasmInternals, wasmKernelsActive, wrapKernel, type WasmBackendInternals } from './wasm-kernels.js';
+import { heapOffset, heapView, kernelsFor, kernelWrapped, wasmInternals, wasmKernelsActive, wrapKernel, type WasmBackendInternals } from './wasm-kernels.js';
 
 // Sums over leading axes on tfjs's wasm backend in @dl/core's SIMD module (src/wasm/reduce.c). tfjs 4.22's
 // wasm Sum reduces only innermost axes natively and transposes the input first otherwise (~2–3 ms for
@@ -60,11 +60,19 @@ function sumLeading({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): t
   if (x.dtype !== 'float32' || !wasmKernelsActive()) return null;
   const axes = [...new Set(tf.util.parseAxisParam(attrs?.axis as number | number[], x.shape))].sort((a, b) => a - b);
   const k = axes.length;
-  // Leading axes only, and not all of them (tfjs sums everything in one native pass already).
-  if (k === 0 || k === x.shape.length || axes.some((a, i) => a !== i)) return null;
   const wb = wasmInternals(backend) as WasmBackendInternals | null;
   const g = wb ? kernelsFor(wb) : null;
   if (!wb || !g) return null;
+  // An empty input sums to zeros over any axes: tfjs 4.22's wasm Sum leaves its output uninitialised then.
+  if (x.shape.some((d) => d === 0) && k > 0) {
+    const kept = x.shape.flatMap((d, a) => (axes.includes(a) ? (attrs?.keepDims ? [1] : []) : [d]));
+    const out = wb.makeOutput(kept, 'float32');
+    const size = kept.reduce((a, b) => a * b, 1);
+    if (size > 0) heapView(wb, out, size).fill(0);
+    return out;
+  }
+  // Leading axes only, and not all of them (tfjs sums everything in one native pass already).
+  if (k === 0 || k === x.shape.length || axes.some((a, i) => a !== i)) return null;
   const rows = x.shape.slice(0, k).reduce((a, b) => a * b, 1);
   const rest = x.shape.slice(k);
   const cols = rest.reduce((a, b) => a * b, 1);
