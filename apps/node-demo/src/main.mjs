@@ -36,6 +36,8 @@ Options:
   --members=a,b    g2p-ensemble: the model files to combine (default: the shipped Transformer and
                    .runs/g2p-lstm/g2p-lstm.safetensors; with --quick, the quick runs' models)
   --weights=1,1    g2p-ensemble: one weight per member (default equal)
+  --stored-member-scores  g2p-ensemble (full runs): decode only the ensemble; each member's held-out
+                   figures are the ones its run stored in its file
   --help           this text
 
 Long runs checkpoint to apps/node-demo/.runs/ and resume where they stopped; figures and plots (PNG)
@@ -73,6 +75,7 @@ const options = {
   members: typeof flag('members') === 'string' ? flag('members').split(',') : undefined,
   weights: typeof flag('weights') === 'string' ? flag('weights').split(',').map(Number) : undefined,
   seed: typeof flag('seed') === 'string' ? Number(flag('seed')) : undefined,
+  storedMemberScores: Boolean(flag('stored-member-scores', false)),
 };
 if (options.seed !== undefined && !(Number.isInteger(options.seed) && options.seed >= 0)) {
   console.error(`--seed must be a non-negative integer, got '${flag('seed')}'`);

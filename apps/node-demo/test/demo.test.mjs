@@ -117,7 +117,7 @@ check('transformer: the pointer-generator copies unseen names (> 80 % of names, 
 
 check('--help lists every part and option', async () => {
   const { stdout: text } = await run(process.execPath, [main, '--help'], { timeout: 60_000 });
-  for (const p of ['mlp', 'optim', 'attention', 'cnn', 'decode', 'transformer', 'g2p-lstm', 'g2p-ensemble', 'charlm', '--backend', '--quick', '--only', '--members', '--weights', '--seed']) assert.ok(text.includes(p), `--help does not mention ${p}`);
+  for (const p of ['mlp', 'optim', 'attention', 'cnn', 'decode', 'transformer', 'g2p-lstm', 'g2p-ensemble', 'charlm', '--backend', '--quick', '--only', '--members', '--weights', '--seed', '--stored-member-scores']) assert.ok(text.includes(p), `--help does not mention ${p}`);
 });
 
 check('transformer: the character-level GPT learns Moby Dick (validation loss ≥ 0.5 below ln 89 after the quick run) and samples', async () => {

@@ -35,10 +35,11 @@ export function ensembleDecoder(models, options) {
 
 /**
  * Decodes the held-out words with every member alone and with the ensemble (beam search), and prints
- * the error rates side by side.
- * @param {{ members: string[], weights?: number[], quick?: boolean, numBeams?: number, log?: (s: string) => void }} options
+ * the error rates side by side. With `storedMemberScores` (full runs), members are not decoded again: their
+ * figures are the ones their runs wrote into their files (the same words, beams and code), marked as such.
+ * @param {{ members: string[], weights?: number[], quick?: boolean, numBeams?: number, storedMemberScores?: boolean, log?: (s: string) => void }} options
  */
-export async function runG2PEnsemble({ members, weights, quick = false, numBeams = 4, log = console.log }) {
+export async function runG2PEnsemble({ members, weights, quick = false, numBeams = 4, storedMemberScores = false, log = console.log }) {
   const missing = members.filter((p) => !existsSync(p));
   if (missing.length) throw new Error(`g2p-ensemble: no model file at ${missing.join(', ')} (train the members first, or pass --members=a.safetensors,b.safetensors)`);
   const { test } = g2pSplits(quick, log);
@@ -54,10 +55,16 @@ export async function runG2PEnsemble({ members, weights, quick = false, numBeams
     rows.push({ label, ...rates, seconds: (Date.now() - started) / 1000 });
     return rates;
   };
-  for (const [i, m] of loaded.entries()) await decode(`member ${i + 1} (${m.kind}, ${m.model.numParameters().toLocaleString('en')} parameters)`, m.model);
+  for (const [i, m] of loaded.entries()) {
+    const label = `member ${i + 1} (${m.kind}, ${m.model.numParameters().toLocaleString('en')} parameters)`;
+    // Quick runs always decode: a file's stored figures may come from the full split.
+    if (!storedMemberScores || quick) await decode(label, m.model);
+    else if (m.heldOut && m.heldOut.beams === numBeams) rows.push({ label, wer: m.heldOut.wer, per: m.heldOut.per, stored: true });
+    else throw new Error(`g2p-ensemble: ${m.path} has no held-out figures for beam ${numBeams} in its metadata (decode it: drop --stored-member-scores)`);
+  }
   const combined = await decode(`ensemble of ${loaded.length}${weights ? ` (weights ${weights.join(', ')})` : ''}`, ensembleDecoder(loaded.map((m) => m.model), { weights }));
   log(`held-out (${test.length} words), beam ${numBeams}:`);
-  for (const r of rows) log(`  ${r.label.padEnd(58)} WER ${(100 * r.wer).toFixed(1).padStart(5)} %  PER ${(100 * r.per).toFixed(2).padStart(5)} %  (${r.seconds.toFixed(0)} s to decode)`);
+  for (const r of rows) log(`  ${r.label.padEnd(58)} WER ${(100 * r.wer).toFixed(1).padStart(5)} %  PER ${(100 * r.per).toFixed(2).padStart(5)} %  (${r.stored ? 'stored in its file by its run' : `${r.seconds.toFixed(0)} s to decode`})`);
   loaded.forEach((m, i) => log(`  member ${i + 1}: ${m.path}`));
   for (const m of loaded) m.model.dispose();
   return { members: rows.slice(0, -1), ensemble: combined };

@@ -10,8 +10,8 @@ import { runG2P } from '../lib/g2p.mjs';
 const OUT = fileURLToPath(new URL('../../out/transformer', import.meta.url));
 const RUNS = fileURLToPath(new URL('../../.runs/', import.meta.url));
 
-/** @param {{ quick?: boolean, only?: string[], epochs?: number, save?: string, initFrom?: string, members?: string[], weights?: number[], seed?: number }} options */
-export async function run({ quick = false, only, epochs, save, initFrom, members, weights, seed = 1 } = {}) {
+/** @param {{ quick?: boolean, only?: string[], epochs?: number, save?: string, initFrom?: string, members?: string[], weights?: number[], seed?: number, storedMemberScores?: boolean }} options */
+export async function run({ quick = false, only, epochs, save, initFrom, members, weights, seed = 1, storedMemberScores = false } = {}) {
   const want = (name) => !only || only.includes(name);
   // Another seed trains another model (an ensemble member) in a run directory of its own.
   const seeded = seed === 1 ? '' : `-seed${seed}`;
@@ -34,7 +34,7 @@ export async function run({ quick = false, only, epochs, save, initFrom, members
     const defaults = quick
       ? [`${RUNS}g2p-quick/g2p-transformer.safetensors`, `${RUNS}g2p-lstm-quick/g2p-lstm.safetensors`]
       : [fileURLToPath(new URL('../../../web/public/models/g2p-transformer.safetensors', import.meta.url)), `${RUNS}g2p-lstm/g2p-lstm.safetensors`];
-    await runG2PEnsemble({ quick, members: members ?? defaults, weights });
+    await runG2PEnsemble({ quick, members: members ?? defaults, weights, storedMemberScores });
   }
   if (want('copy')) {
     console.log('\ncopying with unseen names: pointer-generator vs a plain encoder-decoder');
