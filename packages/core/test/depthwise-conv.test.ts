@@ -104,6 +104,18 @@ describe('depthwiseConv2d', () => {
     });
   });
 
+  it.runIf(tf.getBackend() === 'cpu')("computes the filter gradient as a forward convolution on cpu, never with tfjs's scalar-loop kernel", async () => {
+    await assertNoLeaks(async () => {
+      const x = tf.randomNormal([2, 9, 7, 6], 0, 1, 'float32', 3) as tf.Tensor4D;
+      const f = tf.randomNormal([3, 3, 6, 2], 0, 1, 'float32', 4) as tf.Tensor4D;
+      const info = await tf.profile(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, { stride: 2, dilation: [1, 2], padding: 1 }))))([x, f]));
+      const names = info.kernels.map((k) => k.name);
+      expect(names).toContain('DLDepthwiseConv2D');
+      expect(names).not.toContain('DepthwiseConv2dNativeBackpropFilter');
+      tf.dispose([x, f, ...(info.result as tf.Tensor[])]);
+    });
+  });
+
   it('rejects bad input before doing anything', async () => {
     await assertNoLeaks(() =>
       tf.tidy(() => {
