@@ -1,6 +1,6 @@
 // Compiles the C kernels in src/wasm/ (gemm.c: the matrix products of @dl/core's matMul on tfjs's wasm
 // backend; gelu.c: GELU and its gradient; reduce.c: sums over leading axes; patches.c: im2col and
-// col2im, max pooling, depthwise-convolution gradients; optim.c: Adam's step) with clang into one
+// col2im, max pooling, depthwise-convolution gradients; optim.c: Adam's step; norm.c: LayerNorm's forward) with clang into one
 // WebAssembly module, written to src/wasm/kernels-wasm.ts: the bytes as base64 and the SHA-256 of each C
 // source they came from (a test checks that they still match, so an edit of a .c file without rerunning
 // this script fails CI). Needs clang and lld with the wasm32 target (Debian: apt-get install clang lld);
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('../src/wasm/', import.meta.url));
-const sources = ['gemm.c', 'gelu.c', 'reduce.c', 'patches.c', 'optim.c'];
+const sources = ['gemm.c', 'gelu.c', 'reduce.c', 'patches.c', 'optim.c', 'norm.c'];
 const tmp = mkdtempSync(join(tmpdir(), 'dl-kernels-'));
 // -mbulk-memory: memcpy becomes memory.copy (there is no libc). --import-memory: the module runs in the
 // wasm backend's own memory (no copies), so it must have no data of its own (it has none) and must not use

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkKeys, checkNumber, DLArgumentError } from '../errors.js';
 import { Module } from '../module.js';
+import { kernelsUsable } from '../wasm-kernels.js';
+import { wasmLayerNorm } from '../wasm-layer-norm.js';
 
 /** Options of {@link LayerNorm}. */
 export interface LayerNormOptions {
@@ -61,6 +63,10 @@ export class LayerNorm extends Module {
     const k = this.normalizedShape.length;
     if (x.rank < k || x.shape.slice(-k).join(',') !== this.normalizedShape.join(',')) {
       throw new DLArgumentError('LayerNorm', 'input', `of shape [..., ${this.normalizedShape.join(', ')}]`, x);
+    }
+    if (x.dtype === 'float32' && kernelsUsable(x)) {
+      // wasm: the forward pass in @dl/core's SIMD module, the backward from its statistics (wasm-layer-norm.ts).
+      return tf.tidy(() => wasmLayerNorm(x, this.weight ?? tf.ones(this.normalizedShape), this.bias ?? tf.zeros(this.normalizedShape), this.eps, k));
     }
     return tf.tidy(() => {
       const axes = Array.from({ length: k }, (_, i) => x.rank - k + i);
