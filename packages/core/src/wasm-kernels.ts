@@ -27,7 +27,7 @@ export interface KernelExports {
   max_pool_grad(n: number, hw: number, c: number, ohw: number, dy: number, idx: number, dx: number): void;
   depthwise_filter_grad(...geometryMultiplierThenPointers: number[]): void;
   depthwise_input_grad(...geometryMultiplierThenPointers: number[]): void;
-  layer_norm(rows: number, cols: number, x: number, gamma: number, beta: number, eps: number, y: number, mean: number, rstd: number): void;
+  layer_norm(rows: number, cols: number, x: number, gamma: number, beta: number, eps: number, y: number): void;
   __stack_pointer: WebAssembly.Global;
 }
 

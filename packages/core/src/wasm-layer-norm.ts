@@ -14,20 +14,15 @@ interface LayerNormAttrs {
   k: number;
 }
 
-function kernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
+function kernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const wb = wasmInternals(backend) as WasmBackendInternals;
   const g = kernelsFor(wb)!;
-  const { eps, cols, k } = attrs as unknown as LayerNormAttrs;
+  const { eps, cols } = attrs as unknown as LayerNormAttrs;
   const x = inputs.x as tf.TensorInfo;
   const size = x.shape.reduce((a, b) => a * b, 1);
-  const rows = cols > 0 ? size / cols : 0;
-  const statsShape = [...x.shape.slice(0, x.shape.length - k), ...Array(k).fill(1)];
-  const outs = [wb.makeOutput(x.shape, 'float32'), wb.makeOutput(statsShape, 'float32'), wb.makeOutput(statsShape, 'float32')]; // allocates: offsets after this
-  if (size > 0) {
-    const [y, mean, rstd] = outs.map((o) => heapOffset(wb, o));
-    g.exports.layer_norm(rows, cols, heapOffset(wb, x), heapOffset(wb, inputs.gamma as tf.TensorInfo), heapOffset(wb, inputs.beta as tf.TensorInfo), eps, y, mean, rstd);
-  }
-  return outs;
+  const y = wb.makeOutput(x.shape, 'float32'); // allocates: offsets after this
+  if (size > 0) g.exports.layer_norm(size / cols, cols, heapOffset(wb, x), heapOffset(wb, inputs.gamma as tf.TensorInfo), heapOffset(wb, inputs.beta as tf.TensorInfo), eps, heapOffset(wb, y));
+  return y;
 }
 
 let registered = false;
@@ -41,12 +36,13 @@ function register(): void {
     inputsToSave: ['x', 'gamma'],
     gradFunc: (dys, saved, attrs) => {
       const [x, gamma] = saved;
-      const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor; // mean and rstd are never used outside
+      const dy = dys as tf.Tensor;
       const { eps, k } = attrs as unknown as LayerNormAttrs;
       const axes = Array.from({ length: k }, (_, i) => x.rank - k + i); // the normalised axes
       const lead = Array.from({ length: x.rank - k }, (_, i) => i); // the others (rows)
-      // The statistics again, from x with tfjs ops: tfjs connects a kernel's saved outputs to the tape
-      // after the kernel's own node, so a second derivative would miss their dependence on x.
+      // The statistics from x with tfjs ops (not outputs of the kernel: tfjs connects a kernel's saved
+      // outputs to the tape after the kernel's own node, so a second derivative would miss their
+      // dependence on x).
       const mean = tf.mean(x, axes, true); // [..., 1]
       const centred = tf.sub(x, mean); // [..., C]
       const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centred), axes, true), eps)); // [..., 1]
@@ -74,7 +70,5 @@ function register(): void {
 export function wasmLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number, k: number): tf.Tensor {
   register();
   const cols = x.shape.slice(x.rank - k).reduce((a, b) => a * b, 1);
-  const [y, mean, rstd] = tf.engine().runKernel('DLLayerNorm', { x, gamma, beta }, { eps, cols, k } as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
-  tf.dispose([mean, rstd]); // the gradient keeps its own references
-  return y;
+  return tf.engine().runKernel('DLLayerNorm', { x, gamma, beta }, { eps, cols, k } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }

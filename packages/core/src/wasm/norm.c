@@ -3,9 +3,9 @@
 //   mean = Σx / cols,  var = Σ(x − mean)² / cols,  rstd = 1 / √(var + eps),  y = (x − mean)·rstd·γ + β.
 // tfjs builds it from moments (Mean, Sub, Square, Mean, Cast, Reshape …) and elementwise kernels: ~20
 // kernels forward. Here one pass for the mean, one for the variance (two passes, as tfjs's moments do, for
-// accuracy) and one for y, four values at a time; mean and rstd are kept for the backward pass, which
-// src/wasm-layer-norm.ts writes with tfjs ops (so it stays differentiable). gamma and beta may be absent
-// (pointer 0). No libc: the caller passes every pointer.
+// accuracy) and one for y, four values at a time. The backward pass is tfjs ops in src/wasm-layer-norm.ts
+// (so it stays differentiable), which recompute the statistics. gamma and beta may be absent (pointer 0).
+// No libc: the caller passes every pointer.
 
 #include <wasm_simd128.h>
 
@@ -16,7 +16,7 @@ static float sum4(v128_t v) {
 }
 
 EXPORT("layer_norm")
-void layer_norm(int rows, int cols, const float *x, const float *gamma, const float *beta, float eps, float *y, float *mean, float *rstd) {
+void layer_norm(int rows, int cols, const float *x, const float *gamma, const float *beta, float eps, float *y) {
   const int c4 = cols & ~3;
   for (int r = 0; r < rows; r++) {
     const float *xr = x + r * cols;
@@ -35,8 +35,6 @@ void layer_norm(int rows, int cols, const float *x, const float *gamma, const fl
     float ss = sum4(acc);
     for (int c = c4; c < cols; c++) ss += (xr[c] - mu) * (xr[c] - mu);
     const float rs = 1.0f / __builtin_sqrtf(ss / (float)cols + eps);
-    mean[r] = mu;
-    rstd[r] = rs;
     const v128_t rsv = wasm_f32x4_splat(rs);
     for (int c = 0; c < c4; c += 4) {
       v128_t t = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + c), muv), rsv);
