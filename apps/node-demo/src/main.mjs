@@ -33,6 +33,8 @@ Options:
                    g2p-transformer.safetensors) and keep training them (checkpoints in .runs/g2p-continued)
   --seed=N         g2p, g2p-lstm: seed of the initialisation and batch order (default 1); another seed
                    trains another ensemble member, checkpointed in .runs/g2p[-lstm]-seedN
+  --cell=lstm|gru  g2p-lstm: the recurrence of the encoder and decoder (default lstm); gru trains in
+                   .runs/g2p-gru[-seedN], another kind of ensemble member
   --members=a,b    g2p-ensemble: the model files to combine (default: the shipped Transformer and
                    .runs/g2p-lstm/g2p-lstm.safetensors; with --quick, the quick runs' models)
   --weights=1,1    g2p-ensemble: one weight per member (default equal)
@@ -75,10 +77,15 @@ const options = {
   members: typeof flag('members') === 'string' ? flag('members').split(',') : undefined,
   weights: typeof flag('weights') === 'string' ? flag('weights').split(',').map(Number) : undefined,
   seed: typeof flag('seed') === 'string' ? Number(flag('seed')) : undefined,
+  cell: typeof flag('cell') === 'string' ? flag('cell') : undefined,
   storedMemberScores: Boolean(flag('stored-member-scores', false)),
 };
 if (options.seed !== undefined && !(Number.isInteger(options.seed) && options.seed >= 0)) {
   console.error(`--seed must be a non-negative integer, got '${flag('seed')}'`);
+  process.exit(2);
+}
+if (options.cell !== undefined && !['lstm', 'gru'].includes(options.cell)) {
+  console.error(`--cell must be lstm or gru, got '${flag('cell')}'`);
   process.exit(2);
 }
 for (const part of parts) {

@@ -117,7 +117,19 @@ check('transformer: the pointer-generator copies unseen names (> 80 % of names, 
 
 check('--help lists every part and option', async () => {
   const { stdout: text } = await run(process.execPath, [main, '--help'], { timeout: 60_000 });
-  for (const p of ['mlp', 'optim', 'attention', 'cnn', 'decode', 'transformer', 'g2p-lstm', 'g2p-ensemble', 'charlm', '--backend', '--quick', '--only', '--members', '--weights', '--seed', '--stored-member-scores']) assert.ok(text.includes(p), `--help does not mention ${p}`);
+  for (const p of ['mlp', 'optim', 'attention', 'cnn', 'decode', 'transformer', 'g2p-lstm', 'g2p-ensemble', 'charlm', '--backend', '--quick', '--only', '--members', '--weights', '--seed', '--cell', '--stored-member-scores']) assert.ok(text.includes(p), `--help does not mention ${p}`);
+});
+
+check('a bad --cell or --seed is refused before anything runs (exit code 2, the flag named)', async () => {
+  for (const [flag, named] of [['--cell=rnn', '--cell must be lstm or gru'], ['--seed=-1', '--seed must be a non-negative integer']]) {
+    const failed = await run(process.execPath, [main, 'transformer', '--only=g2p-lstm', '--quick', '--backend=cpu', flag], { timeout: 60_000 }).then(
+      () => null,
+      (e) => e,
+    );
+    assert.ok(failed, `${flag} was accepted`);
+    assert.equal(failed.code, 2, `${flag}: exit code ${failed.code}`);
+    assert.ok(failed.stderr.includes(named), `${flag}: stderr was ${failed.stderr}`);
+  }
 });
 
 check('transformer: the character-level GPT learns Moby Dick (validation loss ≥ 0.5 below ln 89 after the quick run) and samples', async () => {

@@ -22,7 +22,7 @@ export async function loadG2PModel(path) {
   if (metadata.letters !== JSON.stringify(LETTERS) || metadata.phones !== JSON.stringify(PHONES)) throw new Error(`${path}: its letters or phonemes differ from this demo's vocabularies`);
   const model = new Model(JSON.parse(metadata.config));
   await loadIntoModule(model, path);
-  return { model, kind: metadata.model === 'EncoderDecoder' ? 'Transformer' : 'LSTM + attention', heldOut: JSON.parse(metadata.heldOut ?? 'null') };
+  return { model, kind: metadata.model === 'EncoderDecoder' ? 'Transformer' : `${JSON.parse(metadata.config).cell === 'gru' ? 'GRU' : 'LSTM'} + attention`, heldOut: JSON.parse(metadata.heldOut ?? 'null') };
 }
 
 /** Something `predict` can decode with: the members' decodings combined by `ensemble`. */

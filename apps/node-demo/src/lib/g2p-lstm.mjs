@@ -23,7 +23,7 @@ export const G2P_LSTM_CONFIGS = {
   quick: { embeddingDim: 32, hiddenSize: 64, decoderHiddenSize: 128, attentionSize: 64, numEncoderLayers: 1, numDecoderLayers: 1, dropout: 0.1, epochs: 1, batchSize: 32, peakLr: 1e-2, warmupSteps: 10 },
 };
 
-function buildModel(c, seed = 1) {
+function buildModel(c, seed = 1, cell = 'lstm') {
   return new RNNEncoderDecoder({
     srcVocabSize: LETTERS.length,
     tgtVocabSize: PHONES.length,
@@ -33,7 +33,7 @@ function buildModel(c, seed = 1) {
     attentionSize: c.attentionSize,
     numEncoderLayers: c.numEncoderLayers,
     numDecoderLayers: c.numDecoderLayers,
-    cell: 'lstm',
+    cell,
     dropout: c.dropout,
     padId: 0,
     seed,
@@ -44,22 +44,25 @@ function buildModel(c, seed = 1) {
  * Trains the LSTM encoder-decoder and evaluates it. A run resumes from `runDir/checkpoint.safetensors`
  * when that file exists. The trained model is written to `runDir/g2p-lstm.safetensors` (and to `save`
  * when given) with its configuration in the metadata, for the ensemble run and for loading elsewhere.
- * `seed` (default 1) seeds the initialisation and the batch order.
- * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, evalBeams?: number, save?: string, seed?: number }} options
+ * `seed` (default 1) seeds the initialisation and the batch order. `cell: 'gru'` trains the same model with
+ * GRU recurrences instead (file and plot names then say `g2p-gru`): a different kind of ensemble member.
+ * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, evalBeams?: number, save?: string, seed?: number, cell?: 'lstm' | 'gru' }} options
  */
-export async function runG2PLSTM({ quick = false, runDir, outDir, epochs, evalBeams = 4, save, seed = 1, log = console.log }) {
+export async function runG2PLSTM({ quick = false, runDir, outDir, epochs, evalBeams = 4, save, seed = 1, cell = 'lstm', log = console.log }) {
+  const name = `g2p-${cell}`; // g2p-lstm or g2p-gru: the files' and progress lines' name
+  const CELL = cell.toUpperCase();
   const c = { ...(quick ? G2P_LSTM_CONFIGS.quick : G2P_LSTM_CONFIGS.full) };
   if (epochs) c.epochs = epochs;
   const { train, valid, test } = g2pSplits(quick, log);
   const pairs = trainingPairs(train);
   const data = batcher(pairs, c.batchSize, seed);
-  const model = buildModel(c, seed);
+  const model = buildModel(c, seed, cell);
   log(
-    `model: ${model.numParameters().toLocaleString('en')} parameters, bidirectional LSTM encoder ${c.numEncoderLayers} × ${c.hiddenSize}·2, ` +
-      `LSTM decoder ${c.numDecoderLayers} × ${c.decoderHiddenSize} with additive attention; ${c.epochs} epochs × ${data.batchesPerEpoch} batches of ${c.batchSize}`,
+    `model: ${model.numParameters().toLocaleString('en')} parameters, bidirectional ${CELL} encoder ${c.numEncoderLayers} × ${c.hiddenSize}·2, ` +
+      `${CELL} decoder ${c.numDecoderLayers} × ${c.decoderHiddenSize} with additive attention; ${c.epochs} epochs × ${data.batchesPerEpoch} batches of ${c.batchSize}`,
   );
   mkdirSync(outDir, { recursive: true });
-  const { trainer, history } = await trainG2PModel({ model, data, c, valid, runDir, quick, log, label: 'g2p-lstm' });
+  const { trainer, history } = await trainG2PModel({ model, data, c, valid, runDir, quick, log, label: name });
 
   // A few words with their n-best lists.
   const examples = ['PYTHON', 'TRANSFORMER', 'ATTENTION', 'QUIXOTIC', 'MOBY'];
@@ -74,14 +77,14 @@ export async function runG2PLSTM({ quick = false, runDir, outDir, epochs, evalBe
   const { src, tgtIn } = padBatch([{ src: encodeWord(word), tgt: encodePron(pron) }]);
   const { logits, attention } = model.forward(src, tgtIn); // [1, Lt, V], [1, Lt, Ls]
   const png = await attentionHeatmapPng(await attention.data(), [...pron, '</s>'], [...word], {
-    title: `LSTM decoder's additive attention: ${word}`,
+    title: `${CELL} decoder's additive attention: ${word}`,
     rowTitle: 'predicted phoneme',
     colTitle: 'letter',
   });
-  writeFileSync(`${outDir}/g2p-lstm-attention.png`, png);
-  log(`additive attention of '${word}' → ${pron.join(' ')}: ${outDir}/g2p-lstm-attention.png`);
+  writeFileSync(`${outDir}/${name}-attention.png`, png);
+  log(`additive attention of '${word}' → ${pron.join(' ')}: ${outDir}/${name}-attention.png`);
   const smooth = (pts, k = 50) => pts.map(([s], i) => [s, pts.slice(Math.max(0, i - k + 1), i + 1).reduce((a, [, v]) => a + v, 0) / Math.min(i + 1, k)]);
-  writeFileSync(`${outDir}/g2p-lstm-loss.png`, await lossCurvePng({ 'training loss (50-step mean)': smooth(history.losses) }, { title: 'G2P LSTM encoder-decoder: label-smoothed cross-entropy', yTitle: 'loss (nats per phoneme)' }));
+  writeFileSync(`${outDir}/${name}-loss.png`, await lossCurvePng({ 'training loss (50-step mean)': smooth(history.losses) }, { title: `G2P ${CELL} encoder-decoder: label-smoothed cross-entropy`, yTitle: 'loss (nats per phoneme)' }));
   tf.dispose([logits, attention]);
 
   // Held-out evaluation, greedy and with beam search, printed last in the Transformer's format plus the
@@ -96,13 +99,13 @@ export async function runG2PLSTM({ quick = false, runDir, outDir, epochs, evalBe
   const result = { greedy: greedyRates, beam, steps: trainer.step, trainMinutes, backend: tf.getBackend() };
   writeFileSync(`${runDir}/result.json`, JSON.stringify(result, null, 2));
   const meta = { model: 'RNNEncoderDecoder', config: model.config, letters: LETTERS, phones: PHONES, specials: { pad: 0, bos: BOS, eos: EOS }, heldOut: { wer: beam.wer, per: beam.per, beams: evalBeams } };
-  for (const dir of save ? [runDir, save] : [runDir]) await saveModel(dir, 'g2p-lstm', model, meta);
+  for (const dir of save ? [runDir, save] : [runDir]) await saveModel(dir, name, model, meta);
   trainer.dispose();
   model.dispose();
   log(
     `held-out (${test.length} words): greedy WER ${(100 * greedyRates.wer).toFixed(1)} %, PER ${(100 * greedyRates.per).toFixed(2)} %; ` +
       `beam ${evalBeams}: WER ${(100 * beam.wer).toFixed(1)} %, PER ${(100 * beam.per).toFixed(2)} % (${((Date.now() - started) / 1000).toFixed(0)} s to decode); ` +
-      `LSTM trained ${trainMinutes.toFixed(1)} min on ${tf.getBackend()}`,
+      `${CELL} trained ${trainMinutes.toFixed(1)} min on ${tf.getBackend()}`,
   );
   return result;
 }

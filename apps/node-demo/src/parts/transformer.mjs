@@ -10,8 +10,8 @@ import { runG2P } from '../lib/g2p.mjs';
 const OUT = fileURLToPath(new URL('../../out/transformer', import.meta.url));
 const RUNS = fileURLToPath(new URL('../../.runs/', import.meta.url));
 
-/** @param {{ quick?: boolean, only?: string[], epochs?: number, save?: string, initFrom?: string, members?: string[], weights?: number[], seed?: number, storedMemberScores?: boolean }} options */
-export async function run({ quick = false, only, epochs, save, initFrom, members, weights, seed = 1, storedMemberScores = false } = {}) {
+/** @param {{ quick?: boolean, only?: string[], epochs?: number, save?: string, initFrom?: string, members?: string[], weights?: number[], seed?: number, cell?: 'lstm' | 'gru', storedMemberScores?: boolean }} options */
+export async function run({ quick = false, only, epochs, save, initFrom, members, weights, seed = 1, cell = 'lstm', storedMemberScores = false } = {}) {
   const want = (name) => !only || only.includes(name);
   // Another seed trains another model (an ensemble member) in a run directory of its own.
   const seeded = seed === 1 ? '' : `-seed${seed}`;
@@ -22,9 +22,9 @@ export async function run({ quick = false, only, epochs, save, initFrom, members
     await runG2P({ quick, epochs, save, initFrom, seed, runDir, outDir: OUT });
   }
   if (want('g2p-lstm')) {
-    console.log('\ngrapheme-to-phoneme (CMUdict), LSTM encoder-decoder with additive attention (the RNN baseline)');
+    console.log(`\ngrapheme-to-phoneme (CMUdict), ${cell.toUpperCase()} encoder-decoder with additive attention (the RNN baseline)`);
     const { runG2PLSTM } = await import('../lib/g2p-lstm.mjs');
-    await runG2PLSTM({ quick, epochs, save, seed, runDir: `${RUNS}g2p-lstm${seeded}${quick ? '-quick' : ''}`, outDir: OUT });
+    await runG2PLSTM({ quick, epochs, save, seed, cell, runDir: `${RUNS}g2p-${cell}${seeded}${quick ? '-quick' : ''}`, outDir: OUT });
   }
   if (want('g2p-ensemble')) {
     console.log('\ngrapheme-to-phoneme (CMUdict), the Transformer and the LSTM decoding together (ensemble beam search)');
