@@ -17,7 +17,7 @@ Parts (default: mlp; 'all' runs every part):
   decode       @dl/decode: greedy, beam search, sampling, streaming and copying on a toy language model
   transformer  @dl/transformer (--only=g2p,g2p-lstm,g2p-ensemble,copy,charlm):
                  g2p       grapheme-to-phoneme on CMUdict, encoder-decoder Transformer + beam search
-                 g2p-lstm  the same task with an LSTM encoder-decoder and additive attention
+                 g2p-lstm  the same task with an LSTM (or GRU: --cell=gru) encoder-decoder and additive attention
                  g2p-ensemble  the two decoding together (beam search over averaged probabilities)
                  copy      copying sentences with unseen names: pointer-generator vs a plain model
                  charlm    a character-level GPT on Moby Dick beside PyTorch (samples with top-p)

@@ -20,9 +20,10 @@ export async function loadG2PModel(path) {
   if (!Model || !metadata.config) throw new Error(`${path}: not a G2P model file (expected 'model' of ${Object.keys(MODELS).join(' or ')} and 'config' in its metadata)`);
   // The vocabularies must be this demo's: the members share letter and phoneme ids.
   if (metadata.letters !== JSON.stringify(LETTERS) || metadata.phones !== JSON.stringify(PHONES)) throw new Error(`${path}: its letters or phonemes differ from this demo's vocabularies`);
-  const model = new Model(JSON.parse(metadata.config));
+  const config = JSON.parse(metadata.config);
+  const model = new Model(config);
   await loadIntoModule(model, path);
-  return { model, kind: metadata.model === 'EncoderDecoder' ? 'Transformer' : `${JSON.parse(metadata.config).cell === 'gru' ? 'GRU' : 'LSTM'} + attention`, heldOut: JSON.parse(metadata.heldOut ?? 'null') };
+  return { model, kind: metadata.model === 'EncoderDecoder' ? 'Transformer' : `${config.cell === 'gru' ? 'GRU' : 'LSTM'} + attention`, heldOut: JSON.parse(metadata.heldOut ?? 'null') };
 }
 
 /** Something `predict` can decode with: the members' decodings combined by `ensemble`. */

@@ -41,8 +41,8 @@ function buildModel(c, seed = 1, cell = 'lstm') {
 }
 
 /**
- * Trains the LSTM encoder-decoder and evaluates it. A run resumes from `runDir/checkpoint.safetensors`
- * when that file exists. The trained model is written to `runDir/g2p-lstm.safetensors` (and to `save`
+ * Trains the LSTM (or GRU) encoder-decoder and evaluates it. A run resumes from `runDir/checkpoint.safetensors`
+ * when that file exists. The trained model is written to `runDir/g2p-<cell>.safetensors` (and to `save`
  * when given) with its configuration in the metadata, for the ensemble run and for loading elsewhere.
  * `seed` (default 1) seeds the initialisation and the batch order. `cell: 'gru'` trains the same model with
  * GRU recurrences instead (file and plot names then say `g2p-gru`): a different kind of ensemble member.
