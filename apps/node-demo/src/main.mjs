@@ -29,8 +29,9 @@ Options:
   --only=a,b       pick sub-runs of a part
   --save[=dir]     write the trained models (LeNet, G2P, char GPT) as safetensors with their
                    configuration, for apps/web or your own code (default dir: out/checkpoints/)
-  --init-from=f    g2p: start from the weights of a --save file (e.g. apps/web/public/models/
-                   g2p-transformer.safetensors) and keep training them (checkpoints in .runs/g2p-continued)
+  --init-from=f    g2p, g2p-lstm: start from the weights of a model file the run wrote (e.g. apps/web/
+                   public/models/g2p-transformer.safetensors, .runs/g2p-lstm/g2p-lstm.safetensors) and
+                   keep training them at half the peak rate (checkpoints in .runs/g2p[-lstm]-continued)
   --seed=N         g2p, g2p-lstm: seed of the initialisation and batch order (default 1); another seed
                    trains another ensemble member, checkpointed in .runs/g2p[-lstm]-seedN
   --cell=lstm|gru  g2p-lstm: the recurrence of the encoder and decoder (default lstm); gru trains in

@@ -106,6 +106,26 @@ check('transformer: the quick G2P Transformer and LSTM decode as an ensemble (bo
   assert.ok(per < 80, `ensemble held-out PER ${per} %`);
 });
 
+check('transformer: g2p-lstm --init-from continues the quick LSTM (it starts from a trained loss and ends below its held-out PER) and refuses a Transformer file', async () => {
+  // The quick LSTM run above wrote its model and its held-out figures.
+  const base = JSON.parse(readFileSync(new URL('../.runs/g2p-lstm-quick/result.json', import.meta.url), 'utf8'));
+  const file = new URL('../.runs/g2p-lstm-quick/g2p-lstm.safetensors', import.meta.url).pathname;
+  const { stdout: text } = await run(process.execPath, [main, 'transformer', '--only=g2p-lstm', '--quick', '--backend=wasm', `--init-from=${file}`], { timeout: PART_LIMIT_MS, maxBuffer: 1 << 26 });
+  assert.match(text, /initialised from .*g2p-lstm\.safetensors; continued training at peak learning rate 0\.005/);
+  // A fresh model starts near ln 42 ≈ 3.7 nats per phoneme; the loaded one near where the base run ended.
+  const firstLosses = number(text, /mean of the first 10 steps ([\d.]+)/, 'the first steps\' loss');
+  assert.ok(firstLosses < 3, `continued run starts at loss ${firstLosses}`);
+  const per = number(text, /beam 4: WER [\d.]+ %, PER ([\d.]+) %/, 'held-out PER');
+  assert.ok(per < 100 * base.beam.per, `continued PER ${per} % against the base run's ${(100 * base.beam.per).toFixed(2)} %`);
+  const transformerFile = new URL('../../web/public/models/g2p-transformer.safetensors', import.meta.url).pathname;
+  const failed = await run(process.execPath, [main, 'transformer', '--only=g2p-lstm', '--quick', '--backend=cpu', `--init-from=${transformerFile}`], { timeout: 60_000 }).then(
+    () => null,
+    (e) => e,
+  );
+  assert.ok(failed, 'a Transformer file was accepted as an LSTM to continue');
+  assert.match(failed.stderr, /--init-from: .* not a model file of this run .*got model 'EncoderDecoder'/);
+});
+
 check('transformer: the pointer-generator copies unseen names (> 80 % of names, plain model 0 %) and draws its copy attention', async () => {
   const { stdout: text } = await run(process.execPath, [main, 'transformer', '--only=copy', '--quick', '--backend=wasm'], { timeout: PART_LIMIT_MS, maxBuffer: 1 << 26 });
   const copied = number(text, /^\| pointer-generator \| beam 4 \| [\d.]+ % \| ([\d.]+) % \|$/m, 'names copied by the pointer-generator');
@@ -117,7 +137,7 @@ check('transformer: the pointer-generator copies unseen names (> 80 % of names, 
 
 check('--help lists every part and option', async () => {
   const { stdout: text } = await run(process.execPath, [main, '--help'], { timeout: 60_000 });
-  for (const p of ['mlp', 'optim', 'attention', 'cnn', 'decode', 'transformer', 'g2p-lstm', 'g2p-ensemble', 'charlm', '--backend', '--quick', '--only', '--members', '--weights', '--seed', '--cell', '--stored-member-scores']) assert.ok(text.includes(p), `--help does not mention ${p}`);
+  for (const p of ['mlp', 'optim', 'attention', 'cnn', 'decode', 'transformer', 'g2p-lstm', 'g2p-ensemble', 'charlm', '--backend', '--quick', '--only', '--members', '--weights', '--seed', '--cell', '--stored-member-scores', '--init-from']) assert.ok(text.includes(p), `--help does not mention ${p}`);
 });
 
 check('a bad --cell or --seed is refused before anything runs (exit code 2, the flag named)', async () => {

@@ -6,7 +6,7 @@
 // compared directly.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { warmupCosine } from '@dl/optim';
+import { loadCheckpoint, loadIntoModule } from '@dl/core';
 import { RNNEncoderDecoder, Trainer } from '@dl/transformer';
 import { BOS, EOS, LETTERS, PHONES, batcher, encodePron, encodeWord, errorRates, g2pSplits, padBatch, trainingPairs } from './cmudict.mjs';
 import { attentionHeatmapPng, lossCurvePng } from './charts.mjs';
@@ -46,17 +46,37 @@ function buildModel(c, seed = 1, cell = 'lstm') {
  * when given) with its configuration in the metadata, for the ensemble run and for loading elsewhere.
  * `seed` (default 1) seeds the initialisation and the batch order. `cell: 'gru'` trains the same model with
  * GRU recurrences instead (file and plot names then say `g2p-gru`): a different kind of ensemble member.
- * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, evalBeams?: number, save?: string, seed?: number, cell?: 'lstm' | 'gru' }} options
+ * With `initFrom` (a file this run wrote, e.g. `.runs/g2p-lstm/g2p-lstm.safetensors`) training continues
+ * from those weights, as the Transformer's `--init-from` does: the file's configuration decides the model,
+ * and a fresh optimizer runs its own warmup + cosine schedule at half the peak learning rate.
+ * @param {{ quick?: boolean, runDir: string, outDir: string, epochs?: number, evalBeams?: number, save?: string, seed?: number, cell?: 'lstm' | 'gru', initFrom?: string }} options
  */
-export async function runG2PLSTM({ quick = false, runDir, outDir, epochs, evalBeams = 4, save, seed = 1, cell = 'lstm', log = console.log }) {
+export async function runG2PLSTM({ quick = false, runDir, outDir, epochs, evalBeams = 4, save, seed = 1, cell = 'lstm', initFrom, log = console.log }) {
   const name = `g2p-${cell}`; // g2p-lstm or g2p-gru: the files' and progress lines' name
   const CELL = cell.toUpperCase();
   const c = { ...(quick ? G2P_LSTM_CONFIGS.quick : G2P_LSTM_CONFIGS.full) };
   if (epochs) c.epochs = epochs;
+  if (initFrom) {
+    // The saved model's own configuration decides the architecture, so the weights always fit.
+    const { tensors, metadata } = await loadCheckpoint(initFrom);
+    tensors.forEach((t) => t.dispose());
+    if (metadata.model !== 'RNNEncoderDecoder' || !metadata.config) {
+      throw new Error(`--init-from: ${initFrom} is not a model file of this run (expected metadata 'model' RNNEncoderDecoder with its 'config', as g2p-lstm writes; got model '${metadata.model}')`);
+    }
+    const saved = JSON.parse(metadata.config);
+    if (saved.cell !== cell) throw new Error(`--init-from: ${initFrom} holds a ${saved.cell.toUpperCase()} model but --cell is ${cell}; pass --cell=${saved.cell}`);
+    for (const k of ['embeddingDim', 'hiddenSize', 'decoderHiddenSize', 'attentionSize', 'numEncoderLayers', 'numDecoderLayers', 'dropout']) c[k] = saved[k];
+    c.peakLr /= 2;
+    c.warmupSteps = Math.min(c.warmupSteps, 500);
+  }
   const { train, valid, test } = g2pSplits(quick, log);
   const pairs = trainingPairs(train);
   const data = batcher(pairs, c.batchSize, seed);
   const model = buildModel(c, seed, cell);
+  if (initFrom) {
+    await loadIntoModule(model, initFrom);
+    log(`initialised from ${initFrom}; continued training at peak learning rate ${c.peakLr} (warmup ${c.warmupSteps} steps)`);
+  }
   log(
     `model: ${model.numParameters().toLocaleString('en')} parameters, bidirectional ${CELL} encoder ${c.numEncoderLayers} × ${c.hiddenSize}·2, ` +
       `${CELL} decoder ${c.numDecoderLayers} × ${c.decoderHiddenSize} with additive attention; ${c.epochs} epochs × ${data.batchesPerEpoch} batches of ${c.batchSize}`,

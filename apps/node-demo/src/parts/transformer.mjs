@@ -24,7 +24,8 @@ export async function run({ quick = false, only, epochs, save, initFrom, members
   if (want('g2p-lstm')) {
     console.log(`\ngrapheme-to-phoneme (CMUdict), ${cell.toUpperCase()} encoder-decoder with additive attention (the RNN baseline)`);
     const { runG2PLSTM } = await import('../lib/g2p-lstm.mjs');
-    await runG2PLSTM({ quick, epochs, save, seed, cell, runDir: `${RUNS}g2p-${cell}${seeded}${quick ? '-quick' : ''}`, outDir: OUT });
+    const runDir = `${RUNS}g2p-${cell}${initFrom ? '-continued' : ''}${seeded}${quick ? '-quick' : ''}`;
+    await runG2PLSTM({ quick, epochs, save, seed, cell, initFrom, runDir, outDir: OUT });
   }
   if (want('g2p-ensemble')) {
     console.log('\ngrapheme-to-phoneme (CMUdict), the Transformer and the LSTM decoding together (ensemble beam search)');
