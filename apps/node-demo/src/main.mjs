@@ -36,8 +36,9 @@ Options:
                    trains another ensemble member, checkpointed in .runs/g2p[-lstm]-seedN
   --cell=lstm|gru  g2p-lstm: the recurrence of the encoder and decoder (default lstm); gru trains in
                    .runs/g2p-gru[-seedN], another kind of ensemble member
-  --members=a,b    g2p-ensemble: the model files to combine (default: the shipped Transformer and
-                   .runs/g2p-lstm/g2p-lstm.safetensors; with --quick, the quick runs' models)
+  --members=a,b    g2p-ensemble: the model files to combine (default: the two shipped models,
+                   apps/web/public/models/g2p-transformer.safetensors and apps/node-demo/models/
+                   g2p-lstm.safetensors; with --quick, the quick runs' models)
   --weights=1,1    g2p-ensemble: one weight per member (default equal)
   --stored-member-scores  g2p-ensemble (full runs): decode only the ensemble; each member's held-out
                    figures are the ones its run stored in its file

@@ -65,7 +65,7 @@ export async function runG2PEnsemble({ members, weights, quick = false, numBeams
   }
   const combined = await decode(`ensemble of ${loaded.length}${weights ? ` (weights ${weights.join(', ')})` : ''}`, ensembleDecoder(loaded.map((m) => m.model), { weights }));
   log(`held-out (${test.length} words), beam ${numBeams}:`);
-  for (const r of rows) log(`  ${r.label.padEnd(58)} WER ${(100 * r.wer).toFixed(1).padStart(5)} %  PER ${(100 * r.per).toFixed(2).padStart(5)} %  (${r.stored ? 'stored in its file by its run' : `${r.seconds.toFixed(0)} s to decode`})`);
+  for (const r of rows) log(`  ${r.label.padEnd(58)} WER ${(100 * r.wer).toFixed(2).padStart(6)} %  PER ${(100 * r.per).toFixed(2).padStart(5)} %  (${r.stored ? 'stored in its file by its run' : `${r.seconds.toFixed(0)} s to decode`})`);
   loaded.forEach((m, i) => log(`  member ${i + 1}: ${m.path}`));
   for (const m of loaded) m.model.dispose();
   return { members: rows.slice(0, -1), ensemble: combined };
