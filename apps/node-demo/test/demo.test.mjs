@@ -106,7 +106,7 @@ check('transformer: the quick G2P Transformer and LSTM decode as an ensemble (bo
   assert.ok(per < 80, `ensemble held-out PER ${per} %`);
 });
 
-check('transformer: g2p-lstm --init-from continues the quick LSTM (it starts from a trained loss and ends below its held-out PER) and refuses a Transformer file', async () => {
+check('transformer: g2p-lstm --init-from continues the quick LSTM (it starts from a trained loss and ends below its held-out PER) and refuses a Transformer file or the other cell', async () => {
   // The quick LSTM run above wrote its model and its held-out figures.
   const base = JSON.parse(readFileSync(new URL('../.runs/g2p-lstm-quick/result.json', import.meta.url), 'utf8'));
   const file = new URL('../.runs/g2p-lstm-quick/g2p-lstm.safetensors', import.meta.url).pathname;
@@ -118,12 +118,18 @@ check('transformer: g2p-lstm --init-from continues the quick LSTM (it starts fro
   const per = number(text, /beam 4: WER [\d.]+ %, PER ([\d.]+) %/, 'held-out PER');
   assert.ok(per < 100 * base.beam.per, `continued PER ${per} % against the base run's ${(100 * base.beam.per).toFixed(2)} %`);
   const transformerFile = new URL('../../web/public/models/g2p-transformer.safetensors', import.meta.url).pathname;
-  const failed = await run(process.execPath, [main, 'transformer', '--only=g2p-lstm', '--quick', '--backend=cpu', `--init-from=${transformerFile}`], { timeout: 60_000 }).then(
-    () => null,
-    (e) => e,
-  );
-  assert.ok(failed, 'a Transformer file was accepted as an LSTM to continue');
-  assert.match(failed.stderr, /--init-from: .* not a model file of this run .*got model 'EncoderDecoder'/);
+  const refusals = [
+    [[`--init-from=${transformerFile}`], /--init-from: .* not a model file of this run .*got model 'EncoderDecoder'/],
+    [[`--init-from=${file}`, '--cell=gru'], /--init-from: .* has cell lstm but --cell is gru; pass --cell=lstm/],
+  ];
+  for (const [flags, message] of refusals) {
+    const failed = await run(process.execPath, [main, 'transformer', '--only=g2p-lstm', '--quick', '--backend=cpu', ...flags], { timeout: 60_000 }).then(
+      () => null,
+      (e) => e,
+    );
+    assert.ok(failed, `${flags.join(' ')} was accepted`);
+    assert.match(failed.stderr, message);
+  }
 });
 
 check('transformer: the pointer-generator copies unseen names (> 80 % of names, plain model 0 %) and draws its copy attention', async () => {

@@ -64,7 +64,8 @@ export async function runG2PLSTM({ quick = false, runDir, outDir, epochs, evalBe
       throw new Error(`--init-from: ${initFrom} is not a model file of this run (expected metadata 'model' RNNEncoderDecoder with its 'config', as g2p-lstm writes; got model '${metadata.model}')`);
     }
     const saved = JSON.parse(metadata.config);
-    if (saved.cell !== cell) throw new Error(`--init-from: ${initFrom} holds a ${saved.cell.toUpperCase()} model but --cell is ${cell}; pass --cell=${saved.cell}`);
+    const savedCell = saved.cell ?? 'lstm'; // RNNEncoderDecoder's default
+    if (savedCell !== cell) throw new Error(`--init-from: ${initFrom} has cell ${savedCell} but --cell is ${cell}; pass --cell=${savedCell}`);
     for (const k of ['embeddingDim', 'hiddenSize', 'decoderHiddenSize', 'attentionSize', 'numEncoderLayers', 'numDecoderLayers', 'dropout']) c[k] = saved[k];
     c.peakLr /= 2;
     c.warmupSteps = Math.min(c.warmupSteps, 500);
