@@ -6,11 +6,11 @@
 // compared directly.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadCheckpoint, loadIntoModule } from '@dl/core';
+import { loadIntoModule } from '@dl/core';
 import { RNNEncoderDecoder, Trainer } from '@dl/transformer';
 import { BOS, EOS, LETTERS, PHONES, batcher, encodePron, encodeWord, errorRates, g2pSplits, padBatch, trainingPairs } from './cmudict.mjs';
 import { attentionHeatmapPng, lossCurvePng } from './charts.mjs';
-import { predict, trainG2PModel } from './g2p.mjs';
+import { continuedRun, predict, trainG2PModel } from './g2p.mjs';
 import { progressBar } from './progress.mjs';
 import { saveModel } from './save.mjs';
 
@@ -57,18 +57,9 @@ export async function runG2PLSTM({ quick = false, runDir, outDir, epochs, evalBe
   const c = { ...(quick ? G2P_LSTM_CONFIGS.quick : G2P_LSTM_CONFIGS.full) };
   if (epochs) c.epochs = epochs;
   if (initFrom) {
-    // The saved model's own configuration decides the architecture, so the weights always fit.
-    const { tensors, metadata } = await loadCheckpoint(initFrom);
-    tensors.forEach((t) => t.dispose());
-    if (metadata.model !== 'RNNEncoderDecoder' || !metadata.config) {
-      throw new Error(`--init-from: ${initFrom} is not a model file of this run (expected metadata 'model' RNNEncoderDecoder with its 'config', as g2p-lstm writes; got model '${metadata.model}')`);
-    }
-    const saved = JSON.parse(metadata.config);
+    const saved = await continuedRun(c, initFrom, 'RNNEncoderDecoder', ['embeddingDim', 'hiddenSize', 'decoderHiddenSize', 'attentionSize', 'numEncoderLayers', 'numDecoderLayers', 'dropout']);
     const savedCell = saved.cell ?? 'lstm'; // RNNEncoderDecoder's default
     if (savedCell !== cell) throw new Error(`--init-from: ${initFrom} has cell ${savedCell} but --cell is ${cell}; pass --cell=${savedCell}`);
-    for (const k of ['embeddingDim', 'hiddenSize', 'decoderHiddenSize', 'attentionSize', 'numEncoderLayers', 'numDecoderLayers', 'dropout']) c[k] = saved[k];
-    c.peakLr /= 2;
-    c.warmupSteps = Math.min(c.warmupSteps, 500);
   }
   const { train, valid, test } = g2pSplits(quick, log);
   const pairs = trainingPairs(train);

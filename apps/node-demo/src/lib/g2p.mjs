@@ -119,6 +119,25 @@ export async function trainG2PModel({ model, data, c, valid, runDir, quick, log,
 }
 
 /**
+ * `--init-from` of the G2P runs: reads the model file `initFrom` (which must hold a `model` of the run's
+ * kind, with its `config`, as the runs write), copies the architecture `keys` of its configuration into
+ * the run's config `c` (so the weights always fit), and sets the continued run's schedule: a fresh
+ * optimizer at half the peak learning rate, at most 500 warmup steps. Returns the saved configuration.
+ */
+export async function continuedRun(c, initFrom, model, keys) {
+  const { tensors, metadata } = await loadCheckpoint(initFrom);
+  tensors.forEach((t) => t.dispose());
+  if (metadata.model !== model || !metadata.config) {
+    throw new Error(`--init-from: ${initFrom} is not a model file of this run (expected metadata 'model' ${model} with its 'config', as the run writes; got model '${metadata.model}')`);
+  }
+  const saved = JSON.parse(metadata.config);
+  for (const k of keys) c[k] = saved[k];
+  c.peakLr /= 2;
+  c.warmupSteps = Math.min(c.warmupSteps, 500);
+  return saved;
+}
+
+/**
  * Trains (resuming from `runDir/checkpoint.safetensors` when present) and evaluates. With `initFrom` (a
  * model file written by `--save`, e.g. the one apps/web ships) training starts from those weights instead
  * of a fresh initialisation: a continued run, with a fresh optimizer and its own warmup + cosine schedule
@@ -129,16 +148,7 @@ export async function trainG2PModel({ model, data, c, valid, runDir, quick, log,
 export async function runG2P({ quick = false, runDir, outDir, epochs, save, evalBeams = 4, initFrom, seed = 1, log = console.log }) {
   const c = { ...(quick ? G2P_CONFIGS.quick : G2P_CONFIGS.full) };
   if (epochs) c.epochs = epochs;
-  if (initFrom) {
-    // The saved model's own configuration decides the architecture, so the weights always fit.
-    const { tensors, metadata } = await loadCheckpoint(initFrom);
-    tensors.forEach((t) => t.dispose());
-    const saved = JSON.parse(metadata.config ?? 'null');
-    if (!saved) throw new Error(`--init-from: ${initFrom} has no 'config' in its metadata (expected a file written by --save)`);
-    Object.assign(c, { dModel: saved.dModel, nHeads: saved.nHeads, numEncoderLayers: saved.numEncoderLayers, numDecoderLayers: saved.numDecoderLayers, dimFeedforward: saved.dimFeedforward });
-    c.peakLr /= 2;
-    c.warmupSteps = Math.min(c.warmupSteps, 500);
-  }
+  if (initFrom) await continuedRun(c, initFrom, 'EncoderDecoder', ['dModel', 'nHeads', 'numEncoderLayers', 'numDecoderLayers', 'dimFeedforward']);
   const { train, valid, test } = g2pSplits(quick, log);
   const pairs = trainingPairs(train);
   const data = batcher(pairs, c.batchSize, seed);
