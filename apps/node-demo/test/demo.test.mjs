@@ -132,6 +132,27 @@ check('transformer: g2p-lstm --init-from continues the quick LSTM (it starts fro
   }
 });
 
+check('transformer: the shipped G2P models load as the default ensemble members (a Transformer and an LSTM, each with its beam-4 held-out figures for --stored-member-scores)', async () => {
+  const lib = new URL('../src/lib/g2p-ensemble.mjs', import.meta.url).href;
+  const script = `
+    import { useBackend } from '@dl/core';
+    const { defaultMembers, loadG2PModel } = await import(${JSON.stringify(lib)});
+    await useBackend('cpu');
+    for (const path of defaultMembers(false, '')) {
+      const { model, kind, heldOut } = await loadG2PModel(path);
+      console.log(JSON.stringify({ kind, heldOut, parameters: model.numParameters() }));
+      model.dispose();
+    }`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { timeout: 120_000, cwd: new URL('..', import.meta.url).pathname });
+  const members = stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  assert.deepEqual(members.map((m) => m.kind), ['Transformer', 'LSTM + attention'], stdout);
+  for (const m of members) {
+    assert.equal(m.heldOut?.beams, 4, `${m.kind}: no beam-4 held-out figures in its file`);
+    assert.ok(m.heldOut.wer > 0 && m.heldOut.wer < 1 && m.heldOut.per > 0 && m.heldOut.per < 1, JSON.stringify(m.heldOut));
+    assert.ok(m.parameters > 1e6, `${m.kind}: ${m.parameters} parameters`);
+  }
+});
+
 check('transformer: the pointer-generator copies unseen names (> 80 % of names, plain model 0 %) and draws its copy attention', async () => {
   const { stdout: text } = await run(process.execPath, [main, 'transformer', '--only=copy', '--quick', '--backend=wasm'], { timeout: PART_LIMIT_MS, maxBuffer: 1 << 26 });
   const copied = number(text, /^\| pointer-generator \| beam 4 \| [\d.]+ % \| ([\d.]+) % \|$/m, 'names copied by the pointer-generator');

@@ -3,6 +3,7 @@
 // at every step of beam search. Each model is also decoded alone on the same held-out words, so the
 // table shows what combining them buys.
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { loadCheckpoint, loadIntoModule } from '@dl/core';
 import { ensemble } from '@dl/decode';
 import { EncoderDecoder, RNNEncoderDecoder } from '@dl/transformer';
@@ -11,6 +12,17 @@ import { predict } from './g2p.mjs';
 import { progressBar } from './progress.mjs';
 
 const MODELS = { EncoderDecoder, RNNEncoderDecoder };
+
+/**
+ * The ensemble's default members: the two shipped models (the Transformer apps/web uses and the 16 + 4-epoch
+ * LSTM in apps/node-demo/models, which together meet the README's target), or with `quick` the models the
+ * quick runs wrote under `runsDir`. `--members=a.safetensors,b.safetensors` picks others, e.g.
+ * `.runs/g2p-lstm/g2p-lstm.safetensors`.
+ */
+export function defaultMembers(quick, runsDir) {
+  if (quick) return [`${runsDir}g2p-quick/g2p-transformer.safetensors`, `${runsDir}g2p-lstm-quick/g2p-lstm.safetensors`];
+  return [fileURLToPath(new URL('../../../web/public/models/g2p-transformer.safetensors', import.meta.url)), fileURLToPath(new URL('../../models/g2p-lstm.safetensors', import.meta.url))];
+}
 
 /** Builds the model a file written by the G2P runs describes (its metadata) and loads its weights. */
 export async function loadG2PModel(path) {

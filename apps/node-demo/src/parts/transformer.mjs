@@ -29,14 +29,8 @@ export async function run({ quick = false, only, epochs, save, initFrom, members
   }
   if (want('g2p-ensemble')) {
     console.log('\ngrapheme-to-phoneme (CMUdict), the Transformer and the LSTM decoding together (ensemble beam search)');
-    const { runG2PEnsemble } = await import('../lib/g2p-ensemble.mjs');
-    // Default members: the models the two runs above wrote (quick), or the two shipped models (full runs:
-    // the Transformer apps/web uses and the 16 + 4-epoch LSTM, which together meet the README's target);
-    // --members=a.safetensors,b.safetensors picks others, e.g. .runs/g2p-lstm/g2p-lstm.safetensors.
-    const defaults = quick
-      ? [`${RUNS}g2p-quick/g2p-transformer.safetensors`, `${RUNS}g2p-lstm-quick/g2p-lstm.safetensors`]
-      : [fileURLToPath(new URL('../../../web/public/models/g2p-transformer.safetensors', import.meta.url)), fileURLToPath(new URL('../../models/g2p-lstm.safetensors', import.meta.url))];
-    await runG2PEnsemble({ quick, members: members ?? defaults, weights, storedMemberScores });
+    const { defaultMembers, runG2PEnsemble } = await import('../lib/g2p-ensemble.mjs');
+    await runG2PEnsemble({ quick, members: members ?? defaultMembers(quick, RUNS), weights, storedMemberScores });
   }
   if (want('copy')) {
     console.log('\ncopying with unseen names: pointer-generator vs a plain encoder-decoder');
